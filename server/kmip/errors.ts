@@ -9,13 +9,16 @@ export type ResultReasonCode = (typeof ResultReason)[keyof typeof ResultReason];
 export class KmipError extends Error {
   override readonly name = 'KmipError';
   readonly code: string;
+  /** The reason a 1.x client sees when `reason` is a 2.x one and the generic translation does not fit. */
+  readonly legacyReason: ResultReasonCode | undefined;
   constructor(
     readonly reason: ResultReasonCode,
     readonly clientMessage: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; legacyReason?: ResultReasonCode },
   ) {
-    super(clientMessage, options);
+    super(clientMessage, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = `KMIP_ERR_${reasonName(reason)}`;
+    this.legacyReason = options?.legacyReason;
   }
 }
 
@@ -36,11 +39,15 @@ export const operationNotSupported = (msg = 'operation not supported'): KmipErro
 export const featureNotSupported = (msg: string): KmipError => new KmipError(ResultReason.FeatureNotSupported, msg);
 export const cryptographicFailure = (msg = 'cryptographic failure', cause?: unknown): KmipError =>
   new KmipError(ResultReason.CryptographicFailure, msg, { cause });
+/** The object's state forbids the operation: 2.x Wrong Key Lifecycle State; 1.x test cases expect Permission Denied. */
+export const wrongLifecycleState = (msg: string): KmipError =>
+  new KmipError(ResultReason.WrongKeyLifecycleState, msg, { legacyReason: ResultReason.PermissionDenied });
 export const generalFailure = (cause?: unknown): KmipError =>
   new KmipError(ResultReason.GeneralFailure, 'internal server error', { cause });
 
 /** KMIP 2.0 withdrew some 1.x reasons; 1.x clients must never see a reason from 2.x. */
 const TO_2X: ReadonlyMap<number, ResultReasonCode> = new Map([
+  [ResultReason.ItemNotFound, ResultReason.ObjectNotFound],
   [ResultReason.IllegalOperation, ResultReason.WrongKeyLifecycleState],
   [ResultReason.IndexOutOfBounds, ResultReason.AttributeInstanceNotFound],
 ]);
@@ -74,6 +81,11 @@ const TO_1X: ReadonlyMap<number, ResultReasonCode> = new Map([
 ]);
 
 /** The Result Reason to send for a protocol version. */
+export function errorReasonForVersion(err: KmipError, version: number): ResultReasonCode {
+  if (version < 20 && err.legacyReason !== undefined) return err.legacyReason;
+  return reasonForVersion(err.reason, version);
+}
+
 export function reasonForVersion(reason: ResultReasonCode, version: number): ResultReasonCode {
   if (version >= 20) return TO_2X.get(reason) ?? reason;
   const mapped = TO_1X.get(reason) ?? reason;

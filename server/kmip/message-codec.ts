@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { decodeTtlv, encodeTtlv, ItemType, TtlvError, type DecodeLimits, type TtlvItem } from '../ttlv/index.js';
-import { invalidMessage, KmipError, reasonForVersion } from './errors.js';
+import { errorReasonForVersion, invalidMessage, KmipError } from './errors.js';
 import { ResultReason, ResultStatus } from './generated/enums.js';
 import { Tag } from './generated/tags.js';
 import {
@@ -183,7 +183,7 @@ export function failureItem(
     operation,
     uniqueBatchItemId,
     resultStatus: ResultStatus.OperationFailed,
-    resultReason: reasonForVersion(error.reason, version),
+    resultReason: errorReasonForVersion(error, version),
     resultMessage: error.clientMessage,
   };
 }

@@ -11,6 +11,15 @@ import { inRange, type KmipVersion } from './version.js';
 
 export interface CodecContext {
   readonly version: KmipVersion;
+  /** Storage form: every field and value of every version is accepted (stored data outlives versions). */
+  readonly storage?: boolean;
+}
+
+/** Storage reads and writes everything any version defines. */
+export const STORAGE_CONTEXT: CodecContext = Object.freeze({ version: 21, storage: true });
+
+function allowed(ctx: CodecContext, since: number | undefined, until: number | null | undefined): boolean {
+  return ctx.storage === true || inRange(ctx.version, since, until);
 }
 
 export interface ValueCodec<T> {
@@ -134,7 +143,7 @@ export function enumeration(name: string): ValueCodec<number> {
       expectType(item, ItemType.Enumeration);
       const value = item.value as number;
       const known = values.get(value);
-      if (!isExtensionValue(value) && (!known || !inRange(ctx.version, known.since, known.until))) {
+      if (!isExtensionValue(value) && (!known || !allowed(ctx, known.since, known.until))) {
         throw invalidField(`${tagName(item.tag)} has no value 0x${value.toString(16)} in this protocol version`);
       }
       return value;
@@ -152,9 +161,9 @@ export function mask(name: string): ValueCodec<number> {
     decode(item, ctx) {
       expectType(item, ItemType.Integer);
       const value = (item.value as number) >>> 0;
-      let allowed = 0xf0000000; // extension bits
-      for (const v of info.values) if (inRange(ctx.version, v.since, v.until)) allowed |= v.value;
-      if ((value & ~allowed) >>> 0 !== 0) throw invalidField(`${tagName(item.tag)} has undefined bits set`);
+      let defined = 0xf0000000; // extension bits
+      for (const v of info.values) if (allowed(ctx, v.since, v.until)) defined |= v.value;
+      if ((value & ~defined) >>> 0 !== 0) throw invalidField(`${tagName(item.tag)} has undefined bits set`);
       return value;
     },
     encode: (tag, value) => ({ tag, type: ItemType.Integer, value: value | 0 }),
@@ -178,10 +187,10 @@ export class StructSchema<F extends Fields> implements ValueCodec<Infer<F>> {
     }
   }
 
-  private fieldFor(tag: number, version: KmipVersion): readonly [string, AnyField] | undefined {
+  private fieldFor(tag: number, ctx: CodecContext): readonly [string, AnyField] | undefined {
     const candidates = this.byTag.get(tag);
     if (!candidates) return undefined;
-    for (const entry of candidates) if (inRange(version, entry[1].since, entry[1].until)) return entry;
+    for (const entry of candidates) if (allowed(ctx, entry[1].since, entry[1].until)) return entry;
     return undefined;
   }
 
@@ -192,7 +201,7 @@ export class StructSchema<F extends Fields> implements ValueCodec<Infer<F>> {
     const out: Record<string, unknown> = {};
     for (const [key, field] of this.entries) if (field.card === 'repeated') out[key] = [];
     for (const child of item.value) {
-      const entry = this.fieldFor(child.tag, ctx.version);
+      const entry = this.fieldFor(child.tag, ctx);
       if (!entry) throw invalidField(`${tagName(child.tag)} is not a field of ${this.label} in this protocol version`);
       const [key, field] = entry;
       const value = field.codec.decode(child, ctx);
@@ -201,7 +210,7 @@ export class StructSchema<F extends Fields> implements ValueCodec<Infer<F>> {
       else out[key] = value;
     }
     for (const [key, field] of this.entries) {
-      if (field.card === 'required' && !(key in out) && inRange(ctx.version, field.since, field.until)) {
+      if (field.card === 'required' && !(key in out) && allowed(ctx, field.since, field.until)) {
         throw missingData(`${this.label} lacks ${tagName(field.tag)}`);
       }
     }
@@ -212,7 +221,7 @@ export class StructSchema<F extends Fields> implements ValueCodec<Infer<F>> {
     const children: TtlvItem[] = [];
     const record = value as Record<string, unknown>;
     for (const [key, field] of this.entries) {
-      if (!inRange(ctx.version, field.since, field.until)) continue;
+      if (!allowed(ctx, field.since, field.until)) continue;
       const v = record[key];
       if (v === undefined) {
         if (field.card === 'required') throw new Error(`cannot encode ${this.label}: ${key} is missing`);

@@ -3,7 +3,7 @@ import { decodeRequest, encodeUndecodable, sniffVersion, type DecodedRequest } f
 import { Operation, ResultReason, ResultStatus } from '../../../server/kmip/generated/enums.js';
 import { Tag } from '../../../server/kmip/generated/tags.js';
 import { RequestMessageSchema, ResponseMessageSchema, type RequestMessage } from '../../../server/kmip/model/messages.js';
-import { decodeTtlv, encodeTtlv, parseHex, toHex } from '../../../server/ttlv/index.js';
+import { decodeTtlv, encodeTtlv, parseHex, toHex, type StructureItem } from '../../../server/ttlv/index.js';
 import { loadKmip11Vectors } from '../../support/vectors.js';
 
 const limits = { maxSize: 1 << 20, maxDepth: 24, maxBatchItems: 64 };
@@ -132,7 +132,7 @@ describe('request decoding errors', () => {
   it('treats an unknown field in the header as an invalid message', () => {
     const header = RequestMessageSchema.fields.header.codec.encode(Tag.RequestHeader, discover().header, v11);
     const withUnknown = { ...header, value: [...(header.value as never[]), { tag: Tag.ActivationDate, type: 9, value: 0n }] };
-    const bytes = encodeTtlv({ tag: Tag.RequestMessage, type: 1, value: [withUnknown as never, ...decodeTtlv(encodeRequest(discover())).value.slice(1) as never[]] } as never);
+    const bytes = encodeTtlv({ tag: Tag.RequestMessage, type: 1, value: [withUnknown as never, ...(decodeTtlv(encodeRequest(discover())) as StructureItem).value.slice(1)] } as never);
     const decoded = decodeRequest(bytes, limits);
     expect(decoded.ok || decoded.error.reason).toBe(ResultReason.InvalidMessage);
   });

@@ -1,0 +1,194 @@
+/**
+ * The composition root: the only place that picks concrete implementations (store, root-key
+ * provider, listener) and wires them to the protocol layer, the logs and the metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { AdminServer, type Route } from './admin/http.js';
+import type { ServerConfig } from './config/schema.js';
+import { ClientAuthenticator } from './identity/authenticator.js';
+import { BatchExecutor, type AuditRecord } from './kmip/batch.js';
+import type { OperationDeps } from './kmip/context.js';
+import { generalFailure } from './kmip/errors.js';
+import { OPERATIONS } from './kmip/operations/index.js';
+import { createLogger, errorSummary, type Logger } from './log/logger.js';
+import { serverMetrics, type ServerMetrics } from './metrics/registry.js';
+import { KmipListener } from './net/listener.js';
+import type { MessageHandler } from './net/types.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { KeyStore } from './store/store.js';
+import { LocalKeyWrapper } from './wrap/local.js';
+import type { KeyWrapper } from './wrap/wrapper.js';
+import { SERVER_VERSION, VENDOR_IDENTIFICATION } from './version-info.js';
+
+export interface AppOptions {
+  readonly config: Readonly<ServerConfig>;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  /** Extra admin routes (the management API). */
+  readonly adminRoutes?: (app: App) => readonly Route[];
+}
+
+export interface App {
+  readonly config: Readonly<ServerConfig>;
+  readonly logger: Logger;
+  readonly store: KeyStore;
+  readonly wrapper: KeyWrapper;
+  readonly authenticator: ClientAuthenticator;
+  readonly executor: BatchExecutor;
+  readonly metrics: ServerMetrics;
+  /** Starts listening; returns the bound ports (0 in the config means any free port). */
+  start(): Promise<{ kmipPort: number; adminPort: number | undefined }>;
+  /** Drains KMIP connections, then closes the admin port, the store and the root-key provider. */
+  stop(): Promise<void>;
+  /** Cuts off a client certificate now: forgets cached decisions and closes its connections. */
+  revokeClientAccess(fingerprint?: string): number;
+}
+
+function openStore(config: Readonly<ServerConfig>): KeyStore {
+  const s = config.store;
+  if (s.kind === 'sqlite') return new SqliteStore({ path: s.path });
+  throw new Error(`store kind ${s.kind} is not available in this build`);
+}
+
+function openWrapper(config: Readonly<ServerConfig>): KeyWrapper {
+  const w = config.wrap;
+  if (w.kind === 'local') return new LocalKeyWrapper(w.keyFile);
+  throw new Error(`root-key provider ${w.kind} is not available in this build`);
+}
+
+function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void {
+  metrics.operations.inc({ operation: r.operation, result: r.result, reason: r.reason ?? '' });
+  metrics.operationSeconds.observe(r.durationMs / 1000, { operation: r.operation });
+  const line = {
+    audit: true,
+    tenant: r.tenant,
+    cert: r.fingerprint,
+    op: r.operation,
+    object: r.objectId,
+    result: r.result,
+    reason: r.reason,
+    batchItem: r.batchItemId,
+    version: r.version,
+    ms: r.durationMs,
+  };
+  if (r.reason === 'GeneralFailure' || r.reason === 'CryptographicFailure') logger.error({ ...line, err: errorSummary(r.cause) }, 'kmip');
+  else logger.info(line, 'kmip');
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const now = options.now ?? Date.now;
+  const metrics = serverMetrics();
+  const store = openStore(config);
+  let wrapper: KeyWrapper;
+  try {
+    wrapper = openWrapper(config);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const deps: OperationDeps = {
+    store,
+    wrapper,
+    now,
+    newUid: randomUUID,
+    server: { vendorIdentification: VENDOR_IDENTIFICATION, serverVersion: SERVER_VERSION },
+    limits: { maxLocateItems: config.limits.maxLocateItems },
+  };
+  const executor = new BatchExecutor({
+    deps,
+    operations: OPERATIONS,
+    limits: { maxSize: config.limits.maxMessageSize, maxDepth: config.limits.maxDepth, maxBatchItems: config.limits.maxBatchItems },
+    observer: { onItem: (r) => auditLine(logger, metrics, r) },
+  });
+  const authenticator = new ClientAuthenticator(store, {
+    cacheTtlMs: config.identity.cacheSeconds * 1000,
+    maxCacheEntries: config.identity.maxCacheEntries,
+    now,
+  });
+  const refusedOnce = new Set<number>();
+  const handler: MessageHandler = async (message, connection, signal) => {
+    let auth;
+    try {
+      auth = await authenticator.authenticate(connection.peerCertificate);
+    } catch (err) {
+      logger.error({ conn: connection.id, err: errorSummary(err) }, 'client lookup failed');
+      return executor.execute(message, undefined, signal, generalFailure(err));
+    }
+    if (!auth.ok && !refusedOnce.has(connection.id)) {
+      refusedOnce.add(connection.id);
+      logger.info({ conn: connection.id, remote: connection.remoteAddress, reason: auth.reason }, 'client not authorized; requests refused');
+    }
+    return executor.execute(message, auth.ok ? auth.principal : undefined, signal);
+  };
+  const listener = new KmipListener({
+    host: config.listen.host,
+    port: config.listen.port,
+    cert: readFileSync(config.tls.certFile),
+    key: readFileSync(config.tls.keyFile),
+    ca: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile) : undefined,
+    ticketKeys: config.tls.ticketKeyFile ? readFileSync(config.tls.ticketKeyFile).subarray(0, 48) : undefined,
+    sessionTimeoutSeconds: config.tls.sessionTimeoutSeconds,
+    limits: config.limits,
+    handler,
+    logger,
+    events: {
+      onConnectionOpen: () => {
+        metrics.connections.inc();
+        metrics.openConnections.inc({}, 1);
+      },
+      onConnectionClose: (info) => {
+        metrics.openConnections.inc({}, -1);
+        refusedOnce.delete(info.id);
+      },
+      onTlsError: (code) => metrics.tlsErrors.inc({ code }),
+    },
+  });
+
+  let admin: AdminServer | undefined;
+  const app: App = {
+    config,
+    logger,
+    store,
+    wrapper,
+    authenticator,
+    executor,
+    metrics,
+    async start() {
+      const kmipPort = await listener.start();
+      let adminPort: number | undefined;
+      if (config.admin.enabled) {
+        admin = new AdminServer({
+          host: config.admin.host,
+          port: config.admin.port,
+          logger,
+          metrics: () => metrics.registry.render(),
+          checks: [
+            { name: 'store', run: () => store.ping() },
+            { name: 'rootKey', run: (signal) => wrapper.check(signal) },
+          ],
+          routes: options.adminRoutes?.(app) ?? [],
+        });
+        adminPort = await admin.start();
+      }
+      logger.info({ kmip: `${config.listen.host}:${kmipPort}`, admin: adminPort && `${config.admin.host}:${adminPort}`, store: store.kind, wrap: wrapper.kind }, 'listening');
+      return { kmipPort, adminPort };
+    },
+    async stop() {
+      logger.info('draining');
+      await listener.drain(config.limits.drainTimeoutMs);
+      await admin?.close();
+      await store.close();
+      await wrapper.close();
+      logger.info('stopped');
+    },
+    revokeClientAccess(fingerprint) {
+      authenticator.invalidate(fingerprint);
+      if (fingerprint === undefined) return 0;
+      return listener.disconnectWhere((c) => c.peerCertificate !== undefined && c.peerCertificate.fingerprint256.replace(/:/g, '').toLowerCase() === fingerprint);
+    },
+  };
+  return app;
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { ServerConfigSchema, type ServerConfig, type ServerConfigInput } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CFG_ERR_INVALID';
+  constructor(
+    readonly problems: readonly string[],
+    source: string,
+  ) {
+    super(`configuration ${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Validates a configuration object; reports every problem with its path in one error; returns it frozen. */
+export function parseConfig(input: unknown, source = '(inline)'): Readonly<ServerConfig> {
+  const result = ServerConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new ConfigError(problems, source);
+  }
+  return deepFreeze(result.data);
+}
+
+export function loadConfigFile(path: string): Readonly<ServerConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read file: ${(err as Error).message}`], path);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`not valid JSON: ${(err as Error).message}`], path);
+  }
+  return parseConfig(doc, path);
+}
+
+export type { ServerConfig, ServerConfigInput };

@@ -1,0 +1,91 @@
+/** The server configuration file (JSON). Every field is validated once at start; defaults are safe. */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+const path = z.string().min(1);
+
+export const LimitsSchema = z
+  .object({
+    maxMessageSize: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    maxBatchItems: z.number().int().min(1).max(1000).default(64),
+    maxDepth: z.number().int().min(8).max(64).default(24),
+    maxConnections: z.number().int().min(1).max(100_000).default(2048),
+    handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    idleTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+    requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    maxQueuedMessages: z.number().int().min(1).max(1024).default(16),
+    maxLocateItems: z.number().int().min(1).max(100_000).default(1000),
+    drainTimeoutMs: z.number().int().min(0).max(600_000).default(15_000),
+  })
+  .strict();
+
+export const StoreSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sqlite'), path }).strict(),
+  z
+    .object({
+      kind: z.literal('postgres'),
+      /** postgres://user@host:port/db; DATABASE_URL is used when absent. */
+      url: z.string().min(1).optional(),
+      caFile: path.optional(),
+      poolSize: z.number().int().min(1).max(200).default(10),
+      statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      connectTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+    })
+    .strict(),
+]);
+
+export const WrapSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('local'), keyFile: path }).strict(),
+  z
+    .object({
+      kind: z.literal('keyprotect'),
+      region: z.string().regex(/^[a-z]{2}-[a-z]+$/, 'must be a region such as us-south'),
+      instanceId: z.string().uuid(),
+      rootKeyId: z.string().min(1),
+      endpoint: z.union([z.enum(['private', 'public']), z.string().url()]).default('private'),
+      iamEndpoint: z.string().url().default('https://iam.cloud.ibm.com'),
+      apiKeyFile: path.optional(),
+      apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+      cacheSeconds: z.number().int().min(0).max(3600).default(60),
+      requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+      maxAttempts: z.number().int().min(1).max(10).default(4),
+    })
+    .strict()
+    .refine((w) => (w.apiKeyFile === undefined) !== (w.apiKeyEnv === undefined), {
+      message: 'exactly one of apiKeyFile or apiKeyEnv is required',
+      path: ['apiKeyFile'],
+    }),
+]);
+
+export const ServerConfigSchema = z
+  .object({
+    listen: z.object({ host: host.default('127.0.0.1'), port: port.default(5696) }).strict().default({ host: '127.0.0.1', port: 5696 }),
+    admin: z
+      .object({ enabled: z.boolean().default(true), host: host.default('127.0.0.1'), port: port.default(9696) })
+      .strict()
+      .default({ enabled: true, host: '127.0.0.1', port: 9696 }),
+    tls: z
+      .object({
+        certFile: path,
+        keyFile: path,
+        /** CA certificates named in the CertificateRequest (a hint; trust is decided per registered certificate). */
+        clientCaFile: path.optional(),
+        sessionTimeoutSeconds: z.number().int().min(0).max(86_400).default(3600),
+        /** 48 random bytes (file) shared by the nodes of a cluster so TLS sessions resume on any node. */
+        ticketKeyFile: path.optional(),
+      })
+      .strict(),
+    store: StoreSchema,
+    wrap: WrapSchema,
+    identity: z
+      .object({ cacheSeconds: z.number().min(0).max(300).default(2), maxCacheEntries: z.number().int().min(1).max(1_000_000).default(10_000) })
+      .strict()
+      .default({ cacheSeconds: 2, maxCacheEntries: 10_000 }),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;

@@ -1,0 +1,77 @@
+/**
+ * The embedded default (`kmip-server --dev`): SQLite, a local root key and a development PKI in one
+ * data folder, created on first start and reused afterwards, with the development client
+ * certificate registered to the tenant "dev".
+ */
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseConfig } from '../config/load.js';
+import type { ServerConfig } from '../config/schema.js';
+import { certificateFingerprint } from '../identity/fingerprint.js';
+import { ensureDevPki, type DevPkiPaths } from '../pki/dev-pki.js';
+import { isStoreError, StoreErrorCode } from '../store/errors.js';
+import type { KeyStore } from '../store/store.js';
+import { ensureLocalRootKey } from '../wrap/local.js';
+
+export const DEV_TENANT = 'dev';
+
+export interface DevOptions {
+  readonly dataDir: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly adminPort?: number;
+  readonly logLevel?: ServerConfig['log']['level'];
+}
+
+export interface DevEnvironment {
+  readonly config: Readonly<ServerConfig>;
+  readonly pki: DevPkiPaths;
+  readonly rootKeyFile: string;
+  readonly createdPki: boolean;
+  readonly createdRootKey: boolean;
+}
+
+export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const { paths, created } = ensureDevPki(dataDir);
+  const rootKeyFile = join(dataDir, 'root-key.json');
+  const createdRootKey = ensureLocalRootKey(rootKeyFile);
+  const config = parseConfig(
+    {
+      listen: { host: options.host ?? '127.0.0.1', port: options.port ?? 5696 },
+      admin: { enabled: true, host: '127.0.0.1', port: options.adminPort ?? 9696 },
+      tls: { certFile: paths.serverCert, keyFile: paths.serverKey },
+      store: { kind: 'sqlite', path: join(dataDir, 'kmip.db') },
+      wrap: { kind: 'local', keyFile: rootKeyFile },
+      log: { level: options.logLevel ?? 'info' },
+    },
+    '--dev',
+  );
+  return { config, pki: paths, rootKeyFile, createdPki: created, createdRootKey };
+}
+
+/** Registers the development client certificate to the tenant "dev"; safe to call on every start. */
+export async function registerDevClient(store: KeyStore, pki: DevPkiPaths, now = Date.now()): Promise<string> {
+  let tenant = await store.getTenantByName(DEV_TENANT);
+  if (!tenant) {
+    try {
+      await store.createTenant({ id: randomUUID(), name: DEV_TENANT, createdAt: now });
+    } catch (err) {
+      // Another node of a development cluster created it first.
+      if (!isStoreError(err, StoreErrorCode.Duplicate)) throw err;
+    }
+    tenant = (await store.getTenantByName(DEV_TENANT))!;
+  }
+  const pem = readFileSync(pki.clientCert, 'utf8');
+  const fingerprint = certificateFingerprint(new X509Certificate(pem));
+  if (!(await store.getClientCert(fingerprint))) {
+    try {
+      await store.addClientCert({ fingerprint, tenantId: tenant.id, label: 'development client', kind: 'pin', subject: null, pem, createdAt: now });
+    } catch (err) {
+      if (!isStoreError(err, StoreErrorCode.Duplicate)) throw err;
+    }
+  }
+  return fingerprint;
+}

@@ -1,0 +1,262 @@
+/**
+ * The batch executor: runs the items of one request message for one principal and builds the
+ * response. Versions, ID Placeholders, the Batch Error Continuation Option (Continue, Stop, Undo),
+ * Unique Batch Item IDs (echoed byte for byte) and Maximum Response Size are handled here.
+ */
+import { encodedSize } from '../ttlv/index.js';
+import type { OperationContext, OperationDeps, Principal } from './context.js';
+import { isConflict, toKmipError } from './error-mapping.js';
+import { KmipError, operationNotSupported, permissionDenied, reasonName } from './errors.js';
+import { BatchErrorContinuationOption, ResultReason, ResultStatus } from './generated/enums.js';
+import { Tag } from './generated/tags.js';
+import {
+  decodeRequest,
+  encodeResponse,
+  encodeUndecodable,
+  failureItem,
+  type DecodedBatchItem,
+  type DecodedRequest,
+  type RequestLimits,
+} from './message-codec.js';
+import type { ResponseBatchItem } from './model/messages.js';
+import type { OperationHandler } from './operations/types.js';
+import { Session } from './session.js';
+import { formatVersion, inRange, type KmipVersion } from './version.js';
+import { ItemType } from '../ttlv/index.js';
+
+export interface AuditRecord {
+  readonly tenant: string | undefined;
+  readonly fingerprint: string | undefined;
+  readonly operation: string;
+  readonly objectId: string | undefined;
+  readonly result: 'success' | 'failure' | 'undone';
+  readonly reason: string | undefined;
+  readonly batchItemId: string | undefined;
+  readonly version: string;
+  readonly durationMs: number;
+  /** The internal cause of a failure, for the log only (never sent to the client). */
+  readonly cause: unknown;
+}
+
+export interface BatchObserver {
+  onItem(record: AuditRecord): void;
+}
+
+export interface BatchExecutorOptions {
+  readonly deps: OperationDeps;
+  readonly limits: RequestLimits;
+  readonly operations: readonly OperationHandler[];
+  readonly observer?: BatchObserver | undefined;
+  /** How often an item is re-run when another request changed its object first. */
+  readonly conflictRetries?: number | undefined;
+}
+
+interface ItemOutcome {
+  readonly response: ResponseBatchItem;
+  readonly record: AuditRecord;
+  readonly failed: boolean;
+}
+
+const OPERATION_NAMES = new Map<number, string>();
+
+export class BatchExecutor {
+  private readonly byOperation: ReadonlyMap<number, OperationHandler>;
+  private readonly conflictRetries: number;
+
+  constructor(private readonly options: BatchExecutorOptions) {
+    this.byOperation = new Map(options.operations.map((o) => [o.operation, o]));
+    for (const o of options.operations) OPERATION_NAMES.set(o.operation, o.name);
+    this.conflictRetries = options.conflictRetries ?? 3;
+  }
+
+  /** Operations offered to a client of this version, in the order Query lists them. */
+  supportedOperations(version: KmipVersion): number[] {
+    return this.options.operations.filter((o) => inRange(version, o.since, undefined)).map((o) => o.operation);
+  }
+
+  /**
+   * Serves one request message; never throws for anything a client can send. Without a principal
+   * every item is refused with Permission Denied, or with `refusal` when the caller could not tell.
+   */
+  async execute(message: Uint8Array, principal: Principal | undefined, signal?: AbortSignal, refusal?: KmipError): Promise<Uint8Array> {
+    const decoded = decodeRequest(message, this.options.limits);
+    const nowSeconds = () => Math.floor(this.options.deps.now() / 1000);
+    if (!decoded.ok) {
+      this.options.observer?.onItem({
+        tenant: principal?.tenantName,
+        fingerprint: principal?.fingerprint,
+        operation: 'message',
+        objectId: undefined,
+        result: 'failure',
+        reason: reasonName(decoded.error.reason),
+        batchItemId: undefined,
+        version: `${decoded.wireVersion.major}.${decoded.wireVersion.minor}`,
+        durationMs: 0,
+        cause: decoded.error.cause,
+      });
+      return encodeUndecodable(decoded, nowSeconds());
+    }
+    const outcomes = principal
+      ? await this.run(decoded, principal, signal)
+      : this.refuseAll(decoded, refusal ?? permissionDenied('client certificate is not registered'));
+    for (const o of outcomes) this.options.observer?.onItem(o.record);
+    let items = outcomes.map((o) => o.response);
+    const maxSize = decoded.header.maximumResponseSize;
+    const extras = { clientCorrelationValue: decoded.header.clientCorrelationValue };
+    let bytes = encodeResponse(decoded.wireVersion, decoded.version, nowSeconds(), items, extras);
+    if (maxSize !== undefined && bytes.length > maxSize) {
+      const tooLarge = new KmipError(ResultReason.ResponseTooLarge, 'response exceeds Maximum Response Size');
+      items = items.map((i) => failureItem(tooLarge, decoded.version, i.operation, i.uniqueBatchItemId));
+      bytes = encodeResponse(decoded.wireVersion, decoded.version, nowSeconds(), items, extras);
+    }
+    return bytes;
+  }
+
+  private refuseAll(request: DecodedRequest, error: KmipError): ItemOutcome[] {
+    return request.items.map((item) => this.failure(request, item, error, undefined, 0));
+  }
+
+  private async run(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
+    const mode = request.header.batchErrorContinuationOption ?? BatchErrorContinuationOption.Stop;
+    if (mode === BatchErrorContinuationOption.Undo) return this.runUndo(request, principal, signal);
+    const batch = { idPlaceholder: undefined as string | undefined };
+    const outcomes: ItemOutcome[] = [];
+    for (const item of request.items) {
+      let outcome: ItemOutcome;
+      for (let attempt = 0; ; attempt++) {
+        const session = new Session(this.options.deps.store, principal.tenantId);
+        outcome = await this.runItem(request, item, principal, session, batch, signal, true);
+        if (!outcome.failed || !isConflict(outcome.record.cause) || attempt >= this.conflictRetries) break;
+      }
+      outcomes.push(outcome);
+      if (outcome.failed && mode === BatchErrorContinuationOption.Stop) break;
+    }
+    return outcomes;
+  }
+
+  /** Undo: one session for the whole batch; the first failure discards every change and marks earlier items undone. */
+  private async runUndo(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
+    for (let attempt = 0; ; attempt++) {
+      const session = new Session(this.options.deps.store, principal.tenantId);
+      const batch = { idPlaceholder: undefined as string | undefined };
+      const outcomes: ItemOutcome[] = [];
+      let failed = false;
+      for (const item of request.items) {
+        const outcome = await this.runItem(request, item, principal, session, batch, signal, false);
+        outcomes.push(outcome);
+        if (outcome.failed) {
+          failed = true;
+          break;
+        }
+      }
+      if (failed) {
+        session.discard();
+        return outcomes.map((o) => (o.failed ? o : this.undone(o)));
+      }
+      try {
+        await session.commit();
+        return outcomes;
+      } catch (err) {
+        if (isConflict(err) && attempt < this.conflictRetries) continue;
+        const error = toKmipError(err);
+        return outcomes.map((o) => ({
+          failed: true,
+          response: failureItem(error, request.version, o.response.operation, o.response.uniqueBatchItemId),
+          record: { ...o.record, result: 'failure', reason: reasonName(error.reason), cause: err },
+        }));
+      }
+    }
+  }
+
+  private undone(o: ItemOutcome): ItemOutcome {
+    return {
+      failed: false,
+      response: { operation: o.response.operation, uniqueBatchItemId: o.response.uniqueBatchItemId, resultStatus: ResultStatus.OperationUndone },
+      record: { ...o.record, result: 'undone' },
+    };
+  }
+
+  private async runItem(
+    request: DecodedRequest,
+    item: DecodedBatchItem,
+    principal: Principal,
+    session: Session,
+    batch: { idPlaceholder: string | undefined },
+    signal: AbortSignal | undefined,
+    commit: boolean,
+  ): Promise<ItemOutcome> {
+    const started = performance.now();
+    if (!item.ok) return this.failure(request, item, item.error, principal, started);
+    const { operation, uniqueBatchItemId, requestPayload, messageExtension } = item.item;
+    const handler = this.byOperation.get(operation);
+    const ctx: OperationContext = {
+      principal,
+      version: request.version,
+      deps: this.options.deps,
+      session,
+      batch,
+      supportedOperations: this.supportedOperations(request.version),
+      signal,
+    };
+    try {
+      if (!handler || !inRange(request.version, handler.since, undefined)) throw operationNotSupported();
+      if (messageExtension?.criticalityIndicator) {
+        throw new KmipError(ResultReason.UnknownMessageExtension, 'critical message extension not supported', { legacyReason: ResultReason.FeatureNotSupported });
+      }
+      const payloadItem = requestPayload ?? { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] };
+      const payload = handler.request.decode(payloadItem, { version: request.version });
+      const result = await handler.handle(ctx, payload);
+      const responsePayload = handler.response.encode(Tag.ResponsePayload, result as never, { version: request.version });
+      encodedSize(responsePayload); // validates every value before anything is committed
+      if (commit) await session.commit();
+      return {
+        failed: false,
+        response: { operation, uniqueBatchItemId, resultStatus: ResultStatus.Success, responsePayload },
+        record: this.record(request, principal, operation, ctx.auditObjectId, uniqueBatchItemId, 'success', undefined, started, undefined),
+      };
+    } catch (err) {
+      if (commit) session.discard();
+      const error = toKmipError(err);
+      return {
+        failed: true,
+        response: failureItem(error, request.version, operation, uniqueBatchItemId),
+        record: this.record(request, principal, operation, ctx.auditObjectId, uniqueBatchItemId, 'failure', reasonName(error.reason), started, err),
+      };
+    }
+  }
+
+  private failure(request: DecodedRequest, item: DecodedBatchItem, error: KmipError, principal: Principal | undefined, started: number): ItemOutcome {
+    const operation = item.ok ? item.item.operation : item.operation;
+    const ubi = item.ok ? item.item.uniqueBatchItemId : item.uniqueBatchItemId;
+    return {
+      failed: true,
+      response: failureItem(error, request.version, operation, ubi),
+      record: this.record(request, principal, operation, undefined, ubi, 'failure', reasonName(error.reason), started, error.cause),
+    };
+  }
+
+  private record(
+    request: DecodedRequest,
+    principal: Principal | undefined,
+    operation: number | undefined,
+    objectId: string | undefined,
+    ubi: Uint8Array | undefined,
+    result: AuditRecord['result'],
+    reason: string | undefined,
+    started: number,
+    cause: unknown,
+  ): AuditRecord {
+    return {
+      tenant: principal?.tenantName,
+      fingerprint: principal?.fingerprint,
+      operation: operation === undefined ? 'unknown' : (OPERATION_NAMES.get(operation) ?? `0x${operation.toString(16)}`),
+      objectId,
+      result,
+      reason,
+      batchItemId: ubi ? Buffer.from(ubi).toString('hex') : undefined,
+      version: formatVersion(request.version),
+      durationMs: started === 0 ? 0 : Math.round((performance.now() - started) * 1000) / 1000,
+      cause,
+    };
+  }
+}

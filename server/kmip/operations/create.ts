@@ -1,0 +1,77 @@
+import { invalidField, KmipError } from '../errors.js';
+import { CryptographicUsageMask, ObjectType, Operation, ResultReason, State } from '../generated/enums.js';
+import { Tag } from '../generated/tags.js';
+import { ManagedObject } from '../managed-object.js';
+import { AttributesV2Codec, TemplateAttributeSchema } from '../model/attributes.js';
+import { enumeration, opt, req, struct, text } from '../schema.js';
+import { generateSymmetricKey, rawSymmetricKeyObject, sha256Digest } from '../objects/symmetric-key.js';
+import { sealObject } from '../objects/material.js';
+import { applyClientAttributes, clientAttributes, nowSeconds } from './common.js';
+import { defineOperation } from './types.js';
+
+const Request = struct('Create Request Payload', {
+  objectType: req(Tag.ObjectType, enumeration('ObjectType')),
+  templateAttribute: opt(Tag.TemplateAttribute, TemplateAttributeSchema, { until: 14 }),
+  attributes: opt(Tag.Attributes, AttributesV2Codec, { since: 20 }),
+  protectionStorageMasks: opt(Tag.ProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
+});
+const Response = struct('Create Response Payload', {
+  objectType: req(Tag.ObjectType, enumeration('ObjectType')),
+  uniqueIdentifier: req(Tag.UniqueIdentifier, text),
+});
+
+/** Default usage when a client gives none: a symmetric key that encrypts, decrypts, wraps and unwraps. */
+const DEFAULT_USAGE =
+  CryptographicUsageMask.Encrypt | CryptographicUsageMask.Decrypt | CryptographicUsageMask.WrapKey | CryptographicUsageMask.UnwrapKey;
+
+export const create = defineOperation({
+  operation: Operation.Create,
+  name: 'Create',
+  request: Request,
+  response: Response,
+  async handle(ctx, req) {
+    if (req.objectType !== ObjectType.SymmetricKey) {
+      throw new KmipError(ResultReason.InvalidObjectType, 'Create makes symmetric keys only; use Create Key Pair or Register');
+    }
+    const attributes = clientAttributes(ctx, req.templateAttribute, req.attributes);
+    const single = (name: string) => attributes.find((a) => a.name === name)?.value;
+    const algorithm = single('Cryptographic Algorithm');
+    const length = single('Cryptographic Length');
+    if (typeof algorithm !== 'number') throw invalidField('Cryptographic Algorithm is required');
+    if (typeof length !== 'number') throw invalidField('Cryptographic Length is required');
+
+    const material = generateSymmetricKey(algorithm, length);
+    const uid = ctx.deps.newUid();
+    ctx.auditObjectId = uid;
+    const now = nowSeconds(ctx);
+    const activation = single('Activation Date') as number | undefined;
+    const obj = ManagedObject.create({
+      uid,
+      tenantId: ctx.principal.tenantId,
+      objectType: ObjectType.SymmetricKey,
+      state: activation !== undefined && activation <= now ? State.Active : State.PreActive,
+      createdAt: ctx.deps.now(),
+      attributes: [],
+      material: null,
+    });
+    applyClientAttributes(obj, attributes);
+    if (single('Cryptographic Usage Mask') === undefined) obj.set('Cryptographic Usage Mask', DEFAULT_USAGE);
+    obj.set('Initial Date', now);
+    obj.set('Original Creation Date', now);
+    obj.set('Fresh', true);
+    obj.set('Digest', sha256Digest(material));
+    try {
+      obj.material = await sealObject(ctx, uid, rawSymmetricKeyObject(material, algorithm, length));
+    } finally {
+      material.fill(0);
+    }
+    ctx.session.insert(withLastChange(obj, now).toRecord(ctx.deps.now()));
+    ctx.batch.idPlaceholder = uid;
+    return { objectType: ObjectType.SymmetricKey, uniqueIdentifier: uid };
+  },
+});
+
+function withLastChange(obj: ManagedObject, now: number): ManagedObject {
+  obj.set('Last Change Date', now);
+  return obj;
+}

@@ -1,0 +1,28 @@
+import { illegalOperation, wrongLifecycleState } from '../errors.js';
+import { Operation, State } from '../generated/enums.js';
+import { loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
+import { defineOperation } from './types.js';
+import { UidRequest, UidResponse } from './uid-payload.js';
+
+/**
+ * Destroys the material and keeps the metadata (Get Attributes still answers). An Active object is
+ * refused: it must be revoked first (transitions 2, 7, 9).
+ */
+export const destroy = defineOperation({
+  operation: Operation.Destroy,
+  name: 'Destroy',
+  request: UidRequest,
+  response: UidResponse,
+  async handle(ctx, req) {
+    const uid = resolveUid(ctx, req.uniqueIdentifier);
+    const obj = await loadObject(ctx, uid);
+    if (obj.state === State.Active) throw wrongLifecycleState('an Active object must be revoked before it is destroyed');
+    if (obj.isDestroyed) throw illegalOperation('object is already destroyed');
+    obj.state = obj.state === State.Compromised ? State.DestroyedCompromised : State.Destroyed;
+    obj.material = null;
+    obj.set('Destroy Date', nowSeconds(ctx));
+    saveObject(ctx, obj);
+    ctx.batch.idPlaceholder = uid;
+    return { uniqueIdentifier: uid };
+  },
+});

@@ -1,0 +1,76 @@
+import { ItemType, type TtlvItem } from '../../ttlv/index.js';
+import { featureNotSupported, KmipError } from '../errors.js';
+import { ObjectType, Operation, ResultReason } from '../generated/enums.js';
+import { Tag } from '../generated/tags.js';
+import { holdsMaterial } from '../lifecycle.js';
+import { openObject } from '../objects/material.js';
+import { convertSymmetricKey } from '../objects/symmetric-key.js';
+import { enumeration, opt, raw, req, struct, text } from '../schema.js';
+import { loadObject, resolveUid, saveObject } from './common.js';
+import { defineOperation } from './types.js';
+
+const Request = struct('Get Request Payload', {
+  uniqueIdentifier: opt(Tag.UniqueIdentifier, text),
+  keyFormatType: opt(Tag.KeyFormatType, enumeration('KeyFormatType')),
+  keyWrapType: opt(Tag.KeyWrapType, enumeration('KeyWrapType'), { since: 14 }),
+  keyCompressionType: opt(Tag.KeyCompressionType, enumeration('KeyCompressionType')),
+  keyWrappingSpecification: opt(Tag.KeyWrappingSpecification, raw),
+});
+
+/** The object travels as one item whose tag names its type (Symmetric Key, Certificate, …). */
+const Response = struct('Get Response Payload', {
+  objectType: req(Tag.ObjectType, enumeration('ObjectType')),
+  uniqueIdentifier: req(Tag.UniqueIdentifier, text),
+  symmetricKey: opt(Tag.SymmetricKey, raw),
+  publicKey: opt(Tag.PublicKey, raw),
+  privateKey: opt(Tag.PrivateKey, raw),
+  secretData: opt(Tag.SecretData, raw),
+  opaqueObject: opt(Tag.OpaqueObject, raw),
+  certificate: opt(Tag.Certificate, raw),
+});
+
+const FIELD_BY_TYPE: Readonly<Record<number, keyof typeof Response.fields>> = {
+  [ObjectType.SymmetricKey]: 'symmetricKey',
+  [ObjectType.PublicKey]: 'publicKey',
+  [ObjectType.PrivateKey]: 'privateKey',
+  [ObjectType.SecretData]: 'secretData',
+  [ObjectType.OpaqueObject]: 'opaqueObject',
+  [ObjectType.Certificate]: 'certificate',
+};
+
+/**
+ * Get serves the material in every state that still holds it — Pre-Active included, which vCenter
+ * relies on, and Deactivated/Compromised so existing VMs can still unlock.
+ */
+export const get = defineOperation({
+  operation: Operation.Get,
+  name: 'Get',
+  request: Request,
+  response: Response,
+  async handle(ctx, req) {
+    const uid = resolveUid(ctx, req.uniqueIdentifier);
+    if (req.keyWrappingSpecification) throw featureNotSupported('key wrapping on Get is not supported');
+    if (req.keyCompressionType !== undefined) {
+      throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
+    }
+    const obj = await loadObject(ctx, uid);
+    if (!holdsMaterial(obj.state) || !obj.material) throw new KmipError(ResultReason.ObjectDestroyed, 'object has been destroyed');
+    let object: TtlvItem = await openObject(ctx, uid, obj.material);
+    if (req.keyFormatType !== undefined) object = convertFormat(obj.objectType, object, req.keyFormatType);
+    const field = FIELD_BY_TYPE[obj.objectType];
+    if (!field || object.type !== ItemType.Structure) throw new KmipError(ResultReason.GeneralFailure, 'stored object has an unexpected type');
+    if (obj.first('Fresh') === true) {
+      // The first Get clears Fresh (1.1 §3.34); later Gets change nothing and stay read-only.
+      obj.set('Fresh', false);
+      saveObject(ctx, obj);
+    }
+    void ctx.deps.store.touch([uid], ctx.deps.now());
+    ctx.batch.idPlaceholder = uid;
+    return { objectType: obj.objectType, uniqueIdentifier: uid, [field]: object };
+  },
+});
+
+function convertFormat(objectType: number, object: TtlvItem, format: number): TtlvItem {
+  if (objectType === ObjectType.SymmetricKey) return convertSymmetricKey(object, format);
+  throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'key format type not supported for this object');
+}

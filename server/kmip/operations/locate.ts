@@ -1,0 +1,98 @@
+import type { AttributeFilter, RangeFilter } from '../../store/store.js';
+import type { OperationContext } from '../context.js';
+import { invalidField } from '../errors.js';
+import { Operation, State, StorageStatusMask } from '../generated/enums.js';
+import { Tag } from '../generated/tags.js';
+import { encodeAttributeValue } from '../managed-object.js';
+import { attributeDef, attributeFromV1, attributeFromV2, AttributesV2Codec, AttributeV1Schema, type Attribute } from '../model/attributes.js';
+import { dateTime, enumeration, integer, many, mask, opt, struct, text } from '../schema.js';
+import { is2x } from '../version.js';
+import { defineOperation } from './types.js';
+
+const Request = struct('Locate Request Payload', {
+  maximumItems: opt(Tag.MaximumItems, integer),
+  offsetItems: opt(Tag.OffsetItems, integer, { since: 13 }),
+  storageStatusMask: opt(Tag.StorageStatusMask, mask('StorageStatusMask'), { since: 13 }),
+  objectGroupMember: opt(Tag.ObjectGroupMember, enumeration('ObjectGroupMember'), { since: 13 }),
+  attributes: many(Tag.Attribute, AttributeV1Schema, { until: 14 }),
+  attributesV2: opt(Tag.Attributes, AttributesV2Codec, { since: 20 }),
+});
+const Response = struct('Locate Response Payload', {
+  locatedItems: opt(Tag.LocatedItems, integer, { since: 13 }),
+  uniqueIdentifiers: many(Tag.UniqueIdentifier, text),
+});
+
+const DESTROYED_STATES: number[] = [State.Destroyed, State.DestroyedCompromised];
+const LIVE_STATES: number[] = [State.PreActive, State.Active, State.Deactivated, State.Compromised];
+
+interface Criteria {
+  objectType?: number;
+  states?: number[];
+  attributes: AttributeFilter[];
+  ranges: RangeFilter[];
+}
+
+/** Turns the request's attributes into store criteria: equality per instance, a range for a date given twice. */
+function criteria(attrs: readonly Attribute[]): Criteria {
+  const out: Criteria = { attributes: [], ranges: [] };
+  const byName = new Map<string, Attribute[]>();
+  for (const a of attrs) byName.set(a.name, [...(byName.get(a.name) ?? []), a]);
+  for (const [name, instances] of byName) {
+    if (name === 'Object Type') {
+      if (instances.length > 1) throw invalidField('Object Type may be given once');
+      out.objectType = instances[0]!.value as number;
+    } else if (name === 'State') {
+      out.states = instances.map((i) => i.value as number);
+    } else if (name === 'Unique Identifier') {
+      throw invalidField('Locate does not search by Unique Identifier');
+    } else if (attributeDef(name)?.codec === dateTime && instances.length === 2) {
+      const [a, b] = instances.map((i) => i.value as number).sort((x, y) => x - y);
+      out.ranges.push({ name, min: a, max: b });
+    } else {
+      for (const i of instances) out.attributes.push({ name, key: encodeAttributeValue(name, i.value).key });
+    }
+  }
+  return out;
+}
+
+function statesFor(mask: number | undefined, requested: number[] | undefined, version: number): number[] {
+  // Online storage holds live objects; destroyed ones are found only when the 2.x Destroyed Storage bit asks for them.
+  const m = mask ?? StorageStatusMask.OnLineStorage;
+  const allowed = [
+    ...(m & StorageStatusMask.OnLineStorage ? LIVE_STATES : []),
+    ...(is2x(version) && m & StorageStatusMask.DestroyedStorage ? DESTROYED_STATES : []),
+  ];
+  return requested ? requested.filter((s) => allowed.includes(s)) : allowed;
+}
+
+export const locate = defineOperation({
+  operation: Operation.Locate,
+  name: 'Locate',
+  readOnly: true,
+  request: Request,
+  response: Response,
+  async handle(ctx: OperationContext, req) {
+    const attrs = is2x(ctx.version) ? (req.attributesV2 ?? []).map((i) => attributeFromV2(i, ctx)) : req.attributes.map((a) => attributeFromV1(a, ctx));
+    const c = criteria(attrs);
+    if (req.maximumItems !== undefined && req.maximumItems < 0) throw invalidField('Maximum Items must not be negative');
+    if (req.offsetItems !== undefined && req.offsetItems < 0) throw invalidField('Offset Items must not be negative');
+    const states = statesFor(req.storageStatusMask, c.states, ctx.version);
+    const paging = ctx.version >= 13 && (req.maximumItems !== undefined || req.offsetItems !== undefined);
+    const limit = Math.min(req.maximumItems ?? ctx.deps.limits.maxLocateItems, ctx.deps.limits.maxLocateItems);
+    const result =
+      states.length === 0 || limit === 0
+        ? { uids: [], total: 0 }
+        : await ctx.deps.store.locate(ctx.principal.tenantId, {
+            objectType: c.objectType,
+            states,
+            attributes: c.attributes,
+            ranges: c.ranges,
+            offset: req.offsetItems ?? 0,
+            limit,
+            withTotal: paging,
+          });
+    if (result.uids[0] !== undefined) ctx.batch.idPlaceholder = result.uids[0];
+    // Located Items is optional (1.3+); it matters to clients that page, so only they get it.
+    return { locatedItems: paging ? result.total : undefined, uniqueIdentifiers: result.uids };
+  },
+});

@@ -1,0 +1,133 @@
+/**
+ * One client connection: socket bytes → whole messages (FrameReader, size limit before buffering)
+ * → handler → response, strictly in order. Pipelined requests queue up to a bound, then the socket
+ * stops being read; a slow reader of responses stops us reading too (backpressure both ways).
+ */
+import type { TLSSocket } from 'node:tls';
+import { FrameReader, TtlvError } from '../ttlv/index.js';
+import type { Logger } from '../log/logger.js';
+import { errorSummary } from '../log/logger.js';
+import type { ConnectionInfo, ListenerLimits, MessageHandler } from './types.js';
+
+export class Connection {
+  private readonly framer: FrameReader;
+  private readonly queue: Buffer[] = [];
+  private busy = false;
+  private closing = false;
+  private readonly abort = new AbortController();
+  private settled: (() => void) | undefined;
+  /** Resolves when the connection is gone. */
+  readonly closed: Promise<void>;
+
+  constructor(
+    private readonly socket: TLSSocket,
+    readonly info: ConnectionInfo,
+    private readonly handler: MessageHandler,
+    private readonly limits: ListenerLimits,
+    private readonly log: Logger,
+  ) {
+    this.framer = new FrameReader(limits.maxMessageSize);
+    this.closed = new Promise((resolve) => (this.settled = resolve));
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('timeout', () => {
+      if (!this.busy && this.queue.length === 0) {
+        this.log.debug({ conn: info.id }, 'idle connection closed');
+        socket.destroy();
+      }
+    });
+    // Resets and aborted handshakes are normal for KMIP clients (vCenter probes); never fatal, never noisy.
+    socket.on('error', (err) => this.log.debug({ conn: info.id, err: errorSummary(err) }, 'connection error'));
+    socket.on('close', () => {
+      this.abort.abort();
+      this.queue.length = 0;
+      this.settled?.();
+    });
+    socket.on('end', () => {
+      if (!this.busy && this.queue.length === 0) socket.end();
+    });
+  }
+
+  get isIdle(): boolean {
+    return !this.busy && this.queue.length === 0;
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: Buffer[];
+    try {
+      messages = this.framer.push(chunk);
+    } catch (err) {
+      // An oversized message cannot be skipped safely on a byte stream: close the connection.
+      this.log.info({ conn: this.info.id, err: errorSummary(err) }, err instanceof TtlvError ? 'message refused' : 'framing failed');
+      this.socket.destroy();
+      return;
+    }
+    if (messages.length === 0) return;
+    this.queue.push(...messages);
+    if (this.queue.length >= this.limits.maxQueuedMessages) this.socket.pause();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && !this.socket.destroyed) {
+        const message = this.queue.shift()!;
+        if (this.socket.isPaused() && this.queue.length < this.limits.maxQueuedMessages && !this.closing) this.socket.resume();
+        const response = await this.serve(message);
+        if (response === undefined || this.socket.destroyed) return;
+        if (!this.socket.write(response)) await this.waitForDrain();
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (this.closing && this.queue.length === 0) this.socket.end();
+  }
+
+  private async serve(message: Buffer): Promise<Uint8Array | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.limits.requestTimeoutMs);
+    });
+    try {
+      const response = await Promise.race([this.handler(message, this.info, this.abort.signal), timeout]);
+      if (response === undefined) {
+        this.log.warn({ conn: this.info.id, timeoutMs: this.limits.requestTimeoutMs }, 'request timed out; connection closed');
+        this.abort.abort();
+        this.socket.destroy();
+      }
+      return response;
+    } catch (err) {
+      this.log.error({ conn: this.info.id, err: errorSummary(err) }, 'request handler failed; connection closed');
+      this.socket.destroy();
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private waitForDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
+  }
+
+  /** Finishes what is in flight, then closes; new bytes are no longer read. */
+  shutdown(): void {
+    this.closing = true;
+    this.socket.pause();
+    if (this.isIdle) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * SQLite backend (better-sqlite3, WAL, synchronous=FULL). Writes are group-committed: change sets
+ * that arrive in the same event-loop turn share one transaction and one fsync, and no promise
+ * resolves before that COMMIT returned. Each change set runs in its own savepoint, so one conflict
+ * fails only its own request.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreError, StoreErrorCode } from './errors.js';
+import { SQLITE_MIGRATIONS } from './sql/sqlite-migrations.js';
+import type {
+  ClientCertRecord,
+  KeyStore,
+  LocateQuery,
+  LocateResult,
+  ObjectChange,
+  ObjectRecord,
+  ObjectSummary,
+  StoredAttribute,
+  TenantRecord,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:". */
+  readonly path: string;
+  /** How often coalesced last-Get times are written, in milliseconds. */
+  readonly touchFlushMs?: number;
+  readonly busyTimeoutMs?: number;
+}
+
+interface ObjectRow {
+  uid: string;
+  tenant_id: string;
+  object_type: number;
+  state: number;
+  revision: number;
+  created_at: number;
+  updated_at: number;
+  last_get_at: number | null;
+  attributes: string;
+  material: Buffer | null;
+  wrap_kind: string | null;
+  root_key_id: string | null;
+  root_key_version: string | null;
+}
+
+interface PendingCommit {
+  readonly changes: readonly ObjectChange[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export function mapSqliteError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return new StoreError(StoreErrorCode.Duplicate, 'a unique value is already taken', { cause: err });
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new StoreError(StoreErrorCode.Corrupt, 'database file is corrupt', { cause: err });
+  }
+  return new StoreError(StoreErrorCode.Unavailable, `database error ${code || 'unknown'}`, { cause: err });
+}
+
+export function serializeAttributes(attributes: readonly StoredAttribute[]): string {
+  return JSON.stringify(attributes.map((a) => ({ n: a.name, i: a.index, v: a.value, k: a.key, ...(a.num === undefined ? {} : { u: a.num }) })));
+}
+
+export function parseAttributes(text: string): StoredAttribute[] {
+  const raw = JSON.parse(text) as Array<{ n: string; i: number; v: unknown; k: string; u?: number }>;
+  return raw.map((a) => ({ name: a.n, index: a.i, value: a.v, key: a.k, num: a.u }));
+}
+
+export class SqliteStore implements KeyStore {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private queue: PendingCommit[] = [];
+  private flushScheduled = false;
+  private readonly touches = new Map<string, number>();
+  private readonly touchTimer: NodeJS.Timeout;
+  private closed = false;
+  private readonly stmt;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    try {
+      this.db = new Database(options.path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      this.migrate();
+    } catch (err) {
+      throw err instanceof StoreError ? err : mapSqliteError(err);
+    }
+    const db = this.db;
+    this.stmt = {
+      getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE tenant_id = ? AND uid = ?'),
+      insertObject: db.prepare(
+        `INSERT INTO objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
+         VALUES (@uid, @tenantId, @objectType, @state, @revision, @createdAt, @updatedAt, @lastGetAt, @attributes, @material, @wrapKind, @rootKeyId, @rootKeyVersion)`,
+      ),
+      updateObject: db.prepare(
+        `UPDATE objects SET state = @state, revision = @revision, updated_at = @updatedAt, attributes = @attributes, material = @material,
+           wrap_kind = @wrapKind, root_key_id = @rootKeyId, root_key_version = @rootKeyVersion
+         WHERE uid = @uid AND tenant_id = @tenantId AND revision = @expectedRevision`,
+      ),
+      deleteIndex: db.prepare('DELETE FROM object_index WHERE uid = ?'),
+      insertIndex: db.prepare('INSERT INTO object_index (tenant_id, uid, name, value, num) VALUES (?, ?, ?, ?, ?)'),
+      touch: db.prepare('UPDATE objects SET last_get_at = MAX(COALESCE(last_get_at, 0), ?) WHERE uid = ?'),
+      createTenant: db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (@id, @name, @createdAt)'),
+      tenantByName: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM tenants WHERE name = ?'),
+      tenantById: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM tenants WHERE id = ?'),
+      listTenants: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM tenants ORDER BY name'),
+      deleteTenantIndex: db.prepare('DELETE FROM object_index WHERE tenant_id = ?'),
+      deleteTenantObjects: db.prepare('DELETE FROM objects WHERE tenant_id = ?'),
+      deleteTenantCerts: db.prepare('DELETE FROM client_certs WHERE tenant_id = ?'),
+      deleteTenant: db.prepare('DELETE FROM tenants WHERE id = ?'),
+      addCert: db.prepare(
+        'INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES (@fingerprint, @tenantId, @label, @kind, @subject, @pem, @createdAt)',
+      ),
+      removeCert: db.prepare('DELETE FROM client_certs WHERE fingerprint = ?'),
+      getCert: db.prepare<[string], CertRow>('SELECT * FROM client_certs WHERE fingerprint = ?'),
+      listCerts: db.prepare<[], CertRow>('SELECT * FROM client_certs ORDER BY created_at, fingerprint'),
+      listCertsOfTenant: db.prepare<[string], CertRow>('SELECT * FROM client_certs WHERE tenant_id = ? ORDER BY created_at, fingerprint'),
+      countByState: db.prepare<[], { tenant_id: string; state: number; count: number }>(
+        'SELECT tenant_id, state, COUNT(*) AS count FROM objects GROUP BY tenant_id, state ORDER BY tenant_id, state',
+      ),
+      ping: db.prepare('SELECT 1'),
+    };
+    this.touchTimer = setInterval(() => this.flushTouches(), options.touchFlushMs ?? 5000);
+    this.touchTimer.unref();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set(this.db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version));
+    const newest = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
+    if ([...applied].some((v) => v > newest)) {
+      throw new StoreError(StoreErrorCode.Migration, `database schema is newer (${Math.max(...applied)}) than this server knows (${newest})`);
+    }
+    for (const m of SQLITE_MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+      }).immediate();
+    }
+  }
+
+  async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
+    const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
+    return row ? rowToObject(row) : undefined;
+  }
+
+  async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
+    const params: unknown[] = [];
+    let from: string;
+    const where: string[] = [];
+    const [first, ...rest] = q.attributes;
+    if (first) {
+      // Drive the query from the attribute index, not from the tenant's whole object list.
+      from = 'object_index d JOIN objects o ON o.uid = d.uid';
+      where.push('d.tenant_id = ? AND d.name = ? AND d.value = ?');
+      params.push(tenantId, first.name, first.key);
+    } else {
+      from = 'objects o';
+    }
+    where.push('o.tenant_id = ?');
+    params.push(tenantId);
+    if (q.objectType !== undefined) {
+      where.push('o.object_type = ?');
+      params.push(q.objectType);
+    }
+    if (q.states && q.states.length > 0) {
+      where.push(`o.state IN (${q.states.map(() => '?').join(',')})`);
+      params.push(...q.states);
+    }
+    for (const f of rest) {
+      where.push('EXISTS (SELECT 1 FROM object_index i WHERE i.uid = o.uid AND i.name = ? AND i.value = ?)');
+      params.push(f.name, f.key);
+    }
+    for (const r of q.ranges) {
+      const conds = ['i.uid = o.uid', 'i.name = ?'];
+      params.push(r.name);
+      if (r.min !== undefined) {
+        conds.push('i.num >= ?');
+        params.push(r.min);
+      }
+      if (r.max !== undefined) {
+        conds.push('i.num <= ?');
+        params.push(r.max);
+      }
+      where.push(`EXISTS (SELECT 1 FROM object_index i WHERE ${conds.join(' AND ')})`);
+    }
+    const body = `FROM ${from} WHERE ${where.join(' AND ')}`;
+    const rows = this.run(() =>
+      this.cachedStatement<{ uid: string }>(`SELECT DISTINCT o.uid AS uid, o.seq AS seq ${body} ORDER BY o.seq LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset),
+    );
+    const total = q.withTotal
+      ? this.run(() => this.cachedStatement<{ n: number }>(`SELECT COUNT(DISTINCT o.uid) AS n ${body}`).get(...params))?.n
+      : undefined;
+    return { uids: rows.map((r) => r.uid), total };
+  }
+
+  commit(changes: readonly ObjectChange[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError(StoreErrorCode.Unavailable, 'store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ changes, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushCommits());
+      }
+    });
+  }
+
+  private flushCommits(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.flushScheduled = false;
+    if (batch.length === 0) return;
+    const outcomes: Array<StoreError | undefined> = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const entry of batch) {
+        this.db.exec('SAVEPOINT change_set');
+        try {
+          this.apply(entry.changes);
+          this.db.exec('RELEASE change_set');
+          outcomes.push(undefined);
+        } catch (err) {
+          this.db.exec('ROLLBACK TO change_set');
+          this.db.exec('RELEASE change_set');
+          outcomes.push(mapSqliteError(err));
+        }
+      }
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // The connection is already out of the transaction; nothing to undo.
+        }
+      }
+      const failure = mapSqliteError(err);
+      for (const entry of batch) entry.reject(failure);
+      return;
+    }
+    batch.forEach((entry, i) => {
+      const failure = outcomes[i];
+      if (failure) entry.reject(failure);
+      else entry.resolve();
+    });
+  }
+
+  private apply(changes: readonly ObjectChange[]): void {
+    for (const change of changes) {
+      const o = change.object;
+      const row = {
+        uid: o.uid,
+        tenantId: o.tenantId,
+        objectType: o.objectType,
+        state: o.state,
+        revision: o.revision,
+        createdAt: o.createdAt,
+        updatedAt: o.updatedAt,
+        lastGetAt: o.lastGetAt,
+        attributes: serializeAttributes(o.attributes),
+        material: o.material ? Buffer.from(o.material.ciphertext) : null,
+        wrapKind: o.material?.wrapKind ?? null,
+        rootKeyId: o.material?.rootKeyId ?? null,
+        rootKeyVersion: o.material?.rootKeyVersion ?? null,
+      };
+      if (change.kind === 'insert') {
+        this.stmt.insertObject.run(row);
+      } else {
+        const result = this.stmt.updateObject.run({ ...row, expectedRevision: change.expectedRevision });
+        if (result.changes !== 1) throw new StoreError(StoreErrorCode.Conflict, `object changed concurrently`);
+        this.stmt.deleteIndex.run(o.uid);
+      }
+      for (const a of o.attributes) this.stmt.insertIndex.run(o.tenantId, o.uid, a.name, a.key, a.num ?? null);
+    }
+  }
+
+  async touch(uids: readonly string[], at: number): Promise<void> {
+    for (const uid of uids) this.touches.set(uid, at);
+  }
+
+  private flushTouches(): void {
+    if (this.touches.size === 0 || this.closed) return;
+    const entries = [...this.touches];
+    this.touches.clear();
+    try {
+      this.db.transaction(() => {
+        for (const [uid, at] of entries) this.stmt.touch.run(at, uid);
+      })();
+    } catch {
+      // Best effort by contract: last-Get times are advisory and retried with the next Get.
+    }
+  }
+
+  async createTenant(t: TenantRecord): Promise<void> {
+    this.run(() => this.stmt.createTenant.run(t));
+  }
+  async getTenantByName(name: string): Promise<TenantRecord | undefined> {
+    const r = this.run(() => this.stmt.tenantByName.get(name));
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const r = this.run(() => this.stmt.tenantById.get(id));
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+  async listTenants(): Promise<TenantRecord[]> {
+    return this.run(() => this.stmt.listTenants.all()).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
+  async deleteTenant(id: string): Promise<void> {
+    this.run(() =>
+      this.db.transaction(() => {
+        this.stmt.deleteTenantIndex.run(id);
+        this.stmt.deleteTenantObjects.run(id);
+        this.stmt.deleteTenantCerts.run(id);
+        this.stmt.deleteTenant.run(id);
+      }).immediate(),
+    );
+  }
+
+  async addClientCert(c: ClientCertRecord): Promise<void> {
+    this.run(() => this.stmt.addCert.run(c));
+  }
+  async removeClientCert(fingerprint: string): Promise<boolean> {
+    return this.run(() => this.stmt.removeCert.run(fingerprint)).changes > 0;
+  }
+  async getClientCert(fingerprint: string): Promise<ClientCertRecord | undefined> {
+    const r = this.run(() => this.stmt.getCert.get(fingerprint));
+    return r && certFromRow(r);
+  }
+  async listClientCerts(tenantId?: string): Promise<ClientCertRecord[]> {
+    const rows = this.run(() => (tenantId ? this.stmt.listCertsOfTenant.all(tenantId) : this.stmt.listCerts.all()));
+    return rows.map(certFromRow);
+  }
+
+  async listObjects(f: { tenantId?: string; states?: readonly number[]; afterUid?: string; limit: number }): Promise<ObjectSummary[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.tenantId) {
+      where.push('tenant_id = ?');
+      params.push(f.tenantId);
+    }
+    if (f.states && f.states.length) {
+      where.push(`state IN (${f.states.map(() => '?').join(',')})`);
+      params.push(...f.states);
+    }
+    if (f.afterUid) {
+      where.push('seq > (SELECT seq FROM objects WHERE uid = ?)');
+      params.push(f.afterUid);
+    }
+    params.push(f.limit);
+    const sql = `SELECT uid, tenant_id, object_type, state, created_at, last_get_at FROM objects ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    const rows = this.run(() =>
+      this.db.prepare<unknown[], { uid: string; tenant_id: string; object_type: number; state: number; created_at: number; last_get_at: number | null }>(sql).all(...params),
+    );
+    return rows.map((r) => ({ uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt: r.last_get_at }));
+  }
+
+  async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
+    return this.run(() => this.stmt.countByState.all())
+      .filter((r) => tenantId === undefined || r.tenant_id === tenantId)
+      .map((r) => ({ tenantId: r.tenant_id, state: r.state, count: r.count }));
+  }
+
+  async ping(): Promise<void> {
+    this.run(() => this.stmt.ping.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.touchTimer);
+    this.flushCommits();
+    this.flushTouches();
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** Locate builds a handful of query shapes; preparing each once keeps them off the hot path. */
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private cachedStatement<R>(sql: string): Database.Statement<unknown[], R> {
+    let s = this.statements.get(sql);
+    if (!s) {
+      if (this.statements.size > 256) this.statements.clear();
+      s = this.db.prepare<unknown[], unknown>(sql);
+      this.statements.set(sql, s);
+    }
+    return s as Database.Statement<unknown[], R>;
+  }
+
+  private run<T>(fn: () => T): T {
+    if (this.closed) throw new StoreError(StoreErrorCode.Unavailable, 'store is closed');
+    try {
+      return fn();
+    } catch (err) {
+      throw mapSqliteError(err);
+    }
+  }
+}
+
+interface CertRow {
+  fingerprint: string;
+  tenant_id: string;
+  label: string;
+  kind: 'pin' | 'ca';
+  subject: string | null;
+  pem: string;
+  created_at: number;
+}
+
+function certFromRow(r: CertRow): ClientCertRecord {
+  return { fingerprint: r.fingerprint, tenantId: r.tenant_id, label: r.label, kind: r.kind, subject: r.subject, pem: r.pem, createdAt: r.created_at };
+}
+
+function rowToObject(r: ObjectRow): ObjectRecord {
+  let attributes: StoredAttribute[];
+  try {
+    attributes = parseAttributes(r.attributes);
+  } catch (err) {
+    throw new StoreError(StoreErrorCode.Corrupt, `attributes of an object do not parse`, { cause: err });
+  }
+  return {
+    uid: r.uid,
+    tenantId: r.tenant_id,
+    objectType: r.object_type,
+    state: r.state,
+    revision: r.revision,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastGetAt: r.last_get_at,
+    attributes,
+    material:
+      r.material && r.wrap_kind && r.root_key_id && r.root_key_version
+        ? { ciphertext: new Uint8Array(r.material), wrapKind: r.wrap_kind, rootKeyId: r.root_key_id, rootKeyVersion: r.root_key_version }
+        : null,
+  };
+}

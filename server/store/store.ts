@@ -1,0 +1,134 @@
+/**
+ * The persistence interface. Backends (SQLite, PostgreSQL) implement it; operations see it as a type.
+ * The store knows no KMIP encoding: attribute values are opaque JSON, compared by the `key` the caller
+ * derives, and key material is already wrapped when it arrives here.
+ */
+
+export interface TenantRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+/** How a client certificate is trusted: its exact certificate (pin), or a CA plus an exact subject. */
+export type ClientCertKind = 'pin' | 'ca';
+
+export interface ClientCertRecord {
+  /** SHA-256 of the DER certificate (pin: the client's; ca: the CA's), lower-case hex. */
+  readonly fingerprint: string;
+  readonly tenantId: string;
+  readonly label: string;
+  readonly kind: ClientCertKind;
+  /** For kind "ca": the subject the client certificate must carry, as Node prints it. */
+  readonly subject: string | null;
+  readonly pem: string;
+  readonly createdAt: number;
+}
+
+export interface StoredAttribute {
+  readonly name: string;
+  readonly index: number;
+  /** Opaque JSON of the value. */
+  readonly value: unknown;
+  /** Equality key for Locate (equal values have equal keys). */
+  readonly key: string;
+  /** Numeric view for range queries (dates, lengths), when the value has one. */
+  readonly num?: number | undefined;
+}
+
+export interface WrappedMaterial {
+  readonly ciphertext: Uint8Array;
+  /** Which root-key provider wrapped it ("local", "keyprotect"). */
+  readonly wrapKind: string;
+  readonly rootKeyId: string;
+  readonly rootKeyVersion: string;
+}
+
+export interface ObjectRecord {
+  readonly uid: string;
+  readonly tenantId: string;
+  readonly objectType: number;
+  readonly state: number;
+  /** Incremented by every update; updates name the revision they read. */
+  readonly revision: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastGetAt: number | null;
+  readonly attributes: readonly StoredAttribute[];
+  /** Null once the object is destroyed (metadata is kept). */
+  readonly material: WrappedMaterial | null;
+}
+
+export type ObjectChange =
+  | { readonly kind: 'insert'; readonly object: ObjectRecord }
+  | { readonly kind: 'update'; readonly object: ObjectRecord; readonly expectedRevision: number };
+
+export interface AttributeFilter {
+  readonly name: string;
+  readonly key: string;
+}
+
+export interface RangeFilter {
+  readonly name: string;
+  readonly min?: number | undefined;
+  readonly max?: number | undefined;
+}
+
+export interface LocateQuery {
+  readonly objectType?: number | undefined;
+  readonly states?: readonly number[] | undefined;
+  /** Every filter must match some instance of its attribute. */
+  readonly attributes: readonly AttributeFilter[];
+  readonly ranges: readonly RangeFilter[];
+  readonly offset: number;
+  readonly limit: number;
+  /** Also count every match, ignoring offset and limit. */
+  readonly withTotal: boolean;
+}
+
+export interface LocateResult {
+  readonly uids: string[];
+  readonly total?: number | undefined;
+}
+
+export interface ObjectSummary {
+  readonly uid: string;
+  readonly tenantId: string;
+  readonly objectType: number;
+  readonly state: number;
+  readonly createdAt: number;
+  readonly lastGetAt: number | null;
+}
+
+export interface KeyStore {
+  readonly kind: string;
+
+  getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined>;
+  locate(tenantId: string, query: LocateQuery): Promise<LocateResult>;
+  /**
+   * Applies the changes atomically and durably: when the promise resolves, they survive a crash.
+   * Rejects with STORE_ERR_CONFLICT when an update's revision is stale, STORE_ERR_DUPLICATE when a
+   * unique Name is taken; then nothing is applied.
+   */
+  commit(changes: readonly ObjectChange[]): Promise<void>;
+  /** Records that objects were fetched; best effort, may be coalesced and lost on a crash. */
+  touch(uids: readonly string[], at: number): Promise<void>;
+
+  createTenant(tenant: TenantRecord): Promise<void>;
+  getTenantByName(name: string): Promise<TenantRecord | undefined>;
+  getTenant(id: string): Promise<TenantRecord | undefined>;
+  listTenants(): Promise<TenantRecord[]>;
+  deleteTenant(id: string): Promise<void>;
+
+  addClientCert(cert: ClientCertRecord): Promise<void>;
+  removeClientCert(fingerprint: string): Promise<boolean>;
+  getClientCert(fingerprint: string): Promise<ClientCertRecord | undefined>;
+  listClientCerts(tenantId?: string): Promise<ClientCertRecord[]>;
+
+  listObjects(filter: { tenantId?: string; states?: readonly number[]; afterUid?: string; limit: number }): Promise<ObjectSummary[]>;
+  countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>>;
+
+  /** Throws when the store cannot serve requests. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
