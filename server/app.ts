@@ -72,7 +72,7 @@ function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void
     version: r.version,
     ms: r.durationMs,
   };
-  if (r.reason === 'GeneralFailure' || r.reason === 'CryptographicFailure') logger.error({ ...line, err: errorSummary(r.cause) }, 'kmip');
+  if (r.reason === 'GeneralFailure' || r.reason === 'CryptographicFailure') logger.error({ ...line, error: errorSummary(r.cause) }, 'kmip');
   else logger.info(line, 'kmip');
 }
 
@@ -114,7 +114,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     try {
       auth = await authenticator.authenticate(connection.peerCertificate);
     } catch (err) {
-      logger.error({ conn: connection.id, err: errorSummary(err) }, 'client lookup failed');
+      logger.error({ conn: connection.id, error: errorSummary(err) }, 'client lookup failed');
       return executor.execute(message, undefined, signal, generalFailure(err));
     }
     if (!auth.ok && !refusedOnce.has(connection.id)) {

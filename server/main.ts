@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     app.stop().then(
       () => process.exit(0),
       (err) => {
-        app.logger.error({ err: errorSummary(err) }, 'shutdown failed');
+        app.logger.error({ error: errorSummary(err) }, 'shutdown failed');
         process.exit(1);
       },
     );

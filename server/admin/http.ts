@@ -29,7 +29,7 @@ export class AdminServer {
   constructor(private readonly options: AdminServerOptions) {
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err) => {
-        options.logger.error({ err: errorSummary(err) }, 'admin request failed');
+        options.logger.error({ error: errorSummary(err) }, 'admin request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'internal error' }));
       });

@@ -37,8 +37,12 @@ export class Connection {
         socket.destroy();
       }
     });
-    // Resets and aborted handshakes are normal for KMIP clients (vCenter probes); never fatal, never noisy.
-    socket.on('error', (err) => this.log.debug({ conn: info.id, err: errorSummary(err) }, 'connection error'));
+    // Resets are normal for KMIP clients (vCenter probes): never noisy. Any socket error ends the
+    // connection, including a refused renegotiation, which Node reports without closing.
+    socket.on('error', (err) => {
+      this.log.debug({ conn: info.id, error: errorSummary(err) }, 'connection error');
+      socket.destroy();
+    });
     socket.on('close', () => {
       this.abort.abort();
       this.queue.length = 0;
@@ -59,7 +63,7 @@ export class Connection {
       messages = this.framer.push(chunk);
     } catch (err) {
       // An oversized message cannot be skipped safely on a byte stream: close the connection.
-      this.log.info({ conn: this.info.id, err: errorSummary(err) }, err instanceof TtlvError ? 'message refused' : 'framing failed');
+      this.log.info({ conn: this.info.id, error: errorSummary(err) }, err instanceof TtlvError ? 'message refused' : 'framing failed');
       this.socket.destroy();
       return;
     }
@@ -83,7 +87,7 @@ export class Connection {
     } finally {
       this.busy = false;
     }
-    if (this.closing && this.queue.length === 0) this.socket.end();
+    if (this.closing && this.queue.length === 0) this.endGracefully();
   }
 
   private async serve(message: Buffer): Promise<Uint8Array | undefined> {
@@ -100,7 +104,7 @@ export class Connection {
       }
       return response;
     } catch (err) {
-      this.log.error({ conn: this.info.id, err: errorSummary(err) }, 'request handler failed; connection closed');
+      this.log.error({ conn: this.info.id, error: errorSummary(err) }, 'request handler failed; connection closed');
       this.socket.destroy();
       return undefined;
     } finally {
@@ -124,7 +128,13 @@ export class Connection {
   shutdown(): void {
     this.closing = true;
     this.socket.pause();
-    if (this.isIdle) this.socket.end();
+    if (this.isIdle) this.endGracefully();
+  }
+
+  /** close_notify and FIN, then a hard close if the peer does not finish the close itself. */
+  private endGracefully(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   destroy(): void {

@@ -3,6 +3,7 @@
  * caller (a client without one, or with an unknown one, completes the handshake and is refused per
  * request), renegotiation disabled, bounded connections and timeouts, and a drain for SIGTERM.
  */
+import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
@@ -30,6 +31,8 @@ export interface KmipListenerOptions {
 export class KmipListener {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** TCP connections still in their handshake (not yet Connections), by remote address and port. */
+  private readonly handshaking = new Map<string, Socket>();
   private nextId = 1;
   private accepting = true;
 
@@ -49,12 +52,25 @@ export class KmipListener {
       ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}),
     });
     this.server.maxConnections = options.limits.maxConnections;
-    this.server.on('secureConnection', (socket) => this.accept(socket));
-    this.server.on('tlsClientError', (err: Error & { code?: string }) => {
-      options.events?.onTlsError?.(err.code ?? 'unknown');
-      options.logger.debug({ err: errorSummary(err) }, 'TLS handshake failed');
+    this.server.on('connection', (raw: Socket) => {
+      if (!this.accepting) {
+        raw.destroy();
+        return;
+      }
+      const key = `${raw.remoteAddress}:${raw.remotePort}`;
+      this.handshaking.set(key, raw);
+      raw.once('close', () => {
+        if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+      });
     });
-    this.server.on('error', (err) => options.logger.error({ err: errorSummary(err) }, 'listener error'));
+    this.server.on('secureConnection', (socket) => this.accept(socket));
+    // With a listener here Node no longer destroys the failed socket itself (timeouts included).
+    this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      options.events?.onTlsError?.(err.code ?? 'unknown');
+      options.logger.debug({ error: errorSummary(err) }, 'TLS handshake failed');
+      socket.destroy();
+    });
+    this.server.on('error', (err) => options.logger.error({ error: errorSummary(err) }, 'listener error'));
   }
 
   start(): Promise<number> {
@@ -74,6 +90,7 @@ export class KmipListener {
   }
 
   private accept(socket: TLSSocket): void {
+    this.handshaking.delete(`${socket.remoteAddress}:${socket.remotePort}`);
     if (!this.accepting) {
       socket.destroy();
       return;
@@ -116,6 +133,7 @@ export class KmipListener {
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const raw of this.handshaking.values()) raw.destroy();
     for (const c of this.connections) c.shutdown();
     const all = Promise.all([...this.connections].map((c) => c.closed));
     let timer: NodeJS.Timeout | undefined;
@@ -123,6 +141,7 @@ export class KmipListener {
     await Promise.race([all, grace]);
     clearTimeout(timer);
     for (const c of this.connections) c.destroy();
+    for (const raw of this.handshaking.values()) raw.destroy();
     await closed;
   }
 }

@@ -120,12 +120,15 @@ export function isCustomName(name: string): boolean {
 const CUSTOM_CLIENT: AttributeDef = { name: 'x-', tag: Tag.AttributeValue, codec: raw as ValueCodec<unknown>, ...clientMulti, since: 10 };
 const CUSTOM_SERVER: AttributeDef = { ...CUSTOM_CLIENT, name: 'y-', ...server, multi: true };
 
-/** The definition for an attribute name, or undefined for names we do not know in this version. */
-export function attributeDef(name: string, version: KmipVersion = 21): AttributeDef | undefined {
+/**
+ * The definition for an attribute name, or undefined for names we do not know (in the given
+ * version; without one, in any version — stored attributes outlive versions).
+ */
+export function attributeDef(name: string, version?: KmipVersion): AttributeDef | undefined {
   if (name.startsWith('x-')) return CUSTOM_CLIENT;
   if (name.startsWith('y-')) return CUSTOM_SERVER;
   const d = BY_NAME.get(name);
-  return d && inRange(version, d.since, d.until) ? d : undefined;
+  return d && (version === undefined || inRange(version, d.since, d.until)) ? d : undefined;
 }
 
 export function unsupportedAttribute(name: string): KmipError {

@@ -1,0 +1,95 @@
+/** Starts the real server in-process on 127.0.0.1 with free ports, a temp data folder and captured logs. */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../server/app.js';
+import { parseConfig } from '../../server/config/load.js';
+import type { ServerConfigInput } from '../../server/config/schema.js';
+import { createLogger } from '../../server/log/logger.js';
+import { ensureLocalRootKey } from '../../server/wrap/local.js';
+import { TestKmipClient } from './kmip-client.js';
+import { createTestPki, type TestClientCert, type TestPki } from './pki.js';
+
+export interface TestServerOptions {
+  readonly pki?: TestPki;
+  readonly limits?: Record<string, number>;
+  readonly identityCacheSeconds?: number;
+  readonly config?: Partial<ServerConfigInput>;
+  readonly now?: () => number;
+  /** Reuse a data folder (and its root key) from an earlier server, e.g. to test restarts. */
+  readonly dir?: string;
+}
+
+export interface TestServer {
+  readonly app: App;
+  readonly port: number;
+  readonly adminPort: number;
+  readonly pki: TestPki;
+  readonly dir: string;
+  /** Every log line the server wrote, as text. */
+  readonly logs: string[];
+  /** Creates a tenant with one pinned client certificate. */
+  tenant(name: string): Promise<{ id: string; cert: TestClientCert }>;
+  /** Pins another certificate to an existing tenant. */
+  pin(tenantId: string, cert: TestClientCert): Promise<void>;
+  connect(cert?: TestClientCert, extra?: Parameters<typeof TestKmipClient.connect>[1]): Promise<TestKmipClient>;
+  /** Stops the server; the data folder is deleted unless `keepData`. */
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const pki = options.pki ?? createTestPki();
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kmip-server-'));
+  const keyFile = join(dir, 'root-key.json');
+  ensureLocalRootKey(keyFile);
+  const config = parseConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { enabled: true, host: '127.0.0.1', port: 0 },
+    tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile },
+    store: { kind: 'sqlite', path: join(dir, 'kmip.db') },
+    wrap: { kind: 'local', keyFile },
+    identity: { cacheSeconds: options.identityCacheSeconds ?? 2, maxCacheEntries: 1000 },
+    limits: options.limits ?? {},
+    log: { level: 'debug' },
+    ...options.config,
+  });
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const app = await createApp({ config, logger, ...(options.now ? { now: options.now } : {}) });
+  const { kmipPort, adminPort } = await app.start();
+  const clients: TestKmipClient[] = [];
+  const pin = async (tenantId: string, cert: TestClientCert): Promise<void> => {
+    await app.store.addClientCert({ fingerprint: cert.fingerprint, tenantId, label: cert.subject, kind: 'pin', subject: null, pem: cert.certificatePem, createdAt: Date.now() });
+  };
+  return {
+    app,
+    port: kmipPort,
+    adminPort: adminPort!,
+    pki,
+    dir,
+    logs,
+    async tenant(name) {
+      const id = randomUUID();
+      await app.store.createTenant({ id, name, createdAt: Date.now() });
+      const cert = pki.client(`${name}-client-${id.slice(0, 8)}`);
+      await pin(id, cert);
+      return { id, cert };
+    },
+    pin,
+    async connect(cert, extra = {}) {
+      const client = await TestKmipClient.connect(kmipPort, {
+        ca: pki.ca.certificatePem,
+        ...(cert ? { cert: cert.certificatePem, key: cert.privateKeyPem } : {}),
+        ...extra,
+      });
+      clients.push(client);
+      return client;
+    },
+    async close(closeOptions = {}) {
+      await Promise.all(clients.map((c) => c.close()));
+      await app.stop();
+      if (!closeOptions.keepData) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
