@@ -20,6 +20,7 @@ import {
 } from './message-codec.js';
 import type { ResponseBatchItem } from './model/messages.js';
 import type { OperationHandler } from './operations/types.js';
+import { KeyedLock } from './keyed-lock.js';
 import { Session } from './session.js';
 import { formatVersion, inRange, type KmipVersion } from './version.js';
 import { ItemType } from '../ttlv/index.js';
@@ -59,14 +60,21 @@ interface ItemOutcome {
 
 const OPERATION_NAMES = new Map<number, string>();
 
+/** Another node changed the object first: wait a little, with jitter, before reading it again. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(50, 2 ** attempt) * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export class BatchExecutor {
   private readonly byOperation: ReadonlyMap<number, OperationHandler>;
   private readonly conflictRetries: number;
+  private readonly locks = new KeyedLock();
 
   constructor(private readonly options: BatchExecutorOptions) {
     this.byOperation = new Map(options.operations.map((o) => [o.operation, o]));
     for (const o of options.operations) OPERATION_NAMES.set(o.operation, o.name);
-    this.conflictRetries = options.conflictRetries ?? 3;
+    this.conflictRetries = options.conflictRetries ?? 5;
   }
 
   /** Operations offered to a client of this version, in the order Query lists them. */
@@ -124,9 +132,10 @@ export class BatchExecutor {
     for (const item of request.items) {
       let outcome: ItemOutcome;
       for (let attempt = 0; ; attempt++) {
-        const session = new Session(this.options.deps.store, principal.tenantId);
+        const session = new Session(this.options.deps.store, principal.tenantId, this.locks);
         outcome = await this.runItem(request, item, principal, session, batch, signal, true);
         if (!outcome.failed || !isConflict(outcome.record.cause) || attempt >= this.conflictRetries) break;
+        await backoff(attempt);
       }
       outcomes.push(outcome);
       if (outcome.failed && mode === BatchErrorContinuationOption.Stop) break;
@@ -137,7 +146,7 @@ export class BatchExecutor {
   /** Undo: one session for the whole batch; the first failure discards every change and marks earlier items undone. */
   private async runUndo(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
     for (let attempt = 0; ; attempt++) {
-      const session = new Session(this.options.deps.store, principal.tenantId);
+      const session = new Session(this.options.deps.store, principal.tenantId, this.locks);
       const batch = { idPlaceholder: undefined as string | undefined };
       const outcomes: ItemOutcome[] = [];
       let failed = false;
@@ -151,13 +160,20 @@ export class BatchExecutor {
       }
       if (failed) {
         session.discard();
+        if (isConflict(outcomes[outcomes.length - 1]!.record.cause) && attempt < this.conflictRetries) {
+          await backoff(attempt);
+          continue;
+        }
         return outcomes.map((o) => (o.failed ? o : this.undone(o)));
       }
       try {
         await session.commit();
         return outcomes;
       } catch (err) {
-        if (isConflict(err) && attempt < this.conflictRetries) continue;
+        if (isConflict(err) && attempt < this.conflictRetries) {
+          await backoff(attempt);
+          continue;
+        }
         const error = toKmipError(err);
         return outcomes.map((o) => ({
           failed: true,
@@ -215,7 +231,7 @@ export class BatchExecutor {
         record: this.record(request, principal, operation, ctx.auditObjectId, uniqueBatchItemId, 'success', undefined, started, undefined),
       };
     } catch (err) {
-      if (commit) session.discard();
+      session.discard();
       const error = toKmipError(err);
       return {
         failed: true,

@@ -3,6 +3,7 @@
  * own pending writes, and the writes land together, atomically, on commit.
  */
 import type { KeyStore, ObjectChange, ObjectRecord } from '../store/store.js';
+import type { KeyedLock } from './keyed-lock.js';
 
 interface Pending {
   object: ObjectRecord;
@@ -12,16 +13,24 @@ interface Pending {
 
 export class Session {
   private readonly pending = new Map<string, Pending>();
+  private readonly held = new Map<string, () => void>();
 
   constructor(
     private readonly store: KeyStore,
     readonly tenantId: string,
+    private readonly locks?: KeyedLock,
   ) {}
 
   async get(uid: string): Promise<ObjectRecord | undefined> {
     const p = this.pending.get(uid);
     if (p) return p.object;
     return this.store.getObject(this.tenantId, uid);
+  }
+
+  /** Reads an object this session means to change, holding this node's lock on it until commit or discard. */
+  async getForUpdate(uid: string): Promise<ObjectRecord | undefined> {
+    if (this.locks && !this.held.has(uid)) this.held.set(uid, await this.locks.acquire(`${this.tenantId}/${uid}`));
+    return this.get(uid);
   }
 
   insert(object: ObjectRecord): void {
@@ -49,12 +58,17 @@ export class Session {
   }
 
   async commit(): Promise<void> {
-    if (this.pending.size === 0) return;
-    await this.store.commit(this.changes());
-    this.pending.clear();
+    try {
+      if (this.pending.size > 0) await this.store.commit(this.changes());
+    } finally {
+      this.discard();
+    }
   }
 
+  /** Drops pending changes and releases every lock held. */
   discard(): void {
     this.pending.clear();
+    for (const release of this.held.values()) release();
+    this.held.clear();
   }
 }

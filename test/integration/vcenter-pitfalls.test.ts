@@ -157,7 +157,7 @@ describe('vCenter pitfalls (kmip-vmware.md §2f)', () => {
         const seen = new Set<string>();
         while (c && !seen.has(c.fingerprint256)) {
           seen.add(c.fingerprint256);
-          subjects.push(c.subject.CN ?? '');
+          subjects.push(String(c.subject.CN ?? ''));
           c = c.issuerCertificate;
         }
         s.destroy();

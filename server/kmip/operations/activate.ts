@@ -12,7 +12,7 @@ export const activate = defineOperation({
   response: UidResponse,
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
-    const obj = await loadObject(ctx, uid);
+    const obj = await loadObject(ctx, uid, true);
     if (obj.state !== State.PreActive) throw illegalOperation('only a Pre-Active object can be activated');
     obj.state = State.Active;
     obj.set('Activation Date', nowSeconds(ctx));

@@ -38,8 +38,9 @@ export const addAttribute = defineOperation({
       attribute = attributeFromV1(req.attribute, ctx);
     }
     const def = attributeDef(attribute.name, ctx.version)!;
-    if (!def.clientSets) throw attributeReadOnly(attribute.name);
-    const obj = await loadObject(ctx, uid);
+    // Attributes a client may set only when the object is created (algorithm, length, usage mask) are read-only afterwards.
+    if (!def.clientSets || !(def.clientModifies || def.multi)) throw attributeReadOnly(attribute.name);
+    const obj = await loadObject(ctx, uid, true);
     if (!def.multi && obj.instances(attribute.name).length > 0) throw attributeSingleValued(attribute.name);
     const index = obj.add(attribute.name, attribute.value);
     saveObject(ctx, obj);

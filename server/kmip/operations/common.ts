@@ -25,9 +25,12 @@ export function resolveUid(ctx: OperationContext, uid: string | undefined): stri
   return resolved;
 }
 
-/** Loads an object of the caller's tenant; another tenant's object is indistinguishable from none. */
-export async function loadObject(ctx: OperationContext, uid: string): Promise<ManagedObject> {
-  const record = await ctx.session.get(uid);
+/**
+ * Loads an object of the caller's tenant; another tenant's object is indistinguishable from none.
+ * `forUpdate` when the operation will change it: writers of one object on this node then take turns.
+ */
+export async function loadObject(ctx: OperationContext, uid: string, forUpdate = false): Promise<ManagedObject> {
+  const record = forUpdate ? await ctx.session.getForUpdate(uid) : await ctx.session.get(uid);
   if (!record) throw itemNotFound();
   return ManagedObject.fromRecord(record, ctx.deps.now());
 }

@@ -49,7 +49,7 @@ export const deleteAttribute = defineOperation({
     const def = attributeDef(target.name, ctx.version);
     if (!def) throw attributeInstanceNotFound(target.name);
     if (!def.clientDeletes) throw attributeReadOnly(target.name);
-    const obj = await loadObject(ctx, uid);
+    const obj = await loadObject(ctx, uid, true);
     const instances = obj.instances(target.name);
     let victims = instances;
     if (target.index !== undefined) victims = instances.filter((a) => a.index === target.index);

@@ -15,7 +15,7 @@ export const destroy = defineOperation({
   response: UidResponse,
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
-    const obj = await loadObject(ctx, uid);
+    const obj = await loadObject(ctx, uid, true);
     if (obj.state === State.Active) throw wrongLifecycleState('an Active object must be revoked before it is destroyed');
     if (obj.isDestroyed) throw illegalOperation('object is already destroyed');
     obj.state = obj.state === State.Compromised ? State.DestroyedCompromised : State.Destroyed;

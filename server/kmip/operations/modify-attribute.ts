@@ -79,7 +79,7 @@ export const modifyAttribute = defineOperation({
     const uid = resolveUid(ctx, req.uniqueIdentifier);
     const edit = readEdit(ctx, req);
     if (!attributeDef(edit.name, ctx.version)!.clientModifies) throw attributeReadOnly(edit.name);
-    const obj = await loadObject(ctx, uid);
+    const obj = await loadObject(ctx, uid, true);
     const index = resolveIndex(obj, edit.name, edit.target);
     checkDateRule(edit.name, obj.state);
     if (!obj.modify(edit.name, index, edit.value)) throw attributeInstanceNotFound(edit.name);

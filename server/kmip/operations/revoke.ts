@@ -27,7 +27,7 @@ export const revoke = defineOperation({
   response: UidResponse,
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
-    const obj = await loadObject(ctx, uid);
+    const obj = await loadObject(ctx, uid, true);
     const now = nowSeconds(ctx);
     if (COMPROMISE.has(req.revocationReason.revocationReasonCode)) {
       if (obj.state === State.Compromised || obj.state === State.DestroyedCompromised) throw illegalOperation('object is already compromised');

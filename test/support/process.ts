@@ -1,0 +1,99 @@
+/** Runs the built server as a child process and reads its banner and logs. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SERVER_MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(SERVER_MAIN)) throw new Error('dist/server/main.js is missing: run `npm run build` (npm test does)');
+}
+
+export interface RunningServer {
+  readonly child: ChildProcess;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  readonly kmipPort: number;
+  readonly adminPort: number;
+  /**
+   * Sends a signal and resolves when the process and everything holding its output are gone, with
+   * its exit code (null when a wrapper such as npm was itself ended by the signal).
+   */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts a command and waits until its output names the ports it listens on: the --dev banner on
+ * stderr by default, or `ready` (two capture groups: KMIP port, admin port) on either stream.
+ */
+export function startServerProcess(command: string, args: readonly string[], cwd = ROOT, timeoutMs = 60_000, ready?: RegExp): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    // Its own process group, so a signal reaches the server behind a wrapper (npm, sh) as a terminal's Ctrl-C would.
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' }, detached: true });
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in ${timeoutMs} ms:\n${stderr.join('')}`));
+    }, timeoutMs);
+    const check = () => {
+      const text = stderr.join('') + stdout.join('');
+      let ports: [number, number] | undefined;
+      if (ready) {
+        const m = ready.exec(text);
+        if (m) ports = [Number(m[1]), Number(m[2])];
+      } else {
+        const kmip = /listening on [\d.]+:(\d+)/.exec(text);
+        const admin = /admin:\s+http:\/\/[\d.]+:(\d+)\//.exec(text);
+        if (kmip && admin) ports = [Number(kmip[1]), Number(admin[1])];
+      }
+      if (ports) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          stdout,
+          stderr,
+          kmipPort: ports[0],
+          adminPort: ports[1],
+          stop: (signal = 'SIGTERM') => {
+            try {
+              process.kill(-child.pid!, signal);
+            } catch {
+              child.kill(signal);
+            }
+            return exited;
+          },
+        });
+      }
+    };
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout.push(d.toString());
+      check();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr.push(d.toString());
+      check();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it listened:\n${stderr.join('')}`));
+    });
+  });
+}
+
+export function runToExit(command: string, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

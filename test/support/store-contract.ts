@@ -1,0 +1,188 @@
+/**
+ * One contract suite for every KeyStore backend: the same assertions run unchanged against SQLite
+ * and PostgreSQL, so both behave alike.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KeyStore, ObjectRecord, StoredAttribute } from '../../server/store/store.js';
+import { StoreErrorCode } from '../../server/store/errors.js';
+
+export interface StoreFactory {
+  /** A store on an empty database. */
+  create(): Promise<KeyStore>;
+  /** The same database opened again (a restart). */
+  reopen?(): Promise<KeyStore>;
+  cleanup?(): Promise<void>;
+}
+
+const attr = (name: string, value: unknown, num?: number, index = 0): StoredAttribute => ({
+  name,
+  index,
+  value,
+  key: JSON.stringify(value),
+  num,
+});
+
+export function objectRecord(tenantId: string, overrides: Partial<ObjectRecord> = {}): ObjectRecord {
+  const now = Date.now();
+  return {
+    uid: randomUUID(),
+    tenantId,
+    objectType: 2,
+    state: 1,
+    revision: 1,
+    createdAt: now,
+    updatedAt: now,
+    lastGetAt: null,
+    attributes: [attr('Cryptographic Length', [2, 256], 256), attr('x-Tag', [7, 'a'])],
+    material: { ciphertext: new Uint8Array([1, 2, 3, 250]), wrapKind: 'local', rootKeyId: 'rk', rootKeyVersion: '1' },
+    ...overrides,
+  };
+}
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`${name} store contract`, () => {
+    let store: KeyStore;
+    let tenant: string;
+    let other: string;
+
+    beforeEach(async () => {
+      store = await factory.create();
+      tenant = randomUUID();
+      other = randomUUID();
+      await store.createTenant({ id: tenant, name: `t-${tenant}`, createdAt: 1 });
+      await store.createTenant({ id: other, name: `o-${other}`, createdAt: 2 });
+    });
+    afterEach(async () => {
+      await store.close();
+      await factory.cleanup?.();
+    });
+
+    it('round-trips an object, its attributes and its wrapped material', async () => {
+      const o = objectRecord(tenant);
+      await store.commit([{ kind: 'insert', object: o }]);
+      expect(await store.getObject(tenant, o.uid)).toEqual(o);
+    });
+
+    it('scopes objects to their tenant', async () => {
+      const o = objectRecord(tenant);
+      await store.commit([{ kind: 'insert', object: o }]);
+      expect(await store.getObject(other, o.uid)).toBeUndefined();
+      expect(await store.getObject(tenant, 'no-such-uid')).toBeUndefined();
+    });
+
+    it('applies an update that names the revision it read, and refuses a stale one, changing nothing', async () => {
+      const o = objectRecord(tenant);
+      await store.commit([{ kind: 'insert', object: o }]);
+      const updated = { ...o, state: 2, revision: 2, attributes: [...o.attributes, attr('x-New', [7, 'b'])] };
+      await store.commit([{ kind: 'update', object: updated, expectedRevision: 1 }]);
+      expect(await store.getObject(tenant, o.uid)).toEqual(updated);
+      const stale = { ...o, state: 3, revision: 2 };
+      await expect(store.commit([{ kind: 'update', object: stale, expectedRevision: 1 }])).rejects.toMatchObject({ code: StoreErrorCode.Conflict });
+      expect(await store.getObject(tenant, o.uid)).toEqual(updated);
+    });
+
+    it('commits a change set all or nothing', async () => {
+      const a = objectRecord(tenant);
+      await store.commit([{ kind: 'insert', object: a }]);
+      const b = objectRecord(tenant);
+      await expect(
+        store.commit([
+          { kind: 'insert', object: b },
+          { kind: 'update', object: { ...a, state: 5, revision: 9 }, expectedRevision: 7 },
+        ]),
+      ).rejects.toMatchObject({ code: StoreErrorCode.Conflict });
+      expect(await store.getObject(tenant, b.uid)).toBeUndefined();
+      expect((await store.getObject(tenant, a.uid))!.state).toBe(1);
+    });
+
+    it('keeps concurrent change sets apart: each succeeds or fails on its own', async () => {
+      const objects = Array.from({ length: 50 }, () => objectRecord(tenant));
+      await Promise.all(objects.map((o) => store.commit([{ kind: 'insert', object: o }])));
+      const results = await Promise.allSettled(
+        objects.flatMap((o) => [
+          store.commit([{ kind: 'update', object: { ...o, state: 2, revision: 2 }, expectedRevision: 1 }]),
+          store.commit([{ kind: 'update', object: { ...o, state: 3, revision: 2 }, expectedRevision: 1 }]),
+        ]),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
+      for (const o of objects) expect([2, 3]).toContain((await store.getObject(tenant, o.uid))!.state);
+    });
+
+    it('keeps Names unique within a tenant, not across tenants', async () => {
+      const named = (t: string, n: string) => objectRecord(t, { attributes: [attr('Name', [1, [[0x420055, 7, n]]])] });
+      await store.commit([{ kind: 'insert', object: named(tenant, 'k1') }]);
+      await expect(store.commit([{ kind: 'insert', object: named(tenant, 'k1') }])).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      await store.commit([{ kind: 'insert', object: named(other, 'k1') }]);
+      await store.commit([{ kind: 'insert', object: named(tenant, 'k2') }]);
+    });
+
+    it('locates by attribute equality, state, type, date range, with offset, limit and total, in creation order', async () => {
+      const make = (i: number, tag: string, state: number) =>
+        objectRecord(tenant, { state, createdAt: 1000 + i, attributes: [attr('x-Tag', [7, tag]), attr('Activation Date', [9, String(100 * i)], 100 * i), attr('x-Seq', [2, i], i)] });
+      const objects = [make(0, 'a', 1), make(1, 'b', 2), make(2, 'a', 2), make(3, 'a', 3), make(4, 'a', 2)];
+      for (const o of objects) await store.commit([{ kind: 'insert', object: o }]);
+      await store.commit([{ kind: 'insert', object: objectRecord(other, { attributes: [attr('x-Tag', [7, 'a'])] }) }]);
+      const q = { attributes: [], ranges: [], offset: 0, limit: 100, withTotal: false };
+      const uids = (idx: number[]) => idx.map((i) => objects[i]!.uid);
+      const key = JSON.stringify([7, 'a']);
+      expect((await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }] })).uids).toEqual(uids([0, 2, 3, 4]));
+      expect((await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }], states: [2] })).uids).toEqual(uids([2, 4]));
+      expect(
+        (await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }, { name: 'x-Seq', key: JSON.stringify([2, 3]) }] })).uids,
+      ).toEqual(uids([3]));
+      expect((await store.locate(tenant, { ...q, ranges: [{ name: 'Activation Date', min: 100, max: 300 }] })).uids).toEqual(uids([1, 2, 3]));
+      expect((await store.locate(tenant, { ...q, objectType: 3 })).uids).toEqual([]);
+      const page = await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }], offset: 1, limit: 2, withTotal: true });
+      expect(page).toEqual({ uids: uids([2, 3]), total: 4 });
+    });
+
+    it('manages tenants and client certificates; a certificate fingerprint is unique', async () => {
+      await expect(store.createTenant({ id: randomUUID(), name: `t-${tenant}`, createdAt: 3 })).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      expect((await store.getTenantByName(`t-${tenant}`))?.id).toBe(tenant);
+      const cert = { fingerprint: 'ab'.repeat(32), tenantId: tenant, label: 'vc', kind: 'pin' as const, subject: null, pem: 'PEM', createdAt: 5 };
+      await store.addClientCert(cert);
+      await expect(store.addClientCert({ ...cert, tenantId: other })).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      expect(await store.getClientCert(cert.fingerprint)).toEqual(cert);
+      expect(await store.listClientCerts(tenant)).toEqual([cert]);
+      expect(await store.listClientCerts(other)).toEqual([]);
+      expect(await store.removeClientCert(cert.fingerprint)).toBe(true);
+      expect(await store.removeClientCert(cert.fingerprint)).toBe(false);
+      expect(await store.getClientCert(cert.fingerprint)).toBeUndefined();
+    });
+
+    it('counts objects per tenant and state, lists them in pages, and deletes a tenant with everything it owns', async () => {
+      for (const state of [1, 2, 2, 5]) await store.commit([{ kind: 'insert', object: objectRecord(tenant, { state }) }]);
+      expect(await store.countObjectsByState(tenant)).toEqual([
+        { tenantId: tenant, state: 1, count: 1 },
+        { tenantId: tenant, state: 2, count: 2 },
+        { tenantId: tenant, state: 5, count: 1 },
+      ]);
+      const first = await store.listObjects({ tenantId: tenant, limit: 3 });
+      const rest = await store.listObjects({ tenantId: tenant, limit: 3, afterUid: first[2]!.uid });
+      expect(first).toHaveLength(3);
+      expect(rest).toHaveLength(1);
+      expect((await store.listObjects({ tenantId: tenant, states: [2], limit: 10 })).map((o) => o.state)).toEqual([2, 2]);
+      await store.deleteTenant(tenant);
+      expect(await store.getTenant(tenant)).toBeUndefined();
+      expect(await store.countObjectsByState(tenant)).toEqual([]);
+    });
+
+    it('records last Get times (best effort, visible after a flush)', async () => {
+      const o = objectRecord(tenant);
+      await store.commit([{ kind: 'insert', object: o }]);
+      await store.touch([o.uid], 123_456);
+      await store.close();
+      if (!factory.reopen) return;
+      store = await factory.reopen();
+      expect((await store.getObject(tenant, o.uid))!.lastGetAt).toBe(123_456);
+    });
+
+    it('answers ping while open and refuses work once closed', async () => {
+      await store.ping();
+      await store.close();
+      await expect(store.ping()).rejects.toMatchObject({ code: StoreErrorCode.Unavailable });
+      store = await factory.create();
+    });
+  });
+}
