@@ -10,7 +10,8 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 /** Encodes one item (and its children) into a new buffer: one sizing pass, one allocation, one write pass. */
 export function encodeTtlv(item: TtlvItem): Uint8Array {
-  const out = Buffer.alloc(encodedSize(item));
+  // allocUnsafe is safe here: write() fills every byte, padding included.
+  const out = Buffer.allocUnsafe(encodedSize(item));
   const end = write(out, 0, item);
   return end === out.length ? out : out.subarray(0, end);
 }
@@ -64,9 +65,22 @@ function bigIntegerLength(value: bigint): number {
 }
 
 function writeHeader(out: Buffer, at: number, tag: number, type: number, length: number): void {
-  out.writeUIntBE(tag, at, 3);
+  // Byte by byte: several times faster than writeUIntBE/writeUInt32BE on this hot path.
+  out[at] = tag >>> 16;
+  out[at + 1] = (tag >>> 8) & 0xff;
+  out[at + 2] = tag & 0xff;
   out[at + 3] = type;
-  out.writeUInt32BE(length, at + 4);
+  out[at + 4] = length >>> 24;
+  out[at + 5] = (length >>> 16) & 0xff;
+  out[at + 6] = (length >>> 8) & 0xff;
+  out[at + 7] = length & 0xff;
+}
+
+/** Zero-fills from `end` to the next multiple of 8; returns that boundary. */
+function zeroPad(out: Buffer, end: number): number {
+  const boundary = padded(end);
+  out.fill(0, end, boundary);
+  return boundary;
 }
 
 function write(out: Buffer, at: number, item: TtlvItem): number {
@@ -81,11 +95,13 @@ function write(out: Buffer, at: number, item: TtlvItem): number {
     case ItemType.Integer:
       writeHeader(out, at, item.tag, item.type, 4);
       out.writeInt32BE(item.value, v);
+      out.writeUInt32BE(0, v + 4);
       return v + 8;
     case ItemType.Enumeration:
     case ItemType.Interval:
       writeHeader(out, at, item.tag, item.type, 4);
       out.writeUInt32BE(item.value, v);
+      out.writeUInt32BE(0, v + 4);
       return v + 8;
     case ItemType.LongInteger:
     case ItemType.DateTime:
@@ -110,11 +126,11 @@ function write(out: Buffer, at: number, item: TtlvItem): number {
     case ItemType.TextString: {
       const length = out.write(item.value, v, 'utf8');
       writeHeader(out, at, item.tag, item.type, length);
-      return v + padded(length); // padding is already zero: Buffer.alloc
+      return zeroPad(out, v + length);
     }
     case ItemType.ByteString:
       writeHeader(out, at, item.tag, item.type, item.value.length);
       out.set(item.value, v);
-      return v + padded(item.value.length);
+      return zeroPad(out, v + item.value.length);
   }
 }
