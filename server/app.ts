@@ -15,6 +15,8 @@ import { createLogger, errorSummary, type Logger } from './log/logger.js';
 import { serverMetrics, type ServerMetrics } from './metrics/registry.js';
 import { KmipListener } from './net/listener.js';
 import type { MessageHandler } from './net/types.js';
+import { ConfigError } from './config/load.js';
+import { PostgresStore } from './store/postgres.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { KeyStore } from './store/store.js';
 import { LocalKeyWrapper } from './wrap/local.js';
@@ -45,10 +47,19 @@ export interface App {
   revokeClientAccess(fingerprint?: string): number;
 }
 
-function openStore(config: Readonly<ServerConfig>): KeyStore {
+async function openStore(config: Readonly<ServerConfig>, logger: Logger): Promise<KeyStore> {
   const s = config.store;
   if (s.kind === 'sqlite') return new SqliteStore({ path: s.path });
-  throw new Error(`store kind ${s.kind} is not available in this build`);
+  const connectionString = s.url ?? process.env['DATABASE_URL'];
+  if (!connectionString) throw new ConfigError(['store.url: required (or set DATABASE_URL) for the postgres store'], 'store');
+  return PostgresStore.open({
+    connectionString,
+    caFile: s.caFile,
+    poolSize: s.poolSize,
+    statementTimeoutMs: s.statementTimeoutMs,
+    connectTimeoutMs: s.connectTimeoutMs,
+    onPoolError: (err) => logger.warn({ error: errorSummary(err) }, 'database connection lost; the pool reconnects'),
+  });
 }
 
 function openWrapper(config: Readonly<ServerConfig>): KeyWrapper {
@@ -81,7 +92,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const now = options.now ?? Date.now;
   const metrics = serverMetrics();
-  const store = openStore(config);
+  const store = await openStore(config, logger);
   let wrapper: KeyWrapper;
   try {
     wrapper = openWrapper(config);

@@ -11,11 +11,12 @@ import { errorSummary } from './log/logger.js';
 
 const USAGE = `usage:
   kmip-server --config FILE
-  kmip-server --dev [--data-dir DIR] [--host HOST] [--port PORT] [--admin-port PORT] [--log-level LEVEL]
+  kmip-server --dev [--data-dir DIR] [--database-url URL] [--host HOST] [--port PORT] [--admin-port PORT] [--log-level LEVEL]
 
   --config FILE      production: JSON configuration file (see README "Configuration")
   --dev              embedded default: SQLite, local root key, development PKI in DIR
   --data-dir DIR     data folder of the embedded default (default .kmip-dev)
+  --database-url URL PostgreSQL instead of DIR/kmip.db; nodes sharing DIR and URL form a cluster
   --host HOST        KMIP listen address in --dev mode (default 127.0.0.1)
   --port PORT        KMIP port in --dev mode (default 5696; 0 picks a free port)
   --admin-port PORT  admin HTTP port in --dev mode (default 9696; 0 picks a free port)
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
         config: { type: 'string' },
         dev: { type: 'boolean', default: false },
         'data-dir': { type: 'string', default: '.kmip-dev' },
+        'database-url': { type: 'string' },
         host: { type: 'string' },
         port: { type: 'string' },
         'admin-port': { type: 'string' },
@@ -57,6 +59,8 @@ async function main(): Promise<void> {
     return;
   }
   if (values.dev === (values.config !== undefined)) fail(`give exactly one of --config FILE or --dev\n${USAGE}`);
+  if (values['database-url'] !== undefined && !values.dev) fail('--database-url belongs to --dev; production nodes set store.url in the config file');
+  if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) fail('--database-url must be a postgres:// URL');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   const logLevel = values['log-level'];
   if (logLevel !== undefined && !(levels as readonly string[]).includes(logLevel)) fail(`--log-level must be one of ${levels.join(', ')}`);
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
     if (values.dev) {
       dev = prepareDevEnvironment({
         dataDir: values['data-dir'],
+        databaseUrl: values['database-url'],
         host: values.host ?? '127.0.0.1',
         port: parsePort('--port', values.port, 5696),
         adminPort: parsePort('--admin-port', values['admin-port'], 9696),
@@ -81,7 +86,13 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const app = await createApp({ config });
+  let app;
+  try {
+    app = await createApp({ config });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    fail(`cannot start: ${(err as Error).message}`, 1);
+  }
   if (dev) await registerDevClient(app.store, dev.pki);
   let ports;
   try {
@@ -101,7 +112,7 @@ async function main(): Promise<void> {
         `  server CA:          ${p.caCert}`,
         `  client certificate: ${p.clientCert}`,
         `  client key:         ${p.clientKey}`,
-        `  data:               ${config.store.kind === 'sqlite' ? config.store.path : config.store.kind}, root key ${dev.rootKeyFile}`,
+        `  data:               ${config.store.kind === 'sqlite' ? config.store.path : 'PostgreSQL'}, root key ${dev.rootKeyFile}`,
         '  the client certificate is registered to tenant "dev"',
         '',
       ].join('\n') + '\n',

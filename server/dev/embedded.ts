@@ -3,8 +3,8 @@
  * data folder, created on first start and reused afterwards, with the development client
  * certificate registered to the tenant "dev".
  */
-import { randomUUID, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/schema.js';
@@ -18,6 +18,8 @@ export const DEV_TENANT = 'dev';
 
 export interface DevOptions {
   readonly dataDir: string;
+  /** Run against this PostgreSQL instead of DIR/kmip.db: several nodes on one DIR and URL form a cluster. */
+  readonly databaseUrl?: string | undefined;
   readonly host?: string;
   readonly port?: number;
   readonly adminPort?: number;
@@ -32,18 +34,50 @@ export interface DevEnvironment {
   readonly createdRootKey: boolean;
 }
 
+/**
+ * Runs `fn` while holding DIR/.init.lock (mkdir is atomic), so nodes of a development cluster that
+ * start together on one data folder create its PKI and root key once.
+ */
+function withInitLock<T>(dataDir: string, fn: () => T, timeoutMs = 30_000): T {
+  const lock = join(dataDir, '.init.lock');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock older than the deadline was left by a crashed start.
+      if (Date.now() - statSync(lock).mtimeMs > timeoutMs) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`another process holds ${lock}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const { paths, created } = ensureDevPki(dataDir);
   const rootKeyFile = join(dataDir, 'root-key.json');
-  const createdRootKey = ensureLocalRootKey(rootKeyFile);
+  const ticketKeyFile = join(dataDir, 'tls-ticket-keys.bin');
+  const { paths, created, createdRootKey } = withInitLock(dataDir, () => {
+    const pki = ensureDevPki(dataDir);
+    const createdKey = ensureLocalRootKey(rootKeyFile);
+    // Shared by the nodes of a development cluster so a TLS session resumes on any of them.
+    if (!existsSync(ticketKeyFile)) writeFileSync(ticketKeyFile, randomBytes(48), { mode: 0o600 });
+    return { ...pki, createdRootKey: createdKey };
+  });
   const config = parseConfig(
     {
       listen: { host: options.host ?? '127.0.0.1', port: options.port ?? 5696 },
       admin: { enabled: true, host: '127.0.0.1', port: options.adminPort ?? 9696 },
-      tls: { certFile: paths.serverCert, keyFile: paths.serverKey },
-      store: { kind: 'sqlite', path: join(dataDir, 'kmip.db') },
+      tls: { certFile: paths.serverCert, keyFile: paths.serverKey, ticketKeyFile },
+      store: options.databaseUrl ? { kind: 'postgres', url: options.databaseUrl } : { kind: 'sqlite', path: join(dataDir, 'kmip.db') },
       wrap: { kind: 'local', keyFile: rootKeyFile },
       log: { level: options.logLevel ?? 'info' },
     },

@@ -7,7 +7,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseAttributes, serializeAttributes } from './attributes-json.js';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { buildLocateQuery } from './sql/locate-query.js';
 import { SQLITE_MIGRATIONS } from './sql/sqlite-migrations.js';
 import type {
   ClientCertRecord,
@@ -61,15 +63,6 @@ export function mapSqliteError(err: unknown): StoreError {
     return new StoreError(StoreErrorCode.Corrupt, 'database file is corrupt', { cause: err });
   }
   return new StoreError(StoreErrorCode.Unavailable, `database error ${code || 'unknown'}`, { cause: err });
-}
-
-export function serializeAttributes(attributes: readonly StoredAttribute[]): string {
-  return JSON.stringify(attributes.map((a) => ({ n: a.name, i: a.index, v: a.value, k: a.key, ...(a.num === undefined ? {} : { u: a.num }) })));
-}
-
-export function parseAttributes(text: string): StoredAttribute[] {
-  const raw = JSON.parse(text) as Array<{ n: string; i: number; v: unknown; k: string; u?: number }>;
-  return raw.map((a) => ({ name: a.n, index: a.i, value: a.v, key: a.k, num: a.u }));
 }
 
 export class SqliteStore implements KeyStore {
@@ -155,52 +148,9 @@ export class SqliteStore implements KeyStore {
   }
 
   async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
-    const params: unknown[] = [];
-    let from: string;
-    const where: string[] = [];
-    const [first, ...rest] = q.attributes;
-    if (first) {
-      // Drive the query from the attribute index, not from the tenant's whole object list.
-      from = 'object_index d JOIN objects o ON o.uid = d.uid';
-      where.push('d.tenant_id = ? AND d.name = ? AND d.value = ?');
-      params.push(tenantId, first.name, first.key);
-    } else {
-      from = 'objects o';
-    }
-    where.push('o.tenant_id = ?');
-    params.push(tenantId);
-    if (q.objectType !== undefined) {
-      where.push('o.object_type = ?');
-      params.push(q.objectType);
-    }
-    if (q.states && q.states.length > 0) {
-      where.push(`o.state IN (${q.states.map(() => '?').join(',')})`);
-      params.push(...q.states);
-    }
-    for (const f of rest) {
-      where.push('EXISTS (SELECT 1 FROM object_index i WHERE i.uid = o.uid AND i.name = ? AND i.value = ?)');
-      params.push(f.name, f.key);
-    }
-    for (const r of q.ranges) {
-      const conds = ['i.uid = o.uid', 'i.name = ?'];
-      params.push(r.name);
-      if (r.min !== undefined) {
-        conds.push('i.num >= ?');
-        params.push(r.min);
-      }
-      if (r.max !== undefined) {
-        conds.push('i.num <= ?');
-        params.push(r.max);
-      }
-      where.push(`EXISTS (SELECT 1 FROM object_index i WHERE ${conds.join(' AND ')})`);
-    }
-    const body = `FROM ${from} WHERE ${where.join(' AND ')}`;
-    const rows = this.run(() =>
-      this.cachedStatement<{ uid: string }>(`SELECT DISTINCT o.uid AS uid, o.seq AS seq ${body} ORDER BY o.seq LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset),
-    );
-    const total = q.withTotal
-      ? this.run(() => this.cachedStatement<{ n: number }>(`SELECT COUNT(DISTINCT o.uid) AS n ${body}`).get(...params))?.n
-      : undefined;
+    const { select, count } = buildLocateQuery(tenantId, q, () => '?');
+    const rows = this.run(() => this.cachedStatement<{ uid: string }>(select.sql).all(...select.params));
+    const total = q.withTotal ? this.run(() => this.cachedStatement<{ n: number }>(count.sql).get(...count.params))?.n : undefined;
     return { uids: rows.map((r) => r.uid), total };
   }
 

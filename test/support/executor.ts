@@ -7,12 +7,15 @@ import { BatchExecutor, type AuditRecord } from '../../server/kmip/batch.js';
 import type { Principal } from '../../server/kmip/context.js';
 import { OPERATIONS } from '../../server/kmip/operations/index.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
+import { PostgresStore } from '../../server/store/postgres.js';
+import type { KeyStore } from '../../server/store/store.js';
+import { freshDatabase, postgresSkipReason } from './postgres.js';
 import { ensureLocalRootKey, LocalKeyWrapper } from '../../server/wrap/local.js';
 import { decodeResponse, encodeRequest, type DecodedResponse, type ItemSpec, type RequestOptions } from './kmip-client.js';
 
 export interface ExecutorHarness {
   readonly executor: BatchExecutor;
-  readonly store: SqliteStore;
+  readonly store: KeyStore;
   readonly audit: AuditRecord[];
   readonly principal: Principal;
   /** Sets the clock the operations see (milliseconds); undefined returns to real time. */
@@ -22,11 +25,29 @@ export interface ExecutorHarness {
   close(): Promise<void>;
 }
 
-export async function executorHarness(options: { maxLocateItems?: number } = {}): Promise<ExecutorHarness> {
+export type Backend = 'sqlite' | 'postgres';
+
+/** The store backends protocol suites run against: SQLite always, PostgreSQL when it is there (always under CI). */
+export async function backends(): Promise<Array<{ backend: Backend; skip: string | undefined }>> {
+  return [
+    { backend: 'sqlite', skip: undefined },
+    { backend: 'postgres', skip: await postgresSkipReason() },
+  ];
+}
+
+export async function executorHarness(options: { maxLocateItems?: number; backend?: Backend } = {}): Promise<ExecutorHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-exec-'));
   const keyFile = join(dir, 'root-key.json');
   ensureLocalRootKey(keyFile);
-  const store = new SqliteStore({ path: join(dir, 'kmip.db') });
+  let dropDatabase: (() => Promise<void>) | undefined;
+  let store: KeyStore;
+  if (options.backend === 'postgres') {
+    const db = await freshDatabase();
+    dropDatabase = db.drop;
+    store = await PostgresStore.open({ connectionString: db.url, poolSize: 8 });
+  } else {
+    store = new SqliteStore({ path: join(dir, 'kmip.db') });
+  }
   const wrapper = new LocalKeyWrapper(keyFile);
   let fixedNow: number | undefined;
   const audit: AuditRecord[] = [];
@@ -63,6 +84,7 @@ export async function executorHarness(options: { maxLocateItems?: number } = {})
     async close() {
       await store.close();
       await wrapper.close();
+      await dropDatabase?.();
     },
   };
 }

@@ -4,192 +4,196 @@ import { ItemType, type TtlvItem } from '../../../server/ttlv/index.js';
 import { BatchErrorContinuationOption, ObjectType, Operation, QueryFunction, ResultReason, ResultStatus, State } from '../../../server/kmip/generated/enums.js';
 import { Tag } from '../../../server/kmip/generated/tags.js';
 import { attributeMap, enumAttr, intAttr, nameAttr, textAttr } from '../../support/attributes.js';
-import { executorHarness, type ExecutorHarness } from '../../support/executor.js';
+import { backends, executorHarness, type ExecutorHarness } from '../../support/executor.js';
 import type { ItemSpec } from '../../support/kmip-client.js';
 
-let h: ExecutorHarness;
-beforeAll(async () => {
-  h = await executorHarness();
-});
-afterAll(() => h.close());
-
-const createItem = (id: string, name?: string): ItemSpec => ({
-  operation: Operation.Create,
-  id,
-  payload: {
-    objectType: 2,
-    templateAttribute: { names: [], attributes: [enumAttr('Cryptographic Algorithm', 3), intAttr('Cryptographic Length', 128), ...(name ? [nameAttr(name)] : [])] },
-  },
-});
-const bogusGet = (id: string): ItemSpec => ({ operation: Operation.Get, id, payload: { uniqueIdentifier: 'no-such-object' } });
-const statuses = (r: { items: readonly { resultStatus: number }[] }) => r.items.map((i) => i.resultStatus);
-
-async function locateByName(name: string): Promise<string[]> {
-  const r = await h.run([{ operation: Operation.Locate, payload: { attributes: [nameAttr(name)] } }]);
-  return r.items[0]!.payload!['uniqueIdentifiers'] as string[];
-}
-
-describe('batch error continuation', () => {
-  it('Stop (the default): the failing item is the last one processed and returned', async () => {
-    const r = await h.run([createItem('1', 'stop-1'), bogusGet('2'), createItem('3', 'stop-3')]);
-    expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.OperationFailed]);
-    expect(r.header.batchCount).toBe(2);
-    expect(await locateByName('stop-1')).toHaveLength(1);
-    expect(await locateByName('stop-3')).toHaveLength(0);
-  });
-
-  it('Continue: every item is processed, failures included', async () => {
-    const r = await h.run([createItem('1', 'cont-1'), bogusGet('2'), createItem('3', 'cont-3')], {
-      header: { batchErrorContinuationOption: BatchErrorContinuationOption.Continue },
+for (const { backend, skip } of await backends()) {
+  describe.skipIf(skip)(`${backend} store`, () => {
+    let h: ExecutorHarness;
+    beforeAll(async () => {
+      h = await executorHarness({ backend });
     });
-    expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.OperationFailed, ResultStatus.Success]);
-    expect(r.items[1]!.resultReason).toBe(ResultReason.ItemNotFound);
-    expect(await locateByName('cont-3')).toHaveLength(1);
-  });
+    afterAll(() => h?.close());
 
-  it('Undo: a failure rolls back every earlier item (Operation Undone) and nothing is stored', async () => {
-    const r = await h.run([createItem('1', 'undo-1'), { operation: Operation.Activate, id: '2', payload: {} }, bogusGet('3'), createItem('4', 'undo-4')], {
-      header: { batchErrorContinuationOption: BatchErrorContinuationOption.Undo },
+    const createItem = (id: string, name?: string): ItemSpec => ({
+      operation: Operation.Create,
+      id,
+      payload: {
+        objectType: 2,
+        templateAttribute: { names: [], attributes: [enumAttr('Cryptographic Algorithm', 3), intAttr('Cryptographic Length', 128), ...(name ? [nameAttr(name)] : [])] },
+      },
     });
-    expect(statuses(r)).toEqual([ResultStatus.OperationUndone, ResultStatus.OperationUndone, ResultStatus.OperationFailed]);
-    expect(r.items[0]!.responsePayload).toBeUndefined();
-    expect(await locateByName('undo-1')).toEqual([]);
-  });
+    const bogusGet = (id: string): ItemSpec => ({ operation: Operation.Get, id, payload: { uniqueIdentifier: 'no-such-object' } });
+    const statuses = (r: { items: readonly { resultStatus: number }[] }) => r.items.map((i) => i.resultStatus);
 
-  it('Undo: a batch without failure commits everything at once', async () => {
-    const r = await h.run([createItem('1', 'undo-ok'), { operation: Operation.Activate, id: '2', payload: {} }], {
-      header: { batchErrorContinuationOption: BatchErrorContinuationOption.Undo },
-    });
-    expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.Success]);
-    const [uid] = await locateByName('undo-ok');
-    const a = await h.run([{ operation: Operation.GetAttributes, payload: { uniqueIdentifier: uid, attributeNames: ['State'], attributeReferences: [] } }]);
-    expect(attributeMap(a.items[0]!.payload!['attributes'] as TtlvItem[]).get('State')![0]!.value).toBe(State.Active);
-  });
-});
-
-describe('ID Placeholder', () => {
-  it('carries the created object to later items that omit the Unique Identifier', async () => {
-    const r = await h.run([
-      createItem('1'),
-      { operation: Operation.Activate, id: '2', payload: {} },
-      { operation: Operation.AddAttribute, id: '3', payload: { attribute: textAttr('x-Via', 'placeholder') } },
-      { operation: Operation.Get, id: '4', payload: {} },
-    ]);
-    expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.Success, ResultStatus.Success, ResultStatus.Success]);
-    const uid = r.items[0]!.payload!['uniqueIdentifier'];
-    for (const item of r.items.slice(1)) expect(item.payload!['uniqueIdentifier']).toBe(uid);
-  });
-
-  it('without a placeholder, an item that omits the identifier fails with Missing Data', async () => {
-    const r = await h.run([{ operation: Operation.Activate, payload: {} }]);
-    expect(r.items[0]).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.MissingData });
-  });
-});
-
-describe('what the server does not do', () => {
-  it('answers an operation it does not offer, or one the version lacks, with Operation Not Supported', async () => {
-    const encrypt: ItemSpec = { operation: Operation.Encrypt, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
-    expect((await h.run([encrypt], { version: 12 })).items[0]).toMatchObject({ operation: Operation.Encrypt, resultReason: ResultReason.OperationNotSupported });
-    expect((await h.run([{ operation: Operation.DiscoverVersions }], { version: 10 })).items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
-  });
-
-  it('answers a critical message extension it does not know with Feature Not Supported, ignores a non-critical one', async () => {
-    const { encodeTtlv, decodeTtlv } = await import('../../../server/ttlv/index.js');
-    const { encodeRequest, decodeResponse } = await import('../../support/kmip-client.js');
-    const withExtension = (critical: boolean) => {
-      const message = decodeTtlv(encodeRequest([{ operation: Operation.DiscoverVersions }])) as { tag: number; type: 1; value: TtlvItem[] };
-      const item = message.value[1] as { tag: number; type: 1; value: TtlvItem[] };
-      item.value.push({
-        tag: Tag.MessageExtension,
-        type: ItemType.Structure,
-        value: [
-          { tag: Tag.VendorIdentification, type: ItemType.TextString, value: 'acme' },
-          { tag: Tag.CriticalityIndicator, type: ItemType.Boolean, value: critical },
-          { tag: Tag.VendorExtension, type: ItemType.Structure, value: [] },
-        ],
-      });
-      return encodeTtlv(message);
-    };
-    const critical = decodeResponse(await h.executor.execute(withExtension(true), h.principal), 11);
-    expect(critical.items[0]!.resultReason).toBe(ResultReason.FeatureNotSupported);
-    const optional = decodeResponse(await h.executor.execute(withExtension(false), h.principal), 11);
-    expect(optional.items[0]!.resultStatus).toBe(ResultStatus.Success);
-  });
-
-  it('answers Response Too Large when the response exceeds Maximum Response Size', async () => {
-    const r = await h.run([{ operation: Operation.DiscoverVersions }], { header: { maximumResponseSize: 64 } });
-    expect(r.items[0]).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.ResponseTooLarge });
-  });
-
-  it('fails only the item whose payload has a field of the wrong type', async () => {
-    const badGet: ItemSpec = {
-      operation: Operation.Get,
-      id: 'b',
-      payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [{ tag: Tag.UniqueIdentifier, type: ItemType.Integer, value: 7 }] },
-    };
-    const r = await h.run([{ operation: Operation.DiscoverVersions, id: 'a' }, badGet, { operation: Operation.DiscoverVersions, id: 'c' }], {
-      header: { batchErrorContinuationOption: BatchErrorContinuationOption.Continue },
-    });
-    expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.OperationFailed, ResultStatus.Success]);
-    expect(r.items[1]!.resultReason).toBe(ResultReason.InvalidField);
-  });
-
-  it('Create of an object type other than a symmetric key is refused with a reason, not a crash', async () => {
-    const r = await h.run([{ operation: Operation.Create, payload: { objectType: ObjectType.SecretData, templateAttribute: { names: [], attributes: [] } } }]);
-    expect(r.items[0]!.resultReason).toBe(ResultReason.InvalidField);
-    const bad = await h.run([createItem('x')].map((i) => ({ ...i, payload: { objectType: 2, templateAttribute: { names: [], attributes: [enumAttr('Cryptographic Algorithm', 3), intAttr('Cryptographic Length', 100)] } } })));
-    expect(bad.items[0]!.resultReason).toBe(ResultReason.InvalidField);
-  });
-});
-
-describe('query and discovery', () => {
-  it('Query lists exactly the operations and object types served, for the client’s version', async () => {
-    const r = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations, QueryFunction.QueryObjects] } }], { version: 10 });
-    const ops = r.items[0]!.payload!['operations'] as number[];
-    expect(ops).not.toContain(Operation.DiscoverVersions);
-    expect(new Set(ops)).toEqual(
-      new Set([Operation.Create, Operation.Locate, Operation.Get, Operation.GetAttributes, Operation.GetAttributeList, Operation.AddAttribute, Operation.ModifyAttribute, Operation.DeleteAttribute, Operation.Activate, Operation.Revoke, Operation.Destroy, Operation.Query]),
-    );
-    expect(r.items[0]!.payload!['objectTypes']).toEqual([ObjectType.SymmetricKey]);
-    const v11 = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }]);
-    expect(v11.items[0]!.payload!['operations']).toContain(Operation.DiscoverVersions);
-  });
-
-  it('Discover Versions with the client’s list answers the versions both speak, in the server’s order', async () => {
-    const r = await h.run([{ operation: Operation.DiscoverVersions, payload: { protocolVersions: [{ major: 1, minor: 1 }, { major: 1, minor: 4 }, { major: 9, minor: 9 }] } }]);
-    expect(r.items[0]!.payload!['protocolVersions']).toEqual([{ major: 1, minor: 4 }, { major: 1, minor: 1 }]);
-    const none = await h.run([{ operation: Operation.DiscoverVersions, payload: { protocolVersions: [{ major: 9, minor: 9 }] } }]);
-    expect(none.items[0]!.payload!['protocolVersions']).toEqual([]);
-  });
-
-  it('echoes the Client Correlation Value (1.4) in the response header', async () => {
-    const r = await h.run([{ operation: Operation.DiscoverVersions }], { version: 14, header: { clientCorrelationValue: 'trace-42' } });
-    expect(r.header.clientCorrelationValue).toBe('trace-42');
-  });
-});
-
-describe('concurrency', () => {
-  it('two clients activating the same key at once: exactly one succeeds and the object stays consistent', async () => {
-    for (let round = 0; round < 10; round++) {
-      const created = await h.run([createItem('c')]);
-      const uid = created.items[0]!.payload!['uniqueIdentifier'] as string;
-      const [a, b] = await Promise.all([
-        h.run([{ operation: Operation.Activate, payload: { uniqueIdentifier: uid } }]),
-        h.run([{ operation: Operation.Activate, payload: { uniqueIdentifier: uid } }]),
-      ]);
-      expect([a.items[0]!.resultStatus, b.items[0]!.resultStatus].sort()).toEqual([ResultStatus.Success, ResultStatus.OperationFailed]);
+    async function locateByName(name: string): Promise<string[]> {
+      const r = await h.run([{ operation: Operation.Locate, payload: { attributes: [nameAttr(name)] } }]);
+      return r.items[0]!.payload!['uniqueIdentifiers'] as string[];
     }
-  });
 
-  it('concurrent attribute additions to one key all land (conflicts are retried, nothing is lost)', async () => {
-    const created = await h.run([createItem('c')]);
-    const uid = created.items[0]!.payload!['uniqueIdentifier'] as string;
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h.run([{ operation: Operation.AddAttribute, payload: { uniqueIdentifier: uid, attribute: textAttr('x-Concurrent', String(i)) } }])),
-    );
-    expect(results.filter((r) => r.items[0]!.resultStatus === ResultStatus.Success)).toHaveLength(20);
-    const a = await h.run([{ operation: Operation.GetAttributes, payload: { uniqueIdentifier: uid, attributeNames: ['x-Concurrent'], attributeReferences: [] } }]);
-    const values = attributeMap(a.items[0]!.payload!['attributes'] as TtlvItem[]).get('x-Concurrent')!.map((v) => v.value);
-    expect(values.sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+    describe('batch error continuation', () => {
+      it('Stop (the default): the failing item is the last one processed and returned', async () => {
+        const r = await h.run([createItem('1', 'stop-1'), bogusGet('2'), createItem('3', 'stop-3')]);
+        expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.OperationFailed]);
+        expect(r.header.batchCount).toBe(2);
+        expect(await locateByName('stop-1')).toHaveLength(1);
+        expect(await locateByName('stop-3')).toHaveLength(0);
+      });
+
+      it('Continue: every item is processed, failures included', async () => {
+        const r = await h.run([createItem('1', 'cont-1'), bogusGet('2'), createItem('3', 'cont-3')], {
+          header: { batchErrorContinuationOption: BatchErrorContinuationOption.Continue },
+        });
+        expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.OperationFailed, ResultStatus.Success]);
+        expect(r.items[1]!.resultReason).toBe(ResultReason.ItemNotFound);
+        expect(await locateByName('cont-3')).toHaveLength(1);
+      });
+
+      it('Undo: a failure rolls back every earlier item (Operation Undone) and nothing is stored', async () => {
+        const r = await h.run([createItem('1', 'undo-1'), { operation: Operation.Activate, id: '2', payload: {} }, bogusGet('3'), createItem('4', 'undo-4')], {
+          header: { batchErrorContinuationOption: BatchErrorContinuationOption.Undo },
+        });
+        expect(statuses(r)).toEqual([ResultStatus.OperationUndone, ResultStatus.OperationUndone, ResultStatus.OperationFailed]);
+        expect(r.items[0]!.responsePayload).toBeUndefined();
+        expect(await locateByName('undo-1')).toEqual([]);
+      });
+
+      it('Undo: a batch without failure commits everything at once', async () => {
+        const r = await h.run([createItem('1', 'undo-ok'), { operation: Operation.Activate, id: '2', payload: {} }], {
+          header: { batchErrorContinuationOption: BatchErrorContinuationOption.Undo },
+        });
+        expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.Success]);
+        const [uid] = await locateByName('undo-ok');
+        const a = await h.run([{ operation: Operation.GetAttributes, payload: { uniqueIdentifier: uid, attributeNames: ['State'], attributeReferences: [] } }]);
+        expect(attributeMap(a.items[0]!.payload!['attributes'] as TtlvItem[]).get('State')![0]!.value).toBe(State.Active);
+      });
+    });
+
+    describe('ID Placeholder', () => {
+      it('carries the created object to later items that omit the Unique Identifier', async () => {
+        const r = await h.run([
+          createItem('1'),
+          { operation: Operation.Activate, id: '2', payload: {} },
+          { operation: Operation.AddAttribute, id: '3', payload: { attribute: textAttr('x-Via', 'placeholder') } },
+          { operation: Operation.Get, id: '4', payload: {} },
+        ]);
+        expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.Success, ResultStatus.Success, ResultStatus.Success]);
+        const uid = r.items[0]!.payload!['uniqueIdentifier'];
+        for (const item of r.items.slice(1)) expect(item.payload!['uniqueIdentifier']).toBe(uid);
+      });
+
+      it('without a placeholder, an item that omits the identifier fails with Missing Data', async () => {
+        const r = await h.run([{ operation: Operation.Activate, payload: {} }]);
+        expect(r.items[0]).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.MissingData });
+      });
+    });
+
+    describe('what the server does not do', () => {
+      it('answers an operation it does not offer, or one the version lacks, with Operation Not Supported', async () => {
+        const encrypt: ItemSpec = { operation: Operation.Encrypt, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
+        expect((await h.run([encrypt], { version: 12 })).items[0]).toMatchObject({ operation: Operation.Encrypt, resultReason: ResultReason.OperationNotSupported });
+        expect((await h.run([{ operation: Operation.DiscoverVersions }], { version: 10 })).items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
+      });
+
+      it('answers a critical message extension it does not know with Feature Not Supported, ignores a non-critical one', async () => {
+        const { encodeTtlv, decodeTtlv } = await import('../../../server/ttlv/index.js');
+        const { encodeRequest, decodeResponse } = await import('../../support/kmip-client.js');
+        const withExtension = (critical: boolean) => {
+          const message = decodeTtlv(encodeRequest([{ operation: Operation.DiscoverVersions }])) as { tag: number; type: 1; value: TtlvItem[] };
+          const item = message.value[1] as { tag: number; type: 1; value: TtlvItem[] };
+          item.value.push({
+            tag: Tag.MessageExtension,
+            type: ItemType.Structure,
+            value: [
+              { tag: Tag.VendorIdentification, type: ItemType.TextString, value: 'acme' },
+              { tag: Tag.CriticalityIndicator, type: ItemType.Boolean, value: critical },
+              { tag: Tag.VendorExtension, type: ItemType.Structure, value: [] },
+            ],
+          });
+          return encodeTtlv(message);
+        };
+        const critical = decodeResponse(await h.executor.execute(withExtension(true), h.principal), 11);
+        expect(critical.items[0]!.resultReason).toBe(ResultReason.FeatureNotSupported);
+        const optional = decodeResponse(await h.executor.execute(withExtension(false), h.principal), 11);
+        expect(optional.items[0]!.resultStatus).toBe(ResultStatus.Success);
+      });
+
+      it('answers Response Too Large when the response exceeds Maximum Response Size', async () => {
+        const r = await h.run([{ operation: Operation.DiscoverVersions }], { header: { maximumResponseSize: 64 } });
+        expect(r.items[0]).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.ResponseTooLarge });
+      });
+
+      it('fails only the item whose payload has a field of the wrong type', async () => {
+        const badGet: ItemSpec = {
+          operation: Operation.Get,
+          id: 'b',
+          payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [{ tag: Tag.UniqueIdentifier, type: ItemType.Integer, value: 7 }] },
+        };
+        const r = await h.run([{ operation: Operation.DiscoverVersions, id: 'a' }, badGet, { operation: Operation.DiscoverVersions, id: 'c' }], {
+          header: { batchErrorContinuationOption: BatchErrorContinuationOption.Continue },
+        });
+        expect(statuses(r)).toEqual([ResultStatus.Success, ResultStatus.OperationFailed, ResultStatus.Success]);
+        expect(r.items[1]!.resultReason).toBe(ResultReason.InvalidField);
+      });
+
+      it('Create of an object type other than a symmetric key is refused with a reason, not a crash', async () => {
+        const r = await h.run([{ operation: Operation.Create, payload: { objectType: ObjectType.SecretData, templateAttribute: { names: [], attributes: [] } } }]);
+        expect(r.items[0]!.resultReason).toBe(ResultReason.InvalidField);
+        const bad = await h.run([createItem('x')].map((i) => ({ ...i, payload: { objectType: 2, templateAttribute: { names: [], attributes: [enumAttr('Cryptographic Algorithm', 3), intAttr('Cryptographic Length', 100)] } } })));
+        expect(bad.items[0]!.resultReason).toBe(ResultReason.InvalidField);
+      });
+    });
+
+    describe('query and discovery', () => {
+      it('Query lists exactly the operations and object types served, for the client’s version', async () => {
+        const r = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations, QueryFunction.QueryObjects] } }], { version: 10 });
+        const ops = r.items[0]!.payload!['operations'] as number[];
+        expect(ops).not.toContain(Operation.DiscoverVersions);
+        expect(new Set(ops)).toEqual(
+          new Set([Operation.Create, Operation.Locate, Operation.Get, Operation.GetAttributes, Operation.GetAttributeList, Operation.AddAttribute, Operation.ModifyAttribute, Operation.DeleteAttribute, Operation.Activate, Operation.Revoke, Operation.Destroy, Operation.Query]),
+        );
+        expect(r.items[0]!.payload!['objectTypes']).toEqual([ObjectType.SymmetricKey]);
+        const v11 = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }]);
+        expect(v11.items[0]!.payload!['operations']).toContain(Operation.DiscoverVersions);
+      });
+
+      it('Discover Versions with the client’s list answers the versions both speak, in the server’s order', async () => {
+        const r = await h.run([{ operation: Operation.DiscoverVersions, payload: { protocolVersions: [{ major: 1, minor: 1 }, { major: 1, minor: 4 }, { major: 9, minor: 9 }] } }]);
+        expect(r.items[0]!.payload!['protocolVersions']).toEqual([{ major: 1, minor: 4 }, { major: 1, minor: 1 }]);
+        const none = await h.run([{ operation: Operation.DiscoverVersions, payload: { protocolVersions: [{ major: 9, minor: 9 }] } }]);
+        expect(none.items[0]!.payload!['protocolVersions']).toEqual([]);
+      });
+
+      it('echoes the Client Correlation Value (1.4) in the response header', async () => {
+        const r = await h.run([{ operation: Operation.DiscoverVersions }], { version: 14, header: { clientCorrelationValue: 'trace-42' } });
+        expect(r.header.clientCorrelationValue).toBe('trace-42');
+      });
+    });
+
+    describe('concurrency', () => {
+      it('two clients activating the same key at once: exactly one succeeds and the object stays consistent', async () => {
+        for (let round = 0; round < 10; round++) {
+          const created = await h.run([createItem('c')]);
+          const uid = created.items[0]!.payload!['uniqueIdentifier'] as string;
+          const [a, b] = await Promise.all([
+            h.run([{ operation: Operation.Activate, payload: { uniqueIdentifier: uid } }]),
+            h.run([{ operation: Operation.Activate, payload: { uniqueIdentifier: uid } }]),
+          ]);
+          expect([a.items[0]!.resultStatus, b.items[0]!.resultStatus].sort()).toEqual([ResultStatus.Success, ResultStatus.OperationFailed]);
+        }
+      });
+
+      it('concurrent attribute additions to one key all land (conflicts are retried, nothing is lost)', async () => {
+        const created = await h.run([createItem('c')]);
+        const uid = created.items[0]!.payload!['uniqueIdentifier'] as string;
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => h.run([{ operation: Operation.AddAttribute, payload: { uniqueIdentifier: uid, attribute: textAttr('x-Concurrent', String(i)) } }])),
+        );
+        expect(results.filter((r) => r.items[0]!.resultStatus === ResultStatus.Success)).toHaveLength(20);
+        const a = await h.run([{ operation: Operation.GetAttributes, payload: { uniqueIdentifier: uid, attributeNames: ['x-Concurrent'], attributeReferences: [] } }]);
+        const values = attributeMap(a.items[0]!.payload!['attributes'] as TtlvItem[]).get('x-Concurrent')!.map((v) => v.value);
+        expect(values.sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+      });
+    });
   });
-});
+}

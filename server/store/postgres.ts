@@ -1,0 +1,377 @@
+/**
+ * PostgreSQL backend (node-postgres pool) for regions: every node of a cluster shares it. Updates
+ * name the revision they read (a concurrent change on another node makes them fail as a conflict,
+ * never a lost update); a change set is one transaction; COMMIT returns only when it is durable
+ * (synchronous_commit on). Migrations run under an advisory lock, so nodes starting together apply
+ * each one once. Every wait is bounded: connection, statement and query timeouts.
+ */
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { StoreError, StoreErrorCode } from './errors.js';
+import { parseAttributes, serializeAttributes } from './attributes-json.js';
+import { buildLocateQuery } from './sql/locate-query.js';
+import { POSTGRES_MIGRATIONS } from './sql/postgres-migrations.js';
+import type {
+  ClientCertRecord,
+  KeyStore,
+  LocateQuery,
+  LocateResult,
+  ObjectChange,
+  ObjectRecord,
+  ObjectSummary,
+  TenantRecord,
+} from './store.js';
+
+export interface PostgresStoreOptions {
+  readonly connectionString: string;
+  readonly caFile?: string | undefined;
+  readonly poolSize?: number;
+  readonly statementTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly touchFlushMs?: number;
+  /** Told about connection errors of idle pool clients (a restarting database), which are otherwise silent. */
+  readonly onPoolError?: (err: Error) => void;
+}
+
+/** Arbitrary, fixed: the advisory lock id under which migrations run. */
+const MIGRATION_LOCK = 560_969_600;
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function mapPgError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (code === '23505') return new StoreError(StoreErrorCode.Duplicate, 'a unique value is already taken', { cause: err });
+  if (code === '40001' || code === '40P01') return new StoreError(StoreErrorCode.Conflict, 'concurrent update', { cause: err });
+  if (code === '57014') return new StoreError(StoreErrorCode.Unavailable, 'database statement timed out', { cause: err });
+  if (CONNECTION_ERRORS.has(code) || /timeout|terminated|Connection/i.test((err as Error).message ?? '')) {
+    return new StoreError(StoreErrorCode.Unavailable, 'database is unreachable', { cause: err });
+  }
+  return new StoreError(StoreErrorCode.Unavailable, `database error ${code || 'unknown'}`, { cause: err });
+}
+
+interface ObjectRow {
+  uid: string;
+  tenant_id: string;
+  object_type: number;
+  state: number;
+  revision: number;
+  created_at: number;
+  updated_at: number;
+  last_get_at: number | null;
+  attributes: string;
+  material: Buffer | null;
+  wrap_kind: string | null;
+  root_key_id: string | null;
+  root_key_version: string | null;
+}
+
+interface CertRow {
+  fingerprint: string;
+  tenant_id: string;
+  label: string;
+  kind: 'pin' | 'ca';
+  subject: string | null;
+  pem: string;
+  created_at: number;
+}
+
+/** BIGINT columns hold milliseconds and counts: well inside a JS number. */
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+export class PostgresStore implements KeyStore {
+  readonly kind = 'postgres';
+  private readonly touches = new Map<string, number>();
+  private readonly touchTimer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    touchFlushMs: number,
+  ) {
+    this.touchTimer = setInterval(() => void this.flushTouches(), touchFlushMs);
+    this.touchTimer.unref();
+  }
+
+  /** Connects and migrates; nodes starting together serialize on the migration lock. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const statementTimeout = options.statementTimeoutMs ?? 10_000;
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 1000,
+      idle_in_transaction_session_timeout: statementTimeout * 2,
+      idleTimeoutMillis: 30_000,
+      types,
+      ...(options.caFile ? { ssl: { ca: readFileSync(options.caFile, 'utf8'), rejectUnauthorized: true } } : {}),
+    });
+    // A client losing its connection must not crash the process. The pool only guards idle clients;
+    // one checked out between two queries (a transaction) emits 'error' itself, so every client
+    // gets a handler; the failing query rejects on its own and the pool replaces the client.
+    const report = (err: Error) => options.onPoolError?.(err);
+    pool.on('error', report);
+    pool.on('connect', (client) => client.on('error', report));
+    const store = new PostgresStore(pool, options.touchFlushMs ?? 5000);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close();
+      throw err instanceof StoreError ? err : new StoreError(StoreErrorCode.Migration, 'migration failed', { cause: err });
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+        const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+        const newest = Math.max(0, ...POSTGRES_MIGRATIONS.map((m) => m.version));
+        if ([...applied].some((v) => v > newest)) {
+          throw new StoreError(StoreErrorCode.Migration, `database schema is newer (${Math.max(...applied)}) than this server knows (${newest})`);
+        }
+        for (const m of POSTGRES_MIGRATIONS) {
+          if (applied.has(m.version)) continue;
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+            await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (this.closed) throw new StoreError(StoreErrorCode.Unavailable, 'store is closed');
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new StoreError(StoreErrorCode.Unavailable, 'store is closed');
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
+    const { rows } = await this.query<ObjectRow>('SELECT * FROM objects WHERE tenant_id = $1 AND uid = $2', [tenantId, uid]);
+    return rows[0] ? rowToObject(rows[0]) : undefined;
+  }
+
+  async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
+    const { select, count } = buildLocateQuery(tenantId, q, (n) => `$${n}`);
+    const rows = (await this.query<{ uid: string }>(select.sql, select.params)).rows;
+    const total = q.withTotal ? (await this.query<{ n: number }>(count.sql, count.params)).rows[0]?.n : undefined;
+    return { uids: rows.map((r) => r.uid), total };
+  }
+
+  async commit(changes: readonly ObjectChange[]): Promise<void> {
+    const client = await this.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      for (const change of changes) await this.apply(client, change);
+      await client.query('COMMIT');
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone; do not return it to the pool
+      }
+      throw mapPgError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async apply(client: pg.PoolClient, change: ObjectChange): Promise<void> {
+    const o = change.object;
+    const attributes = serializeAttributes(o.attributes);
+    const material = o.material ? Buffer.from(o.material.ciphertext) : null;
+    const [wrapKind, rootKeyId, rootKeyVersion] = [o.material?.wrapKind ?? null, o.material?.rootKeyId ?? null, o.material?.rootKeyVersion ?? null];
+    if (change.kind === 'insert') {
+      await client.query(
+        `INSERT INTO objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [o.uid, o.tenantId, o.objectType, o.state, o.revision, o.createdAt, o.updatedAt, o.lastGetAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion],
+      );
+    } else {
+      const result = await client.query(
+        `UPDATE objects SET state = $3, revision = $4, updated_at = $5, attributes = $6, material = $7, wrap_kind = $8, root_key_id = $9, root_key_version = $10
+         WHERE uid = $1 AND tenant_id = $2 AND revision = $11`,
+        [o.uid, o.tenantId, o.state, o.revision, o.updatedAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion, change.expectedRevision],
+      );
+      if (result.rowCount !== 1) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
+      await client.query('DELETE FROM object_index WHERE uid = $1', [o.uid]);
+    }
+    if (o.attributes.length > 0) {
+      await client.query(
+        `INSERT INTO object_index (tenant_id, uid, name, value, num)
+         SELECT $1, $2, a.name, a.value, a.num FROM unnest($3::text[], $4::text[], $5::float8[]) AS a(name, value, num)`,
+        [o.tenantId, o.uid, o.attributes.map((a) => a.name), o.attributes.map((a) => a.key), o.attributes.map((a) => a.num ?? null)],
+      );
+    }
+  }
+
+  async touch(uids: readonly string[], at: number): Promise<void> {
+    for (const uid of uids) this.touches.set(uid, at);
+  }
+
+  private async flushTouches(): Promise<void> {
+    if (this.touches.size === 0 || this.closed) return;
+    const entries = [...this.touches];
+    this.touches.clear();
+    try {
+      await this.pool.query(
+        `UPDATE objects o SET last_get_at = GREATEST(COALESCE(o.last_get_at, 0), v.at)
+         FROM unnest($1::text[], $2::bigint[]) AS v(uid, at) WHERE o.uid = v.uid`,
+        [entries.map((e) => e[0]), entries.map((e) => e[1])],
+      );
+    } catch {
+      // Best effort by contract: last-Get times are advisory and recorded again on the next Get.
+    }
+  }
+
+  async createTenant(t: TenantRecord): Promise<void> {
+    await this.query('INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)', [t.id, t.name, t.createdAt]);
+  }
+  async getTenantByName(name: string): Promise<TenantRecord | undefined> {
+    const r = (await this.query<{ id: string; name: string; created_at: number }>('SELECT * FROM tenants WHERE name = $1', [name])).rows[0];
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const r = (await this.query<{ id: string; name: string; created_at: number }>('SELECT * FROM tenants WHERE id = $1', [id])).rows[0];
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+  async listTenants(): Promise<TenantRecord[]> {
+    return (await this.query<{ id: string; name: string; created_at: number }>('SELECT * FROM tenants ORDER BY name')).rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      createdAt: r.created_at,
+    }));
+  }
+  async deleteTenant(id: string): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      for (const sql of ['DELETE FROM object_index WHERE tenant_id = $1', 'DELETE FROM objects WHERE tenant_id = $1', 'DELETE FROM client_certs WHERE tenant_id = $1', 'DELETE FROM tenants WHERE id = $1']) {
+        await client.query(sql, [id]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw mapPgError(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async addClientCert(c: ClientCertRecord): Promise<void> {
+    await this.query('INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      c.fingerprint,
+      c.tenantId,
+      c.label,
+      c.kind,
+      c.subject,
+      c.pem,
+      c.createdAt,
+    ]);
+  }
+  async removeClientCert(fingerprint: string): Promise<boolean> {
+    return ((await this.query('DELETE FROM client_certs WHERE fingerprint = $1', [fingerprint])).rowCount ?? 0) > 0;
+  }
+  async getClientCert(fingerprint: string): Promise<ClientCertRecord | undefined> {
+    const r = (await this.query<CertRow>('SELECT * FROM client_certs WHERE fingerprint = $1', [fingerprint])).rows[0];
+    return r && certFromRow(r);
+  }
+  async listClientCerts(tenantId?: string): Promise<ClientCertRecord[]> {
+    const rows = tenantId
+      ? (await this.query<CertRow>('SELECT * FROM client_certs WHERE tenant_id = $1 ORDER BY created_at, fingerprint', [tenantId])).rows
+      : (await this.query<CertRow>('SELECT * FROM client_certs ORDER BY created_at, fingerprint')).rows;
+    return rows.map(certFromRow);
+  }
+
+  async listObjects(f: { tenantId?: string; states?: readonly number[]; afterUid?: string; limit: number }): Promise<ObjectSummary[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.tenantId) where.push(`tenant_id = ${p(f.tenantId)}`);
+    if (f.states && f.states.length) where.push(`state IN (${f.states.map((s) => p(s)).join(', ')})`);
+    if (f.afterUid) where.push(`seq > (SELECT seq FROM objects WHERE uid = ${p(f.afterUid)})`);
+    const sql = `SELECT uid, tenant_id, object_type, state, created_at, last_get_at FROM objects ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${p(f.limit)}`;
+    const rows = (await this.query<{ uid: string; tenant_id: string; object_type: number; state: number; created_at: number; last_get_at: number | null }>(sql, params)).rows;
+    return rows.map((r) => ({ uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt: r.last_get_at }));
+  }
+
+  async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
+    const rows = tenantId
+      ? (await this.query<{ tenant_id: string; state: number; count: number }>('SELECT tenant_id, state, COUNT(*) AS count FROM objects WHERE tenant_id = $1 GROUP BY tenant_id, state ORDER BY tenant_id, state', [tenantId])).rows
+      : (await this.query<{ tenant_id: string; state: number; count: number }>('SELECT tenant_id, state, COUNT(*) AS count FROM objects GROUP BY tenant_id, state ORDER BY tenant_id, state')).rows;
+    return rows.map((r) => ({ tenantId: r.tenant_id, state: r.state, count: r.count }));
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.touchTimer);
+    await this.flushTouches();
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+function certFromRow(r: CertRow): ClientCertRecord {
+  return { fingerprint: r.fingerprint, tenantId: r.tenant_id, label: r.label, kind: r.kind, subject: r.subject, pem: r.pem, createdAt: r.created_at };
+}
+
+function rowToObject(r: ObjectRow): ObjectRecord {
+  let attributes;
+  try {
+    attributes = parseAttributes(r.attributes);
+  } catch (err) {
+    throw new StoreError(StoreErrorCode.Corrupt, 'attributes of an object do not parse', { cause: err });
+  }
+  return {
+    uid: r.uid,
+    tenantId: r.tenant_id,
+    objectType: r.object_type,
+    state: r.state,
+    revision: r.revision,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastGetAt: r.last_get_at,
+    attributes,
+    material:
+      r.material && r.wrap_kind && r.root_key_id && r.root_key_version
+        ? { ciphertext: new Uint8Array(r.material), wrapKind: r.wrap_kind, rootKeyId: r.root_key_id, rootKeyVersion: r.root_key_version }
+        : null,
+  };
+}

@@ -1,0 +1,55 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../../server/store/postgres.js';
+import { StoreErrorCode } from '../../../server/store/errors.js';
+import { POSTGRES_MIGRATIONS } from '../../../server/store/sql/postgres-migrations.js';
+import { freshDatabase, postgresSkipReason } from '../../support/postgres.js';
+import { storeContract } from '../../support/store-contract.js';
+
+const skip = await postgresSkipReason();
+
+describe.skipIf(skip)('PostgreSQL store', () => {
+  let db: { url: string; drop: () => Promise<void> } | undefined;
+  storeContract('PostgreSQL', {
+    async create() {
+      db = await freshDatabase();
+      return PostgresStore.open({ connectionString: db.url, poolSize: 8 });
+    },
+    async reopen() {
+      return PostgresStore.open({ connectionString: db!.url });
+    },
+    async cleanup() {
+      await db?.drop();
+    },
+  });
+
+  it('migrates once from empty even when several nodes start together', async () => {
+    const fresh = await freshDatabase();
+    const stores = await Promise.all(Array.from({ length: 5 }, () => PostgresStore.open({ connectionString: fresh.url, poolSize: 2 })));
+    await Promise.all(stores.map((s) => s.close()));
+    const client = new pg.Client({ connectionString: fresh.url });
+    await client.connect();
+    const { rows } = await client.query('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version })));
+    await client.end();
+    await fresh.drop();
+  });
+
+  it('refuses a database written by a newer server', async () => {
+    const fresh = await freshDatabase();
+    const client = new pg.Client({ connectionString: fresh.url });
+    await client.connect();
+    await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL); INSERT INTO schema_migrations VALUES (999, 0)');
+    await client.end();
+    await expect(PostgresStore.open({ connectionString: fresh.url })).rejects.toMatchObject({ code: StoreErrorCode.Migration });
+    await fresh.drop();
+  });
+
+  it('fails fast and clearly when the database is unreachable', async () => {
+    const started = Date.now();
+    await expect(PostgresStore.open({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 500 })).rejects.toMatchObject({
+      code: expect.stringMatching(/STORE_ERR_(UNAVAILABLE|MIGRATION)/),
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
