@@ -1,44 +1,219 @@
 /**
- * `npm run bench`: benchmark scenarios. Traffic goes only to 127.0.0.1. Results are printed as a
- * table and written as JSON (default bench-results.json, or --out FILE).
+ * `npm run bench`: our server against Debian's PyKMIP server, side by side in the same run, plus the
+ * codec micro-benchmark. Every load scenario runs `--runs` times (median reported). Traffic goes
+ * only to 127.0.0.1. Results: a table on stdout, a JSON file, optionally an SVG chart.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCodecBench } from './codec.js';
-import { formatRate, table } from './stats.js';
+import { runLoad, type LoadStats } from './load/run.js';
+import type { ScenarioSpec } from './load/scenarios.js';
+import { populate } from './populate.js';
+import { renderSvg, renderTable, type ScenarioReport } from './report.js';
+import { startOurs, startPyKmip, type ServerUnderTest } from './servers.js';
+import { formatRate, median, table } from './stats.js';
+
+const LOAD_SCENARIOS = ['create', 'get', 'mix', 'handshake', 'handshake-resumed', 'locate'] as const;
+type LoadScenario = (typeof LOAD_SCENARIOS)[number];
+
+const USAGE = `usage: npm run bench -- [options]
+  --scenario NAME      codec, ${LOAD_SCENARIOS.join(', ')} (repeatable; default all)
+  --seconds N          seconds per run of a load scenario (default 5)
+  --runs N             runs per scenario; the median is reported (default 3)
+  --connections N      concurrent client connections (default 32)
+  --workers N          load generator threads (default 2)
+  --locate-objects N   objects stored before the locate scenario (default 100000)
+  --database-url URL   also measure the PostgreSQL store, one node and three nodes
+  --no-pykmip          skip the PyKMIP server
+  --python PATH        Python with python3-pykmip (default /usr/bin/python3)
+  --out FILE           JSON results (default bench-results.json)
+  --chart FILE         also write an SVG chart (e.g. docs/bench.svg)`;
 
 const { values } = parseArgs({
   options: {
     scenario: { type: 'string', multiple: true },
-    seconds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    workers: { type: 'string', default: '2' },
+    'locate-objects': { type: 'string', default: '100000' },
+    'database-url': { type: 'string' },
+    'no-pykmip': { type: 'boolean', default: false },
+    python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string', default: 'bench-results.json' },
+    chart: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
+function bounded(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`--${name} must be an integer from ${min} to ${max}\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+
 if (values.help) {
-  console.log('usage: npm run bench -- [--scenario codec] [--seconds N] [--out FILE]');
+  console.log(USAGE);
   process.exit(0);
 }
-
-const seconds = Number(values.seconds);
-if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
-  console.error('--seconds must be a number of seconds between 0 and 600');
-  process.exit(2);
+const seconds = bounded('seconds', values.seconds, 1, 600);
+const runs = bounded('runs', values.runs, 1, 20);
+const connections = bounded('connections', values.connections, 1, 1024);
+const workers = bounded('workers', values.workers, 1, 16);
+const locateObjects = bounded('locate-objects', values['locate-objects'], 100, 2_000_000);
+const wanted = new Set(values.scenario ?? ['codec', ...LOAD_SCENARIOS]);
+for (const s of wanted) {
+  if (s !== 'codec' && !(LOAD_SCENARIOS as readonly string[]).includes(s)) {
+    console.error(`unknown scenario ${s}\n${USAGE}`);
+    process.exit(2);
+  }
 }
-const scenarios = new Set(values.scenario ?? ['codec']);
-const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 
-if (scenarios.has('codec')) {
+function pykmipAvailable(python: string): boolean {
+  try {
+    execFileSync(python, ['-c', 'import kmip'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+interface Target {
+  readonly label: string;
+  readonly isPyKmip: boolean;
+  start(): Promise<ServerUnderTest>;
+}
+
+const targets: Target[] = [{ label: 'ours (SQLite)', isPyKmip: false, start: () => startOurs({ nodes: 1, label: 'ours (SQLite)' }) }];
+const notes: string[] = [];
+if (!values['no-pykmip']) {
+  if (pykmipAvailable(values.python)) targets.push({ label: 'PyKMIP', isPyKmip: true, start: async () => startPyKmip(values.python, await freePort()) });
+  else notes.push(`PyKMIP is not importable by ${values.python}: no ratios (apt-get install python3-pykmip)`);
+}
+const databaseUrl = values['database-url'];
+if (databaseUrl) {
+  targets.push({ label: 'ours (PostgreSQL, 1 node)', isPyKmip: false, start: () => startOurs({ nodes: 1, databaseUrl, label: 'ours (PostgreSQL, 1 node)' }) });
+  targets.push({ label: 'ours (PostgreSQL, 3 nodes)', isPyKmip: false, start: () => startOurs({ nodes: 3, databaseUrl, label: 'ours (PostgreSQL, 3 nodes)' }) });
+}
+
+function spec(scenario: LoadScenario, getUids: string[], names: string[]): ScenarioSpec {
+  switch (scenario) {
+    case 'create':
+      return { kind: 'create' };
+    case 'get':
+      return { kind: 'get', uids: getUids };
+    case 'mix':
+      return { kind: 'mix' };
+    case 'handshake':
+      return { kind: 'handshake', resume: false, maxVersion: 'TLSv1.2' };
+    case 'handshake-resumed':
+      return { kind: 'handshake', resume: true, maxVersion: 'TLSv1.2' };
+    case 'locate':
+      return { kind: 'locate', names };
+  }
+}
+
+async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; rssBytes: number }> {
+  const rows: ScenarioReport[] = [];
+  const server = await target.start();
+  let rssBytes = 0;
+  try {
+    const scenarios = LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate'));
+    const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
+    for (const scenario of scenarios) {
+      let names: string[] = [];
+      let note: string | undefined;
+      if (scenario === 'locate') {
+        const started = performance.now();
+        await populate(server, locateObjects, 'bench-locate', { batch: 64, connections: 8 });
+        note = `${locateObjects.toLocaleString('en-US')} objects stored in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        names = Array.from({ length: 2000 }, () => `bench-locate-${Math.floor(Math.random() * locateObjects)}`);
+      }
+      const results: LoadStats[] = [];
+      for (let run = 0; run < runs; run++) {
+        const stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections, workers, seconds });
+        rssBytes = Math.max(rssBytes, server.rssBytes());
+        results.push(stats);
+        process.stderr.write(`  ${server.name} ${scenario} run ${run + 1}: ${formatRate(stats.opsPerSecond)} ops/s, p99 ${stats.p99Ms.toFixed(2)} ms\n`);
+      }
+      if (scenario === 'handshake-resumed') {
+        const resumed = results.reduce((s, r) => s + r.resumed, 0) / Math.max(1, results.reduce((s, r) => s + r.ops, 0));
+        note = `${(resumed * 100).toFixed(0)}% of handshakes resumed`;
+      }
+      rows.push({
+        server: server.name,
+        scenario,
+        runs,
+        opsPerSecond: median(results.map((r) => r.opsPerSecond)),
+        p50Ms: median(results.map((r) => r.p50Ms)),
+        p99Ms: median(results.map((r) => r.p99Ms)),
+        serverCpuMsPerOp: median(results.map((r) => r.serverCpuMsPerOp)),
+        failedResults: results.reduce((s, r) => s + r.failedResults, 0),
+        errors: results.reduce((s, r) => s + r.errors, 0),
+        ...(note ? { note } : {}),
+      });
+    }
+  } finally {
+    await server.stop();
+  }
+  return { rows, rssBytes };
+}
+
+const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  settings: { seconds, runs, connections, workers, locateObjects },
+  notes,
+};
+
+if (wanted.has('codec')) {
   const results = runCodecBench(seconds);
   report['codec'] = results;
   console.log('\nCodec throughput, one core (median of 3 rounds)\n');
-  console.log(
-    table(
-      ['case', 'bytes', 'msgs/s', 'MB/s'],
-      results.map((r) => [r.name, String(r.bytes), formatRate(r.opsPerSecond), r.mbPerSecond.toFixed(1)]),
-    ),
-  );
+  console.log(table(['case', 'bytes', 'msgs/s', 'MB/s'], results.map((r) => [r.name, String(r.bytes), formatRate(r.opsPerSecond), r.mbPerSecond.toFixed(1)])));
+}
+
+if (LOAD_SCENARIOS.some((s) => wanted.has(s))) {
+  const rows: ScenarioReport[] = [];
+  const memory: Record<string, number> = {};
+  for (const target of targets) {
+    process.stderr.write(`\n${target.label}\n`);
+    const measured = await measureTarget(target);
+    rows.push(...measured.rows);
+    memory[target.label] = measured.rssBytes;
+  }
+  const pykmip = new Map(rows.filter((r) => r.server === 'PyKMIP').map((r) => [r.scenario, r.opsPerSecond]));
+  for (const r of rows) {
+    const base = pykmip.get(r.scenario);
+    if (r.server !== 'PyKMIP' && base) r.ratioToPyKmip = r.opsPerSecond / base;
+  }
+  report['load'] = rows;
+  report['peakRssBytes'] = memory;
+  console.log(`\nLoad: ${connections} connections, ${seconds} s per run, median of ${runs} runs; server CPU per operation from /proc\n`);
+  console.log(renderTable(rows));
+  console.log(`\npeak server RSS: ${Object.entries(memory).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)} MB`).join(', ')}`);
+  for (const n of notes) console.log(`note: ${n}`);
+  if (values.chart) {
+    writeFileSync(values.chart, renderSvg(rows, `KMIP server throughput (${connections} connections, median of ${runs} runs)`));
+    console.log(`chart written to ${values.chart}`);
+  }
 }
 
 writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);

@@ -11,7 +11,7 @@ import { BatchExecutor, type AuditRecord } from './kmip/batch.js';
 import type { OperationDeps } from './kmip/context.js';
 import { generalFailure } from './kmip/errors.js';
 import { OPERATIONS } from './kmip/operations/index.js';
-import { createLogger, errorSummary, type Logger } from './log/logger.js';
+import { createLoggers, errorSummary, type Loggers, type Logger } from './log/logger.js';
 import { serverMetrics, type ServerMetrics } from './metrics/registry.js';
 import { KmipListener } from './net/listener.js';
 import type { MessageHandler } from './net/types.js';
@@ -25,7 +25,8 @@ import { SERVER_VERSION, VENDOR_IDENTIFICATION } from './version-info.js';
 
 export interface AppOptions {
   readonly config: Readonly<ServerConfig>;
-  readonly logger?: Logger;
+  /** Both loggers (general and audit); standard output when absent. */
+  readonly loggers?: Loggers;
   readonly now?: () => number;
   /** Extra admin routes (the management API). */
   readonly adminRoutes?: (app: App) => readonly Route[];
@@ -89,7 +90,7 @@ function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const { logger, audit } = options.loggers ?? createLoggers({ level: config.log.level });
   const now = options.now ?? Date.now;
   const metrics = serverMetrics();
   const store = await openStore(config, logger);
@@ -112,7 +113,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     deps,
     operations: OPERATIONS,
     limits: { maxSize: config.limits.maxMessageSize, maxDepth: config.limits.maxDepth, maxBatchItems: config.limits.maxBatchItems },
-    observer: { onItem: (r) => auditLine(logger, metrics, r) },
+    observer: { onItem: (r) => auditLine(audit, metrics, r) },
   });
   const authenticator = new ClientAuthenticator(store, {
     cacheTtlMs: config.identity.cacheSeconds * 1000,
@@ -123,7 +124,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const handler: MessageHandler = async (message, connection, signal) => {
     let auth;
     try {
-      auth = await authenticator.authenticate(connection.peerCertificate);
+      auth = await authenticator.authenticate(connection.peerCertificate, connection.peerFingerprint);
     } catch (err) {
       logger.error({ conn: connection.id, error: errorSummary(err) }, 'client lookup failed');
       return executor.execute(message, undefined, signal, generalFailure(err));
@@ -198,7 +199,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     revokeClientAccess(fingerprint) {
       authenticator.invalidate(fingerprint);
       if (fingerprint === undefined) return 0;
-      return listener.disconnectWhere((c) => c.peerCertificate !== undefined && c.peerCertificate.fingerprint256.replace(/:/g, '').toLowerCase() === fingerprint);
+      return listener.disconnectWhere((c) => c.peerFingerprint === fingerprint);
     },
   };
   return app;

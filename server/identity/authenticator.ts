@@ -39,12 +39,12 @@ export class ClientAuthenticator {
     this.now = options.now ?? Date.now;
   }
 
-  async authenticate(cert: X509Certificate | undefined): Promise<AuthenticationResult> {
-    if (!cert) return { ok: false, reason: 'no-certificate' };
+  /** `fingerprint` spares hashing the certificate again when the caller already did (once per connection). */
+  async authenticate(cert: X509Certificate | undefined, fingerprint = cert && certificateFingerprint(cert)): Promise<AuthenticationResult> {
+    if (!cert || !fingerprint) return { ok: false, reason: 'no-certificate' };
     const now = this.now();
     if (Date.parse(cert.validFrom) > now) return { ok: false, reason: 'not-yet-valid' };
     if (Date.parse(cert.validTo) < now) return { ok: false, reason: 'expired' };
-    const fingerprint = certificateFingerprint(cert);
     const cached = this.cache.get(fingerprint);
     if (cached && cached.expires > now) return cached.result;
     const result = await this.lookup(cert, fingerprint, now);

@@ -1,5 +1,6 @@
 /**
- * A managed object in memory: its store record plus its attributes decoded through the registry.
+ * A managed object in memory: its store record plus its attributes, decoded through the registry
+ * only when read (a Get needs three of fifteen) and re-encoded only when changed.
  * Unique Identifier, Object Type and State live in their own columns and are added when read.
  */
 import { ItemType, type TtlvItem } from '../ttlv/index.js';
@@ -43,10 +44,38 @@ export function toStoredAttribute(a: Attribute): StoredAttribute {
 }
 
 export function fromStoredAttribute(s: StoredAttribute): Attribute {
+  return { name: s.name, index: s.index, value: decodeStoredValue(s) };
+}
+
+function decodeStoredValue(s: StoredAttribute): unknown {
   const def = attributeDef(s.name);
   if (!def) throw new Error(`stored attribute ${s.name} is unknown to this server`);
   const item = jsonToTtlv(Tag.AttributeValue, s.value as TtlvJson);
-  return { name: s.name, index: s.index, value: isCustomName(s.name) ? item : def.codec.decode(item, STORAGE_CONTEXT) };
+  return isCustomName(s.name) ? item : def.codec.decode(item, STORAGE_CONTEXT);
+}
+
+/** One attribute instance: its stored form, its decoded value, or both. */
+class Entry {
+  private decoded: { value: unknown } | undefined;
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    private stored: StoredAttribute | undefined,
+    value?: { value: unknown },
+  ) {
+    this.decoded = value;
+  }
+  get value(): unknown {
+    this.decoded ??= { value: decodeStoredValue(this.stored!) };
+    return this.decoded.value;
+  }
+  toStored(): StoredAttribute {
+    this.stored ??= toStoredAttribute({ name: this.name, index: this.index, value: this.decoded!.value });
+    return this.stored;
+  }
+  toAttribute(): Attribute {
+    return { name: this.name, index: this.index, value: this.value };
+  }
 }
 
 export interface NewObject {
@@ -70,18 +99,21 @@ export class ManagedObject {
     readonly createdAt: number,
     readonly lastGetAt: number | null,
     public material: WrappedMaterial | null,
-    private attrs: Attribute[],
+    private entries: Entry[],
   ) {}
 
   static fromRecord(r: ObjectRecord, nowMs: number): ManagedObject {
-    const attrs = r.attributes.map(fromStoredAttribute);
-    const o = new ManagedObject(r.uid, r.tenantId, r.objectType, r.state, r.revision, r.createdAt, r.lastGetAt, r.material, attrs);
-    o.state = effectiveState(r.state, o.first('Activation Date') as number | undefined, o.first('Deactivation Date') as number | undefined, Math.floor(nowMs / 1000));
+    const entries = r.attributes.map((s) => new Entry(s.name, s.index, s));
+    const o = new ManagedObject(r.uid, r.tenantId, r.objectType, r.state, r.revision, r.createdAt, r.lastGetAt, r.material, entries);
+    if (r.state === State.PreActive || r.state === State.Active) {
+      o.state = effectiveState(r.state, o.first('Activation Date') as number | undefined, o.first('Deactivation Date') as number | undefined, Math.floor(nowMs / 1000));
+    }
     return o;
   }
 
   static create(n: NewObject): ManagedObject {
-    return new ManagedObject(n.uid, n.tenantId, n.objectType, n.state, 0, n.createdAt, null, n.material, [...n.attributes]);
+    const entries = n.attributes.map((a) => new Entry(a.name, a.index, undefined, { value: a.value }));
+    return new ManagedObject(n.uid, n.tenantId, n.objectType, n.state, 0, n.createdAt, null, n.material, entries);
   }
 
   toRecord(nowMs: number): ObjectRecord {
@@ -94,7 +126,7 @@ export class ManagedObject {
       createdAt: this.createdAt,
       updatedAt: nowMs,
       lastGetAt: this.lastGetAt,
-      attributes: this.attrs.map(toStoredAttribute),
+      attributes: this.entries.map((e) => e.toStored()),
       material: this.material,
     };
   }
@@ -103,53 +135,69 @@ export class ManagedObject {
     return this.state === State.Destroyed || this.state === State.DestroyedCompromised;
   }
 
-  /** Every attribute instance, the column attributes first, ordered by name then index. */
+  /** Every attribute instance, the column attributes first. */
   allAttributes(): Attribute[] {
+    return [...this.columns(), ...this.entries.map((e) => e.toAttribute())];
+  }
+
+  private columns(): Attribute[] {
     return [
       { name: 'Unique Identifier', index: 0, value: this.uid },
       { name: 'Object Type', index: 0, value: this.objectType },
       { name: 'State', index: 0, value: this.state },
-      ...this.attrs,
     ];
   }
 
+  /** The instances of one attribute, by index; only these are decoded. */
   instances(name: string): Attribute[] {
-    if (COLUMN_ATTRIBUTES.has(name)) return this.allAttributes().filter((a) => a.name === name);
-    return this.attrs.filter((a) => a.name === name).sort((a, b) => a.index - b.index);
+    if (COLUMN_ATTRIBUTES.has(name)) return this.columns().filter((a) => a.name === name);
+    return this.entries
+      .filter((e) => e.name === name)
+      .sort((a, b) => a.index - b.index)
+      .map((e) => e.toAttribute());
+  }
+
+  /** Only the attributes with these names (all when empty), decoding nothing else. */
+  selectAttributes(names: ReadonlySet<string>): Attribute[] {
+    if (names.size === 0) return this.allAttributes();
+    return [...this.columns().filter((a) => names.has(a.name)), ...this.entries.filter((e) => names.has(e.name)).map((e) => e.toAttribute())];
   }
 
   first(name: string): unknown {
-    return this.instances(name)[0]?.value;
+    let best: Entry | undefined;
+    for (const e of this.entries) if (e.name === name && (!best || e.index < best.index)) best = e;
+    if (best) return best.value;
+    return COLUMN_ATTRIBUTES.has(name) ? this.instances(name)[0]?.value : undefined;
   }
 
   /** Sets a single-instance attribute (index 0), replacing any value. */
   set(name: string, value: unknown): void {
     this.assertNotColumn(name);
-    this.attrs = this.attrs.filter((a) => a.name !== name);
-    this.attrs.push({ name, index: 0, value });
+    this.entries = this.entries.filter((e) => e.name !== name);
+    this.entries.push(new Entry(name, 0, undefined, { value }));
   }
 
   /** Adds an instance after the highest index in use; returns its index. */
   add(name: string, value: unknown): number {
     this.assertNotColumn(name);
-    const index = this.attrs.reduce((max, a) => (a.name === name ? Math.max(max, a.index + 1) : max), 0);
-    this.attrs.push({ name, index, value });
+    const index = this.entries.reduce((max, e) => (e.name === name ? Math.max(max, e.index + 1) : max), 0);
+    this.entries.push(new Entry(name, index, undefined, { value }));
     return index;
   }
 
   /** Replaces the value of one instance; false when that instance does not exist. */
   modify(name: string, index: number, value: unknown): boolean {
-    const i = this.attrs.findIndex((a) => a.name === name && a.index === index);
+    const i = this.entries.findIndex((e) => e.name === name && e.index === index);
     if (i < 0) return false;
-    this.attrs[i] = { name, index, value };
+    this.entries[i] = new Entry(name, index, undefined, { value });
     return true;
   }
 
   /** Deletes one instance; false when it does not exist. Other instances keep their indices. */
   delete(name: string, index: number): boolean {
-    const before = this.attrs.length;
-    this.attrs = this.attrs.filter((a) => !(a.name === name && a.index === index));
-    return this.attrs.length < before;
+    const before = this.entries.length;
+    this.entries = this.entries.filter((e) => !(e.name === name && e.index === index));
+    return this.entries.length < before;
   }
 
   private assertNotColumn(name: string): void {

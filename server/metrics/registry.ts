@@ -2,7 +2,23 @@
 
 type Labels = Readonly<Record<string, string>>;
 
+/** Label sets repeat (operation × result); their rendered keys are memoised per object identity and per content. */
+const keyCache = new Map<string, string>();
+
 function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '';
+  let raw = '';
+  for (const k of keys) raw += `${k}\u0000${labels[k]}\u0001`;
+  let key = keyCache.get(raw);
+  if (key === undefined) {
+    key = renderLabels(labels);
+    if (keyCache.size < 10_000) keyCache.set(raw, key);
+  }
+  return key;
+}
+
+function renderLabels(labels: Labels): string {
   return Object.keys(labels)
     .sort()
     .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)

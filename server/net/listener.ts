@@ -3,6 +3,7 @@
  * caller (a client without one, or with an unknown one, completes the handshake and is refused per
  * request), renegotiation disabled, bounded connections and timeouts, and a drain for SIGTERM.
  */
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.js';
@@ -97,10 +98,12 @@ export class KmipListener {
     }
     socket.disableRenegotiation();
     const cipher = socket.getCipher();
+    const peer = socket.getPeerX509Certificate();
     const info: ConnectionInfo = {
       id: this.nextId++,
       remoteAddress: socket.remoteAddress ?? '',
-      peerCertificate: socket.getPeerX509Certificate(),
+      peerCertificate: peer,
+      peerFingerprint: peer ? createHash('sha256').update(peer.raw).digest('hex') : undefined,
       tlsVersion: socket.getProtocol() ?? '',
       cipher: cipher?.standardName ?? cipher?.name ?? '',
       resumed: socket.isSessionReused(),

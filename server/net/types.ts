@@ -5,6 +5,8 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   /** The certificate the client presented, if any (checked by the caller, not by TLS). */
   readonly peerCertificate: X509Certificate | undefined;
+  /** SHA-256 of that certificate's DER, lower-case hex, computed once per connection. */
+  readonly peerFingerprint: string | undefined;
   readonly tlsVersion: string;
   readonly cipher: string;
   readonly resumed: boolean;

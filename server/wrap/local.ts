@@ -4,7 +4,7 @@
  *
  * Ciphertext layout: magic "LRK1" | version id length (1) | version id | iv (12) | tag (16) | data.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WrapError, WrapErrorCode } from './errors.js';
@@ -65,7 +65,7 @@ export function rotateLocalRootKey(path: string): string {
 export class LocalKeyWrapper implements KeyWrapper {
   readonly kind = 'local';
   private file: RootKeyFile;
-  private readonly keys = new Map<string, Buffer>();
+  private readonly keys = new Map<string, KeyObject>();
 
   constructor(private readonly path: string) {
     const mode = statSync(path).mode & 0o777;
@@ -76,7 +76,8 @@ export class LocalKeyWrapper implements KeyWrapper {
 
   private load(): void {
     this.keys.clear();
-    for (const [v, k] of Object.entries(this.file.versions)) this.keys.set(v, Buffer.from(k, 'base64'));
+    // KeyObjects: imported once, not on every cipher.
+    for (const [v, k] of Object.entries(this.file.versions)) this.keys.set(v, createSecretKey(Buffer.from(k, 'base64')));
   }
 
   /** Re-reads the key file (after a local rotation by the operator CLI). */
@@ -140,7 +141,6 @@ export class LocalKeyWrapper implements KeyWrapper {
   }
 
   async close(): Promise<void> {
-    for (const k of this.keys.values()) k.fill(0);
     this.keys.clear();
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createApp, type App } from '../../server/app.js';
 import { parseConfig } from '../../server/config/load.js';
 import type { ServerConfigInput } from '../../server/config/schema.js';
-import { createLogger } from '../../server/log/logger.js';
+import { createLoggers } from '../../server/log/logger.js';
 import { ensureLocalRootKey } from '../../server/wrap/local.js';
 import { TestKmipClient } from './kmip-client.js';
 import { createTestPki, type TestClientCert, type TestPki } from './pki.js';
@@ -55,8 +55,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options.config,
   });
   const logs: string[] = [];
-  const logger = createLogger({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const app = await createApp({ config, logger, ...(options.now ? { now: options.now } : {}) });
+  const loggers = createLoggers({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const app = await createApp({ config, loggers, ...(options.now ? { now: options.now } : {}) });
   const { kmipPort, adminPort } = await app.start();
   const clients: TestKmipClient[] = [];
   const pin = async (tenantId: string, cert: TestClientCert): Promise<void> => {

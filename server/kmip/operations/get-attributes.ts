@@ -32,8 +32,7 @@ export const getAttributes = defineOperation({
     const uid = resolveUid(ctx, req.uniqueIdentifier);
     const obj = await loadObject(ctx, uid);
     const wanted = is2x(ctx.version) ? req.attributeReferences : req.attributeNames;
-    const names = new Set(wanted);
-    const selected = obj.allAttributes().filter((a) => names.size === 0 || names.has(a.name));
+    const selected = obj.selectAttributes(new Set(wanted));
     ctx.batch.idPlaceholder = uid;
     if (is2x(ctx.version)) return { uniqueIdentifier: uid, attributes: [], attributesV2: attributesV2(selected, ctx) };
     return { uniqueIdentifier: uid, attributes: attributesV1(selected, ctx) };

@@ -43,7 +43,7 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
         num DOUBLE PRECISION
       );
       CREATE INDEX object_index_lookup ON object_index(tenant_id, name, value);
-      CREATE INDEX object_index_range ON object_index(tenant_id, name, num);
+      CREATE INDEX object_index_range ON object_index(tenant_id, name, num) WHERE num IS NOT NULL;
       CREATE INDEX object_index_uid ON object_index(uid);
       CREATE UNIQUE INDEX object_index_unique_name ON object_index(tenant_id, value) WHERE name = 'Name';
     `,

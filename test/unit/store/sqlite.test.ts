@@ -45,6 +45,16 @@ describe('SQLite migrations and settings', () => {
     rmSync(d, { recursive: true, force: true });
   });
 
+  it('owns its file: a second process (or store) cannot open it while the first runs', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'kmip-sqlite-'));
+    const path = join(d, 'kmip.db');
+    const first = new SqliteStore({ path });
+    expect(() => new SqliteStore({ path, busyTimeoutMs: 100 })).toThrowError(/in use by another process/);
+    await first.close();
+    await new SqliteStore({ path }).close();
+    rmSync(d, { recursive: true, force: true });
+  });
+
   it('uses synchronous FULL on every connection it opens', () => {
     const store = new SqliteStore({ path: ':memory:' });
     const db = (store as unknown as { db: Database.Database }).db;

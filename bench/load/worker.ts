@@ -1,0 +1,186 @@
+/**
+ * A load worker thread: `connections` persistent TLS connections (or a new one per operation for
+ * the handshake scenarios), each sending one request at a time, latencies in an HDR histogram.
+ * Loops stop at the deadline or after `maxOps`, whichever comes first. Traffic goes only to 127.0.0.1.
+ */
+import { connect, type TLSSocket } from 'node:tls';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as hdr from 'hdr-histogram-js';
+import { FrameReader } from '../../server/ttlv/index.js';
+import { allSucceeded, readResponse, requests, type ScenarioSpec } from './scenarios.js';
+
+export interface WorkerJob {
+  readonly ports: readonly number[];
+  readonly tls: { readonly ca: Uint8Array; readonly cert: Uint8Array; readonly key: Uint8Array };
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly maxOps: number;
+  readonly scenario: ScenarioSpec;
+  readonly offset: number;
+}
+
+export interface WorkerResult {
+  readonly ops: number;
+  readonly failedResults: number;
+  readonly errors: number;
+  readonly resumed: number;
+  readonly histogram: string;
+  readonly uids: string[];
+}
+
+class Conn {
+  private readonly framer = new FrameReader(1 << 24);
+  private waiting: ((b: Buffer) => void) | undefined;
+  private failed: ((e: Error) => void) | undefined;
+  session: Buffer | undefined;
+
+  private constructor(readonly socket: TLSSocket) {
+    socket.on('data', (chunk: Buffer) => {
+      for (const m of this.framer.push(chunk)) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w?.(m);
+      }
+    });
+    socket.on('session', (s: Buffer) => (this.session = s));
+    const fail = (e: Error) => {
+      const f = this.failed;
+      this.failed = undefined;
+      this.waiting = undefined;
+      f?.(e);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('closed')));
+  }
+
+  static open(port: number, job: WorkerJob, extra: { session?: Buffer; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: Buffer.from(job.tls.ca),
+          cert: Buffer.from(job.tls.cert),
+          key: Buffer.from(job.tls.key),
+          ...(extra.session ? { session: extra.session } : {}),
+          ...(extra.maxVersion ? { maxVersion: extra.maxVersion } : {}),
+        },
+        () => {
+          socket.removeListener('error', reject);
+          resolve(new Conn(socket));
+        },
+      );
+      socket.once('error', reject);
+    });
+  }
+
+  send(bytes: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failed = reject;
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+async function run(job: WorkerJob): Promise<WorkerResult> {
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const deadline = performance.now() + job.durationMs;
+  let ops = 0;
+  let failedResults = 0;
+  let errors = 0;
+  let resumed = 0;
+  const uids: string[] = [];
+  const spec = job.scenario;
+  const prepared = {
+    create: requests.create(),
+    discover: requests.discover(),
+    gets: spec.kind === 'get' ? spec.uids.map(requests.get) : [],
+    locates: spec.kind === 'locate' ? spec.names.map(requests.locateByName) : [],
+  };
+  const more = () => performance.now() < deadline && ops < job.maxOps;
+
+  const loop = async (slot: number): Promise<void> => {
+    const port = job.ports[(job.offset + slot) % job.ports.length]!;
+    let n = job.offset + slot;
+    if (spec.kind === 'handshake') {
+      let session: Buffer | undefined;
+      while (more()) {
+        const started = performance.now();
+        try {
+          const c = await Conn.open(port, job, { ...(spec.resume && session ? { session } : {}), maxVersion: spec.maxVersion });
+          if (c.socket.isSessionReused()) resumed++;
+          const { statuses } = readResponse(await c.send(prepared.discover));
+          session = c.session ?? c.socket.getSession() ?? session;
+          c.close();
+          if (!allSucceeded(statuses)) failedResults++;
+          histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+          ops++;
+        } catch {
+          errors++;
+        }
+      }
+      return;
+    }
+    let c: Conn | undefined;
+    while (more()) {
+      try {
+        c ??= await Conn.open(port, job);
+        const started = performance.now();
+        let ok = true;
+        switch (spec.kind) {
+          case 'create': {
+            const r = readResponse(await c.send(prepared.create));
+            ok = allSucceeded(r.statuses);
+            if (ok && uids.length < 10_000) uids.push(...r.uids);
+            break;
+          }
+          case 'get':
+            ok = allSucceeded(readResponse(await c.send(prepared.gets[n++ % prepared.gets.length]!)).statuses);
+            break;
+          case 'locate':
+            ok = allSucceeded(readResponse(await c.send(prepared.locates[n++ % prepared.locates.length]!)).statuses);
+            break;
+          case 'mix': {
+            // One vCenter "encrypt a VM" flow (kmip-vmware.md §2b).
+            ok = allSucceeded(readResponse(await c.send(prepared.discover)).statuses);
+            const created = readResponse(await c.send(prepared.create));
+            const uid = created.uids[0];
+            if (!uid || !allSucceeded(created.statuses)) {
+              ok = false;
+              break;
+            }
+            for (const step of [requests.getAttributes(uid, 'x-Product_Version'), requests.addProductTags(uid), requests.get(uid), requests.activate(uid)]) {
+              if (!allSucceeded(readResponse(await c.send(step)).statuses)) ok = false;
+            }
+            break;
+          }
+        }
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+        ops++;
+        if (!ok) failedResults++;
+      } catch {
+        errors++;
+        c?.close();
+        c = undefined;
+      }
+    }
+    c?.close();
+  };
+  await Promise.all(Array.from({ length: job.connections }, (_, slot) => loop(slot)));
+  const encoded = hdr.encodeIntoCompressedBase64(histogram);
+  return { ops, failedResults, errors, resumed, histogram: encoded, uids };
+}
+
+if (parentPort) {
+  const job = workerData as WorkerJob;
+  run(job).then(
+    (result) => parentPort!.postMessage(result),
+    (err: Error) => parentPort!.postMessage({ error: err.message }),
+  );
+}

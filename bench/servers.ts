@@ -1,0 +1,127 @@
+/**
+ * The servers under test, as separate processes: ours as users run it (--dev: SQLite with full
+ * durability, local root key, logging on, to a file) or on PostgreSQL, and Debian's PyKMIP server
+ * on the same PKI. CPU time and memory are read from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerUnderTest {
+  readonly name: string;
+  readonly ports: readonly number[];
+  readonly pids: readonly number[];
+  readonly tls: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** CPU seconds used so far by all its processes. */
+  cpuSeconds(): number;
+  /** Resident memory of all its processes, in bytes. */
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
+const PYKMIP_SERVER = fileURLToPath(new URL('../../bench/pykmip_server.py', import.meta.url));
+const TICKS = 100; // USER_HZ on Linux
+
+export function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+export function procRssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${text.slice(-500)}`)), timeoutMs);
+    child[stream]!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = pattern.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${text.slice(-500)}`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  });
+}
+
+/** Our server: one node, or several on one PostgreSQL database sharing a data folder. */
+export async function startOurs(options: { nodes: number; databaseUrl?: string | undefined; label: string }): Promise<ServerUnderTest> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-'));
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < options.nodes; i++) {
+    const log = openSync(join(dir, `server-${i}.log`), 'a');
+    const args = [SERVER_MAIN, '--dev', '--data-dir', dir, '--port', '0', '--admin-port', '0', '--log-level', 'info'];
+    if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', log, 'pipe'] });
+    children.push(child);
+    const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
+    ports.push(Number(m[1]));
+  }
+  const pki = (f: string) => readFileSync(join(dir, 'pki', f));
+  return {
+    name: options.label,
+    ports,
+    pids: children.map((c) => c.pid!),
+    tls: { ca: pki('ca.pem'), cert: pki('client-cert.pem'), key: pki('client-key.pem') },
+    cpuSeconds: () => children.reduce((s, c) => s + procCpuSeconds(c.pid!), 0),
+    rssBytes: () => children.reduce((s, c) => s + procRssBytes(c.pid!), 0),
+    async stop() {
+      await Promise.all(children.map(stopChild));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's PyKMIP server with the same kind of PKI (a dev PKI made by our server in a scratch folder). */
+export async function startPyKmip(python: string, port: number): Promise<ServerUnderTest> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-pykmip-'));
+  // Borrow the development PKI generator: start and stop our server once in this folder.
+  const { ensureDevPki } = await import('../server/pki/dev-pki.js');
+  const { paths } = ensureDevPki(dir);
+  const child = spawn(python, [PYKMIP_SERVER, String(port), paths.serverCert, paths.serverKey, paths.caCert, join(dir, 'pykmip.db'), join(dir, 'pykmip.log')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await waitFor(child, 'stdout', /ready/, 60_000);
+  const pki = (f: string) => readFileSync(f);
+  return {
+    name: 'PyKMIP',
+    ports: [port],
+    pids: [child.pid!],
+    tls: { ca: pki(paths.caCert), cert: pki(paths.clientCert), key: pki(paths.clientKey) },
+    cpuSeconds: () => procCpuSeconds(child.pid!),
+    rssBytes: () => procRssBytes(child.pid!),
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
