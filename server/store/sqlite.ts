@@ -121,24 +121,24 @@ export class SqliteStore implements KeyStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(options.path);
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (options.path !== ':memory:') {
         // This process owns the file: a second server (or a stray sqlite3 shell) cannot open it and
         // corrupt our view of it, and reads skip the shared-memory locking of every statement (2x).
         db.pragma('locking_mode = EXCLUSIVE');
-        try {
-          db.exec('BEGIN IMMEDIATE; COMMIT');
-        } catch (err) {
-          throw new StoreError(StoreErrorCode.Unavailable, `database ${options.path} is in use by another process`, { cause: err });
-        }
+        db.exec('BEGIN IMMEDIATE; COMMIT');
       }
       SqliteStore.migrate(db);
       return db;
     } catch (err) {
       db?.close();
+      const code = (err as { code?: string }).code ?? '';
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+        throw new StoreError(StoreErrorCode.Unavailable, `database ${options.path} is in use by another process`, { cause: err });
+      }
       throw err instanceof StoreError ? err : mapSqliteError(err);
     }
   }
