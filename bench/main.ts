@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { runCodecBench } from './codec.js';
 import { runLoad, type LoadStats } from './load/run.js';
 import type { ScenarioSpec } from './load/scenarios.js';
-import { populate } from './populate.js';
+import { getEach, populate } from './populate.js';
 import { renderSvg, renderTable, type ScenarioReport } from './report.js';
 import { startOurs, startPyKmip, type ServerUnderTest } from './servers.js';
 import { formatRate, median, table } from './stats.js';
@@ -136,6 +136,7 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
   try {
     const scenarios = LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate'));
     const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
+    if (getUids.length) await getEach(server, getUids);
     for (const scenario of scenarios) {
       let names: string[] = [];
       let note: string | undefined;

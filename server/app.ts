@@ -2,7 +2,6 @@
  * The composition root: the only place that picks concrete implementations (store, root-key
  * provider, listener) and wires them to the protocol layer, the logs and the metrics.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AdminServer, type Route } from './admin/http.js';
 import type { ServerConfig } from './config/schema.js';
@@ -21,6 +20,7 @@ import { SqliteStore } from './store/sqlite.js';
 import type { KeyStore } from './store/store.js';
 import { LocalKeyWrapper } from './wrap/local.js';
 import type { KeyWrapper } from './wrap/wrapper.js';
+import { uuidV7 } from './util/random-pool.js';
 import { SERVER_VERSION, VENDOR_IDENTIFICATION } from './version-info.js';
 
 export interface AppOptions {
@@ -105,7 +105,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     store,
     wrapper,
     now,
-    newUid: randomUUID,
+    newUid: () => uuidV7(),
     server: { vendorIdentification: VENDOR_IDENTIFICATION, serverVersion: SERVER_VERSION },
     limits: { maxLocateItems: config.limits.maxLocateItems },
   };

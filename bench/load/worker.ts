@@ -3,7 +3,7 @@
  * the handshake scenarios), each sending one request at a time, latencies in an HDR histogram.
  * Loops stop at the deadline or after `maxOps`, whichever comes first. Traffic goes only to 127.0.0.1.
  */
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { FrameReader } from '../../server/ttlv/index.js';
@@ -53,16 +53,16 @@ class Conn {
     socket.on('close', () => fail(new Error('closed')));
   }
 
-  static open(port: number, job: WorkerJob, extra: { session?: Buffer; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<Conn> {
+  static open(port: number, context: SecureContext, extra: { session?: Buffer; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<Conn> {
     return new Promise((resolve, reject) => {
       const socket = connect(
         {
           host: '127.0.0.1',
           port,
           servername: 'localhost',
-          ca: Buffer.from(job.tls.ca),
-          cert: Buffer.from(job.tls.cert),
-          key: Buffer.from(job.tls.key),
+          // One secure context per worker: building one per connection (parsing keys and CA bundles)
+          // made the load generator, not the server, the limit of the handshake scenarios.
+          secureContext: context,
           ...(extra.session ? { session: extra.session } : {}),
           ...(extra.maxVersion ? { maxVersion: extra.maxVersion } : {}),
         },
@@ -97,6 +97,15 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   let resumed = 0;
   const uids: string[] = [];
   const spec = job.scenario;
+  const contexts = new Map<string, SecureContext>();
+  const context = (maxVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3') => {
+    let c = contexts.get(maxVersion);
+    if (!c) {
+      c = createSecureContext({ ca: Buffer.from(job.tls.ca), cert: Buffer.from(job.tls.cert), key: Buffer.from(job.tls.key), maxVersion });
+      contexts.set(maxVersion, c);
+    }
+    return c;
+  };
   const prepared = {
     create: requests.create(),
     discover: requests.discover(),
@@ -113,7 +122,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
       while (more()) {
         const started = performance.now();
         try {
-          const c = await Conn.open(port, job, { ...(spec.resume && session ? { session } : {}), maxVersion: spec.maxVersion });
+          const c = await Conn.open(port, context(spec.maxVersion), { ...(spec.resume && session ? { session } : {}), maxVersion: spec.maxVersion });
           if (c.socket.isSessionReused()) resumed++;
           const { statuses } = readResponse(await c.send(prepared.discover));
           session = c.session ?? c.socket.getSession() ?? session;
@@ -130,7 +139,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
     let c: Conn | undefined;
     while (more()) {
       try {
-        c ??= await Conn.open(port, job);
+        c ??= await Conn.open(port, context());
         const started = performance.now();
         let ok = true;
         switch (spec.kind) {

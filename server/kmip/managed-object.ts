@@ -3,6 +3,7 @@
  * only when read (a Get needs three of fifteen) and re-encoded only when changed.
  * Unique Identifier, Object Type and State live in their own columns and are added when read.
  */
+import { createHash } from 'node:crypto';
 import { ItemType, type TtlvItem } from '../ttlv/index.js';
 import type { ObjectRecord, StoredAttribute, WrappedMaterial } from '../store/store.js';
 import { State } from './generated/enums.js';
@@ -12,35 +13,35 @@ import { jsonToTtlv, ttlvToJson, type TtlvJson } from './model/ttlv-json.js';
 import { effectiveState } from './lifecycle.js';
 import { STORAGE_CONTEXT } from './schema.js';
 
-/** Attributes that are columns, not stored attribute instances. */
-const COLUMN_ATTRIBUTES = new Set(['Unique Identifier', 'Object Type', 'State']);
+/**
+ * Attributes that are columns, not stored attribute instances. Fresh (1.1 §3.34, "not yet served
+ * to a client") is the absence of a last Get time: a Get records that time without rewriting the
+ * object, so serving a key is never a synchronous write.
+ */
+const COLUMN_ATTRIBUTES = new Set(['Unique Identifier', 'Object Type', 'State', 'Fresh']);
 
+/** Dates are the values Locate compares by range (a date attribute given twice); nothing else needs the range index. */
 function numericView(item: TtlvItem): number | undefined {
-  switch (item.type) {
-    case ItemType.Integer:
-    case ItemType.Enumeration:
-    case ItemType.Interval:
-      return item.value;
-    case ItemType.LongInteger:
-    case ItemType.DateTime:
-      return Number(item.value);
-    default:
-      return undefined;
-  }
+  return item.type === ItemType.DateTime ? Number(item.value) : undefined;
 }
 
+/** Equality keys longer than this are stored as their SHA-256, so the index stays small whatever clients store. */
+const MAX_KEY_LENGTH = 200;
+
 /** The storage form of an attribute value, and the equality key Locate compares. */
-export function encodeAttributeValue(name: string, value: unknown): { json: TtlvJson; key: string; num: number | undefined } {
+export function encodeAttributeValue(name: string, value: unknown): { json: TtlvJson; key: string; num: number | undefined; indexed: boolean } {
   const def = attributeDef(name);
   if (!def) throw new Error(`no attribute definition for ${name}`);
   const item = def.codec.encode(Tag.AttributeValue, value, STORAGE_CONTEXT);
   const json = ttlvToJson(item);
-  return { json, key: JSON.stringify(json), num: numericView(item) };
+  const text = JSON.stringify(json);
+  const key = text.length <= MAX_KEY_LENGTH ? text : `sha256:${createHash('sha256').update(text).digest('base64')}`;
+  return { json, key, num: def.index === 'range' ? numericView(item) : undefined, indexed: def.index !== 'none' };
 }
 
 export function toStoredAttribute(a: Attribute): StoredAttribute {
-  const { json, key, num } = encodeAttributeValue(a.name, a.value);
-  return { name: a.name, index: a.index, value: json, key, num };
+  const { json, key, num, indexed } = encodeAttributeValue(a.name, a.value);
+  return { name: a.name, index: a.index, value: json, key, num, indexed };
 }
 
 export function fromStoredAttribute(s: StoredAttribute): Attribute {
@@ -145,6 +146,7 @@ export class ManagedObject {
       { name: 'Unique Identifier', index: 0, value: this.uid },
       { name: 'Object Type', index: 0, value: this.objectType },
       { name: 'State', index: 0, value: this.state },
+      { name: 'Fresh', index: 0, value: this.lastGetAt === null },
     ];
   }
 

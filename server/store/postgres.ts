@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
-import { buildLocateQuery } from './sql/locate-query.js';
+import { withPendingTouch } from './touches.js';
+import { indexDiff, indexRows, type IndexRow } from './index-rows.js';
+import { buildLocateQuery, POSTGRES_DIALECT } from './sql/locate-query.js';
 import { POSTGRES_MIGRATIONS } from './sql/postgres-migrations.js';
 import type {
   ClientCertRecord,
@@ -116,7 +118,7 @@ export class PostgresStore implements KeyStore {
     const report = (err: Error) => options.onPoolError?.(err);
     pool.on('error', report);
     pool.on('connect', (client) => client.on('error', report));
-    const store = new PostgresStore(pool, options.touchFlushMs ?? 5000);
+    const store = new PostgresStore(pool, options.touchFlushMs ?? 1000);
     try {
       await store.migrate();
     } catch (err) {
@@ -177,11 +179,11 @@ export class PostgresStore implements KeyStore {
 
   async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
     const { rows } = await this.query<ObjectRow>('SELECT * FROM objects WHERE tenant_id = $1 AND uid = $2', [tenantId, uid]);
-    return rows[0] ? rowToObject(rows[0]) : undefined;
+    return rows[0] ? withPendingTouch(rowToObject(rows[0]), this.touches.get(uid)) : undefined;
   }
 
   async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
-    const { select, count } = buildLocateQuery(tenantId, q, (n) => `$${n}`);
+    const { select, count } = buildLocateQuery(tenantId, q, POSTGRES_DIALECT);
     const rows = (await this.query<{ uid: string }>(select.sql, select.params)).rows;
     const total = q.withTotal ? (await this.query<{ n: number }>(count.sql, count.params)).rows[0]?.n : undefined;
     return { uids: rows.map((r) => r.uid), total };
@@ -212,27 +214,36 @@ export class PostgresStore implements KeyStore {
     const material = o.material ? Buffer.from(o.material.ciphertext) : null;
     const [wrapKind, rootKeyId, rootKeyVersion] = [o.material?.wrapKind ?? null, o.material?.rootKeyId ?? null, o.material?.rootKeyVersion ?? null];
     if (change.kind === 'insert') {
-      await client.query(
+      const inserted = await client.query<{ seq: number }>(
         `INSERT INTO objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq`,
         [o.uid, o.tenantId, o.objectType, o.state, o.revision, o.createdAt, o.updatedAt, o.lastGetAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion],
       );
-    } else {
-      const result = await client.query(
-        `UPDATE objects SET state = $3, revision = $4, updated_at = $5, attributes = $6, material = $7, wrap_kind = $8, root_key_id = $9, root_key_version = $10
-         WHERE uid = $1 AND tenant_id = $2 AND revision = $11`,
-        [o.uid, o.tenantId, o.state, o.revision, o.updatedAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion, change.expectedRevision],
-      );
-      if (result.rowCount !== 1) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
-      await client.query('DELETE FROM object_index WHERE uid = $1', [o.uid]);
+      await insertIndexRows(client, o.tenantId, inserted.rows[0]!.seq, [...indexRows(o.attributes).values()]);
+      return;
     }
-    if (o.attributes.length > 0) {
+    // The row lock makes the revision check and the index diff one step: another node's change
+    // to this object waits for us, then finds the revision moved and fails as a conflict.
+    const current = await client.query<{ seq: number; revision: number; attributes: string }>(
+      'SELECT seq, revision, attributes FROM objects WHERE uid = $1 AND tenant_id = $2 FOR UPDATE',
+      [o.uid, o.tenantId],
+    );
+    const row = current.rows[0];
+    if (!row || row.revision !== change.expectedRevision) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
+    await client.query(
+      `UPDATE objects SET state = $3, revision = $4, updated_at = $5, attributes = $6, material = $7, wrap_kind = $8, root_key_id = $9, root_key_version = $10
+       WHERE uid = $1 AND tenant_id = $2`,
+      [o.uid, o.tenantId, o.state, o.revision, o.updatedAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion],
+    );
+    const { removed, added } = indexDiff(parseAttributes(row.attributes), o.attributes);
+    if (removed.length > 0) {
       await client.query(
-        `INSERT INTO object_index (tenant_id, uid, name, value, num)
-         SELECT $1, $2, a.name, a.value, a.num FROM unnest($3::text[], $4::text[], $5::float8[]) AS a(name, value, num)`,
-        [o.tenantId, o.uid, o.attributes.map((a) => a.name), o.attributes.map((a) => a.key), o.attributes.map((a) => a.num ?? null)],
+        `DELETE FROM object_index i USING unnest($3::text[], $4::text[]) AS r(name, value)
+         WHERE i.tenant_id = $1 AND i.seq = $2 AND i.name = r.name AND i.value = r.value`,
+        [o.tenantId, row.seq, removed.map((r) => r.name), removed.map((r) => r.key)],
       );
     }
+    await insertIndexRows(client, o.tenantId, row.seq, added);
   }
 
   async touch(uids: readonly string[], at: number): Promise<void> {
@@ -346,6 +357,15 @@ export class PostgresStore implements KeyStore {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+async function insertIndexRows(client: pg.PoolClient, tenantId: string, seq: number, rows: readonly IndexRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO object_index (tenant_id, seq, name, value, num)
+     SELECT $1, $2, a.name, a.value, a.num FROM unnest($3::text[], $4::text[], $5::float8[]) AS a(name, value, num)`,
+    [tenantId, seq, rows.map((r) => r.name), rows.map((r) => r.key), rows.map((r) => r.num)],
+  );
 }
 
 function certFromRow(r: CertRow): ClientCertRecord {

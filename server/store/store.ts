@@ -32,8 +32,10 @@ export interface StoredAttribute {
   readonly value: unknown;
   /** Equality key for Locate (equal values have equal keys). */
   readonly key: string;
-  /** Numeric view for range queries (dates, lengths), when the value has one. */
+  /** Numeric view for range queries (dates), when the value has one. */
   readonly num?: number | undefined;
+  /** Whether the attribute index holds this value; Locate finds the others by reading candidates' attributes. */
+  readonly indexed?: boolean | undefined;
 }
 
 export interface WrappedMaterial {
@@ -66,12 +68,15 @@ export type ObjectChange =
 export interface AttributeFilter {
   readonly name: string;
   readonly key: string;
+  /** True when values of this attribute are in the attribute index (see StoredAttribute.indexed). */
+  readonly indexed: boolean;
 }
 
 export interface RangeFilter {
   readonly name: string;
   readonly min?: number | undefined;
   readonly max?: number | undefined;
+  readonly indexed: boolean;
 }
 
 export interface LocateQuery {
@@ -111,7 +116,10 @@ export interface KeyStore {
    * unique Name is taken; then nothing is applied.
    */
   commit(changes: readonly ObjectChange[]): Promise<void>;
-  /** Records that objects were fetched; best effort, may be coalesced and lost on a crash. */
+  /**
+   * Records that objects were fetched; best effort: coalesced, written within a few seconds, lost on
+   * a crash; reads on this node see it at once, other nodes once it is written.
+   */
   touch(uids: readonly string[], at: number): Promise<void>;
 
   createTenant(tenant: TenantRecord): Promise<void>;

@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomU
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WrapError, WrapErrorCode } from './errors.js';
+import { randomBytesPooled } from '../util/random-pool.js';
 import type { KeyWrapper, UnwrapResult, WrappedKey } from './wrapper.js';
 
 const MAGIC = Buffer.from('LRK1');
@@ -89,7 +90,7 @@ export class LocalKeyWrapper implements KeyWrapper {
   async wrap(plaintext: Uint8Array, aad: string): Promise<WrappedKey> {
     const version = this.file.current;
     const key = this.keys.get(version)!;
-    const iv = randomBytes(12);
+    const iv = randomBytesPooled(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(Buffer.from(AAD_PREFIX + aad));
     const data = Buffer.concat([cipher.update(plaintext), cipher.final()]);

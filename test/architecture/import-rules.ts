@@ -23,6 +23,8 @@ export interface Rule {
 }
 
 const under = (prefix: string) => (p: string) => p.startsWith(prefix);
+/** server/util holds leaf helpers (node builtins only) that any server folder may use. */
+const util = under('server/util/');
 const isBuiltin = (e: ImportEdge) => !e.local && e.to.startsWith('node:');
 const pkg = (e: ImportEdge) => (e.local ? undefined : e.to.startsWith('@') ? e.to.split('/').slice(0, 2).join('/') : e.to.split('/')[0]);
 
@@ -38,6 +40,11 @@ const SERVER_DIRS = ['ttlv', 'kmip', 'store', 'wrap', 'net', 'config', 'log', 'c
 
 export const RULES: readonly Rule[] = [
   {
+    name: 'server/util is a leaf: node builtins only',
+    appliesTo: under('server/util/'),
+    check: onlyLocal([under('server/util/')]),
+  },
+  {
     name: 'server/ttlv knows item types only: node builtins and itself',
     appliesTo: under('server/ttlv/'),
     check: onlyLocal([under('server/ttlv/')]),
@@ -52,7 +59,7 @@ export const RULES: readonly Rule[] = [
     appliesTo: (p) => p.startsWith('server/kmip/') && !p.startsWith('server/kmip/operations/') && !p.startsWith('server/kmip/spec/'),
     check: (e) => {
       if (e.local && e.typeOnly && (e.to === 'server/store/store.ts' || e.to === 'server/wrap/wrapper.ts')) return undefined;
-      return onlyLocal([under('server/ttlv/'), under('server/kmip/')])(e);
+      return onlyLocal([under('server/ttlv/'), under('server/kmip/'), util])(e);
     },
   },
   {
@@ -62,7 +69,7 @@ export const RULES: readonly Rule[] = [
       if (e.local && (e.to === 'server/store/store.ts' || e.to === 'server/wrap/wrapper.ts')) {
         return e.typeOnly ? undefined : `must import ${e.to} with "import type"`;
       }
-      return onlyLocal([under('server/ttlv/'), under('server/kmip/')])(e);
+      return onlyLocal([under('server/ttlv/'), under('server/kmip/'), util])(e);
     },
   },
   {
@@ -73,7 +80,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'server/wrap knows nothing of KMIP, the store or sockets',
     appliesTo: under('server/wrap/'),
-    check: onlyLocal([under('server/wrap/')], ['undici']),
+    check: onlyLocal([under('server/wrap/'), util], ['undici']),
   },
   {
     name: 'server/net is transport only',

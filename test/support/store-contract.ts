@@ -15,12 +15,13 @@ export interface StoreFactory {
   cleanup?(): Promise<void>;
 }
 
-const attr = (name: string, value: unknown, num?: number, index = 0): StoredAttribute => ({
+const attr = (name: string, value: unknown, num?: number, index = 0, indexed = true): StoredAttribute => ({
   name,
   index,
   value,
   key: JSON.stringify(value),
   num,
+  indexed,
 });
 
 export function objectRecord(tenantId: string, overrides: Partial<ObjectRecord> = {}): ObjectRecord {
@@ -119,22 +120,38 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     it('locates by attribute equality, state, type, date range, with offset, limit and total, in creation order', async () => {
       const make = (i: number, tag: string, state: number) =>
-        objectRecord(tenant, { state, createdAt: 1000 + i, attributes: [attr('x-Tag', [7, tag]), attr('Activation Date', [9, String(100 * i)], 100 * i), attr('x-Seq', [2, i], i)] });
+        objectRecord(tenant, {
+          state,
+          createdAt: 1000 + i,
+          attributes: [
+            attr('x-Tag', [7, tag]),
+            attr('Activation Date', [9, String(100 * i)], 100 * i),
+            attr('x-Seq', [2, i], i),
+            // Not in the attribute index: found through the stored attributes.
+            attr('Cryptographic Length', [2, i % 2 ? 128 : 256], undefined, 0, false),
+            attr('Last Change Date', [9, String(10 * i)], 10 * i, 0, false),
+          ],
+        });
       const objects = [make(0, 'a', 1), make(1, 'b', 2), make(2, 'a', 2), make(3, 'a', 3), make(4, 'a', 2)];
       for (const o of objects) await store.commit([{ kind: 'insert', object: o }]);
       await store.commit([{ kind: 'insert', object: objectRecord(other, { attributes: [attr('x-Tag', [7, 'a'])] }) }]);
       const q = { attributes: [], ranges: [], offset: 0, limit: 100, withTotal: false };
       const uids = (idx: number[]) => idx.map((i) => objects[i]!.uid);
       const key = JSON.stringify([7, 'a']);
-      expect((await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }] })).uids).toEqual(uids([0, 2, 3, 4]));
-      expect((await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }], states: [2] })).uids).toEqual(uids([2, 4]));
-      expect(
-        (await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }, { name: 'x-Seq', key: JSON.stringify([2, 3]) }] })).uids,
-      ).toEqual(uids([3]));
-      expect((await store.locate(tenant, { ...q, ranges: [{ name: 'Activation Date', min: 100, max: 300 }] })).uids).toEqual(uids([1, 2, 3]));
+      const tagA = { name: 'x-Tag', key, indexed: true };
+      expect((await store.locate(tenant, { ...q, attributes: [tagA] })).uids).toEqual(uids([0, 2, 3, 4]));
+      expect((await store.locate(tenant, { ...q, attributes: [tagA], states: [2] })).uids).toEqual(uids([2, 4]));
+      expect((await store.locate(tenant, { ...q, attributes: [tagA, { name: 'x-Seq', key: JSON.stringify([2, 3]), indexed: true }] })).uids).toEqual(uids([3]));
+      expect((await store.locate(tenant, { ...q, ranges: [{ name: 'Activation Date', min: 100, max: 300, indexed: true }] })).uids).toEqual(uids([1, 2, 3]));
       expect((await store.locate(tenant, { ...q, objectType: 3 })).uids).toEqual([]);
-      const page = await store.locate(tenant, { ...q, attributes: [{ name: 'x-Tag', key }], offset: 1, limit: 2, withTotal: true });
+      const page = await store.locate(tenant, { ...q, attributes: [tagA], offset: 1, limit: 2, withTotal: true });
       expect(page).toEqual({ uids: uids([2, 3]), total: 4 });
+      // Filters on attributes outside the index, alone and combined with indexed ones.
+      const len128 = { name: 'Cryptographic Length', key: JSON.stringify([2, 128]), indexed: false };
+      expect((await store.locate(tenant, { ...q, attributes: [len128] })).uids).toEqual(uids([1, 3]));
+      expect((await store.locate(tenant, { ...q, attributes: [tagA, len128] })).uids).toEqual(uids([3]));
+      expect((await store.locate(tenant, { ...q, ranges: [{ name: 'Last Change Date', min: 15, max: 35, indexed: false }] })).uids).toEqual(uids([2, 3]));
+      expect((await store.locate(tenant, { ...q, attributes: [len128], withTotal: true, limit: 1 })).total).toBe(2);
     });
 
     it('manages tenants and client certificates; a certificate fingerprint is unique', async () => {

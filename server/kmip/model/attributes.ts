@@ -39,7 +39,15 @@ export interface AttributeDef {
   readonly clientDeletes: boolean;
   readonly since: KmipVersion;
   readonly until?: KmipVersion;
+  /**
+   * How Locate finds values: through the attribute index by equality, by equality and date range,
+   * or by reading candidates' stored attributes (attributes with few distinct values, which make
+   * poor index keys and would cost every Create a dozen index writes).
+   */
+  readonly index: AttributeIndexing;
 }
+
+export type AttributeIndexing = 'equality' | 'range' | 'none';
 
 /** One attribute instance in the internal form. Custom attributes keep their raw item as value. */
 export interface Attribute {
@@ -54,8 +62,37 @@ const setOnce: Rules = { multi: false, clientSets: true, clientModifies: false, 
 const client: Rules = { multi: false, clientSets: true, clientModifies: true, clientDeletes: true };
 const clientMulti: Rules = { multi: true, clientSets: true, clientModifies: true, clientDeletes: true };
 
+const EQUALITY_INDEXED = new Set([
+  'Name',
+  'Object Group',
+  'Link',
+  'Application Specific Information',
+  'Alternative Name',
+  'Contact Information',
+  'Operation Policy Name',
+  'Description',
+  'Comment',
+  'PKCS#12 Friendly Name',
+  'Key Value Location',
+  'X.509 Certificate Identifier',
+  'X.509 Certificate Subject',
+  'X.509 Certificate Issuer',
+]);
+const RANGE_INDEXED = new Set([
+  'Initial Date',
+  'Activation Date',
+  'Deactivation Date',
+  'Process Start Date',
+  'Protect Stop Date',
+  'Destroy Date',
+  'Compromise Date',
+  'Compromise Occurrence Date',
+  'Archive Date',
+]);
+
 function def(name: string, tag: number, codec: ValueCodec<unknown>, rules: Rules, since = 10, until?: KmipVersion): AttributeDef {
-  return until === undefined ? { name, tag, codec, ...rules, since } : { name, tag, codec, ...rules, since, until };
+  const index: AttributeIndexing = RANGE_INDEXED.has(name) ? 'range' : EQUALITY_INDEXED.has(name) ? 'equality' : 'none';
+  return until === undefined ? { name, tag, codec, ...rules, since, index } : { name, tag, codec, ...rules, since, until, index };
 }
 
 const asUnknown = <T>(c: ValueCodec<T>): ValueCodec<unknown> => c as ValueCodec<unknown>;
@@ -117,7 +154,7 @@ export function isCustomName(name: string): boolean {
   return name.startsWith('x-') || name.startsWith('y-');
 }
 
-const CUSTOM_CLIENT: AttributeDef = { name: 'x-', tag: Tag.AttributeValue, codec: raw as ValueCodec<unknown>, ...clientMulti, since: 10 };
+const CUSTOM_CLIENT: AttributeDef = { name: 'x-', tag: Tag.AttributeValue, codec: raw as ValueCodec<unknown>, ...clientMulti, since: 10, index: 'equality' };
 const CUSTOM_SERVER: AttributeDef = { ...CUSTOM_CLIENT, name: 'y-', ...server, multi: true };
 
 /**

@@ -1,5 +1,6 @@
 /** Symmetric key generation and the Raw / Transparent Symmetric Key forms of its Key Block. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomBytesPooled } from '../../util/random-pool.js';
 import { ItemType, type TtlvItem } from '../../ttlv/index.js';
 import { invalidField, KmipError } from '../errors.js';
 import { CryptographicAlgorithm, HashingAlgorithm, KeyFormatType, ResultReason } from '../generated/enums.js';
@@ -56,7 +57,7 @@ function setOddParity(key: Buffer): void {
 export function generateSymmetricKey(algorithm: number, bits: number): Uint8Array {
   if (!isSupportedSymmetricAlgorithm(algorithm)) throw invalidField('Cryptographic Algorithm is not supported for symmetric keys');
   if (!validSymmetricLength(algorithm, bits)) throw invalidField(`Cryptographic Length ${bits} is not valid for this algorithm`);
-  const key = randomBytes(materialLength(algorithm, bits));
+  const key = randomBytesPooled(materialLength(algorithm, bits));
   if (algorithm === CryptographicAlgorithm.DES3) setOddParity(key);
   return new Uint8Array(key);
 }

@@ -58,7 +58,6 @@ export const create = defineOperation({
     if (single('Cryptographic Usage Mask') === undefined) obj.set('Cryptographic Usage Mask', DEFAULT_USAGE);
     obj.set('Initial Date', now);
     obj.set('Original Creation Date', now);
-    obj.set('Fresh', true);
     obj.set('Digest', sha256Digest(material));
     try {
       obj.material = await sealObject(ctx, uid, rawSymmetricKeyObject(material, algorithm, length));

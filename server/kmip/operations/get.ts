@@ -6,7 +6,7 @@ import { holdsMaterial } from '../lifecycle.js';
 import { openObject } from '../objects/material.js';
 import { convertSymmetricKey } from '../objects/symmetric-key.js';
 import { enumeration, opt, raw, req, struct, text } from '../schema.js';
-import { loadObject, resolveUid, saveObject } from './common.js';
+import { loadObject, resolveUid } from './common.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Get Request Payload', {
@@ -59,11 +59,7 @@ export const get = defineOperation({
     if (req.keyFormatType !== undefined) object = convertFormat(obj.objectType, object, req.keyFormatType);
     const field = FIELD_BY_TYPE[obj.objectType];
     if (!field || object.type !== ItemType.Structure) throw new KmipError(ResultReason.GeneralFailure, 'stored object has an unexpected type');
-    if (obj.first('Fresh') === true) {
-      // The first Get clears Fresh (1.1 §3.34); later Gets change nothing and stay read-only.
-      obj.set('Fresh', false);
-      saveObject(ctx, obj);
-    }
+    // Recording the Get is what clears Fresh (see ManagedObject): Get itself never writes.
     void ctx.deps.store.touch([uid], ctx.deps.now());
     ctx.batch.idPlaceholder = uid;
     return { objectType: obj.objectType, uniqueIdentifier: uid, [field]: object };

@@ -47,9 +47,12 @@ function criteria(attrs: readonly Attribute[]): Criteria {
       throw invalidField('Locate does not search by Unique Identifier');
     } else if (attributeDef(name)?.codec === dateTime && instances.length === 2) {
       const [a, b] = instances.map((i) => i.value as number).sort((x, y) => x - y);
-      out.ranges.push({ name, min: a, max: b });
+      out.ranges.push({ name, min: a, max: b, indexed: attributeDef(name)!.index === 'range' });
     } else {
-      for (const i of instances) out.attributes.push({ name, key: encodeAttributeValue(name, i.value).key });
+      for (const i of instances) {
+        const { key, indexed } = encodeAttributeValue(name, i.value);
+        out.attributes.push({ name, key, indexed });
+      }
     }
   }
   return out;

@@ -1,40 +1,70 @@
 /**
- * The Locate query, shared by the SQL backends; only the placeholder syntax differs ("?" for
- * SQLite, "$n" for PostgreSQL). The first attribute filter drives the query through the attribute
- * index, so a search by name never walks a tenant's whole object list.
+ * The Locate query, shared by the SQL backends. The most selective indexed filter drives: an
+ * attribute equality through the index's primary key, else a date range through the range index,
+ * else the tenant's objects. Other indexed equalities are exact primary-key probes, other indexed
+ * ranges one set computed once. Filters on attributes that are not indexed (algorithm, length,
+ * usage mask…: few distinct values, poor index keys) read the candidates' stored attribute JSON.
  */
-import type { LocateQuery } from '../store.js';
+import type { AttributeFilter, LocateQuery, RangeFilter } from '../store.js';
 
 export interface BuiltQuery {
   readonly sql: string;
   readonly params: unknown[];
 }
 
-export function buildLocateQuery(tenantId: string, q: LocateQuery, placeholder: (n: number) => string): { select: BuiltQuery; count: BuiltQuery } {
+export interface SqlDialect {
+  placeholder(n: number): string;
+  /** A condition that the object `o` has an attribute element matching `match` (built from an element alias). */
+  attributeExists(element: string, match: (field: (name: 'n' | 'k' | 'u') => string) => string): string;
+}
+
+export const SQLITE_DIALECT: SqlDialect = {
+  placeholder: () => '?',
+  attributeExists: (e, match) => `EXISTS (SELECT 1 FROM json_each(o.attributes) ${e} WHERE ${match((f) => `(${e}.value ->> '${f}')`)})`,
+};
+
+export const POSTGRES_DIALECT: SqlDialect = {
+  placeholder: (n) => `$${n}`,
+  attributeExists: (e, match) =>
+    `EXISTS (SELECT 1 FROM jsonb_array_elements(o.attributes::jsonb) ${e} WHERE ${match((f) => (f === 'u' ? `(${e} ->> 'u')::float8` : `(${e} ->> '${f}')`))})`,
+};
+
+export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlDialect): { select: BuiltQuery; count: BuiltQuery } {
   const params: unknown[] = [];
   const p = (value: unknown): string => {
     params.push(value);
-    return placeholder(params.length);
+    return dialect.placeholder(params.length);
   };
+  const rangeConditions = (alias: string, r: RangeFilter): string =>
+    [`${alias}.tenant_id = ${p(tenantId)}`, `${alias}.name = ${p(r.name)}`, `${alias}.num IS NOT NULL`, ...(r.min !== undefined ? [`${alias}.num >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${alias}.num <= ${p(r.max)}`] : [])].join(' AND ');
+  const jsonEquality = (f: AttributeFilter, n: number) => dialect.attributeExists(`a${n}`, (field) => `${field('n')} = ${p(f.name)} AND ${field('k')} = ${p(f.key)}`);
+  const jsonRange = (r: RangeFilter, n: number) =>
+    dialect.attributeExists(`r${n}`, (field) =>
+      [`${field('n')} = ${p(r.name)}`, ...(r.min !== undefined ? [`${field('u')} >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${field('u')} <= ${p(r.max)}`] : [])].join(' AND '),
+    );
+
   const where: string[] = [];
-  const [first, ...rest] = q.attributes;
   let from = 'objects o';
-  if (first) {
-    from = 'object_index d JOIN objects o ON o.uid = d.uid';
-    where.push(`d.tenant_id = ${p(tenantId)} AND d.name = ${p(first.name)} AND d.value = ${p(first.key)}`);
+  const equalities = q.attributes.filter((f) => f.indexed);
+  const ranges = q.ranges.filter((r) => r.indexed);
+  if (equalities[0]) {
+    from = 'object_index d JOIN objects o ON o.seq = d.seq';
+    where.push(`d.tenant_id = ${p(tenantId)} AND d.name = ${p(equalities[0].name)} AND d.value = ${p(equalities[0].key)}`);
+    equalities.shift();
+  } else if (ranges[0]) {
+    from = 'object_index d JOIN objects o ON o.seq = d.seq';
+    where.push(rangeConditions('d', ranges[0]));
+    ranges.shift();
   }
   where.push(`o.tenant_id = ${p(tenantId)}`);
   if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
   if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
-  for (const f of rest) {
-    where.push(`EXISTS (SELECT 1 FROM object_index i WHERE i.uid = o.uid AND i.name = ${p(f.name)} AND i.value = ${p(f.key)})`);
+  for (const f of equalities) {
+    where.push(`EXISTS (SELECT 1 FROM object_index i WHERE i.tenant_id = ${p(tenantId)} AND i.name = ${p(f.name)} AND i.value = ${p(f.key)} AND i.seq = o.seq)`);
   }
-  for (const r of q.ranges) {
-    const conds = ['i.uid = o.uid', `i.name = ${p(r.name)}`];
-    if (r.min !== undefined) conds.push(`i.num >= ${p(r.min)}`);
-    if (r.max !== undefined) conds.push(`i.num <= ${p(r.max)}`);
-    where.push(`EXISTS (SELECT 1 FROM object_index i WHERE ${conds.join(' AND ')})`);
-  }
+  for (const r of ranges) where.push(`o.seq IN (SELECT r.seq FROM object_index r WHERE ${rangeConditions('r', r)})`);
+  q.attributes.filter((f) => !f.indexed).forEach((f, n) => where.push(jsonEquality(f, n)));
+  q.ranges.filter((r) => !r.indexed).forEach((r, n) => where.push(jsonRange(r, n)));
   const body = `FROM ${from} WHERE ${where.join(' AND ')}`;
   const countParams = [...params];
   const limit = p(q.limit);

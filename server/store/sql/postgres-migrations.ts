@@ -35,16 +35,16 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
         root_key_version TEXT
       );
       CREATE INDEX objects_tenant_type_state ON objects(tenant_id, object_type, state);
+      -- One row per distinct (attribute, value) of an object, keyed by the object's increasing seq.
       CREATE TABLE object_index (
         tenant_id TEXT NOT NULL,
-        uid TEXT NOT NULL,
         name TEXT NOT NULL,
         value TEXT NOT NULL,
-        num DOUBLE PRECISION
+        seq BIGINT NOT NULL,
+        num DOUBLE PRECISION,
+        PRIMARY KEY (tenant_id, name, value, seq)
       );
-      CREATE INDEX object_index_lookup ON object_index(tenant_id, name, value);
       CREATE INDEX object_index_range ON object_index(tenant_id, name, num) WHERE num IS NOT NULL;
-      CREATE INDEX object_index_uid ON object_index(uid);
       CREATE UNIQUE INDEX object_index_unique_name ON object_index(tenant_id, value) WHERE name = 'Name';
     `,
   },

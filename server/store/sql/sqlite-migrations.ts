@@ -35,16 +35,17 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ readonly version: number; readon
         root_key_version TEXT
       );
       CREATE INDEX objects_tenant_type_state ON objects(tenant_id, object_type, state);
+      -- One row per distinct (attribute, value) of an object; the row is its own index. Keyed by the
+      -- object's increasing seq (not its random uid) so new rows append to the same few pages.
       CREATE TABLE object_index (
         tenant_id TEXT NOT NULL,
-        uid TEXT NOT NULL,
         name TEXT NOT NULL,
         value TEXT NOT NULL,
-        num REAL
-      );
-      CREATE INDEX object_index_lookup ON object_index(tenant_id, name, value);
+        seq INTEGER NOT NULL,
+        num REAL,
+        PRIMARY KEY (tenant_id, name, value, seq)
+      ) WITHOUT ROWID;
       CREATE INDEX object_index_range ON object_index(tenant_id, name, num) WHERE num IS NOT NULL;
-      CREATE INDEX object_index_uid ON object_index(uid);
       CREATE UNIQUE INDEX object_index_unique_name ON object_index(tenant_id, value) WHERE name = 'Name';
     `,
   },

@@ -147,15 +147,19 @@ for (const { backend, skip } of await backends()) {
         }
       });
 
-      it('Last Change Date moves with every change; Get clears Fresh once', async () => {
+      it('Get clears Fresh without rewriting the object; a change (Activate) moves Last Change Date', async () => {
         const uid = await create();
-        const before = (await attrs(uid)).get('Last Change Date')![0]!.value as bigint;
+        const before = await attrs(uid);
+        expect(before.get('Fresh')![0]!.value).toBe(true);
+        const changed = before.get('Last Change Date')![0]!.value as bigint;
+        await op(Operation.Get, uid);
+        const afterGet = await attrs(uid);
+        expect(afterGet.get('Fresh')![0]!.value).toBe(false);
+        expect(afterGet.get('Last Change Date')![0]!.value).toBe(changed);
         h.setNow(Date.now() + 10_000);
         try {
-          await op(Operation.Get, uid);
-          const after = await attrs(uid);
-          expect(after.get('Fresh')![0]!.value).toBe(false);
-          expect(after.get('Last Change Date')![0]!.value as bigint).toBeGreaterThan(before);
+          await activate(uid);
+          expect((await attrs(uid)).get('Last Change Date')![0]!.value as bigint).toBeGreaterThan(changed);
         } finally {
           h.setNow(undefined);
         }

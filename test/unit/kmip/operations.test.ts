@@ -124,9 +124,13 @@ describe('Locate', () => {
     expect(await locate([nameAttr(`${tag}-4`), enumAttr('Object Type', 7)])).toEqual([]);
     expect(await locate([textAttr('x-Batch', tag)], 2)).toEqual(uids.slice(0, 2));
     expect(await locate([textAttr('x-Batch', 'nothing-has-this')])).toEqual([]);
+    // Algorithm and length are read from stored attributes, not the attribute index: same answers.
+    const odd = (await create(CryptographicAlgorithm.AES, 192, [textAttr('x-Batch', tag)])).payload!['uniqueIdentifier'] as string;
+    expect(await locate([textAttr('x-Batch', tag), intAttr('Cryptographic Length', 192)])).toEqual([odd]);
+    expect(await locate([intAttr('Cryptographic Length', 192), enumAttr('Cryptographic Algorithm', CryptographicAlgorithm.AES), textAttr('x-Batch', tag)])).toEqual([odd]);
     // Destroyed objects are not online: Locate does not find them.
     await h.run([{ operation: Operation.Destroy, payload: { uniqueIdentifier: uids[0] } }]);
-    expect(await locate([textAttr('x-Batch', tag)])).toEqual(uids.slice(1));
+    expect(await locate([textAttr('x-Batch', tag)])).toEqual([...uids.slice(1), odd]);
   });
 
   it('reports Located Items to clients that page (1.3+), bounded by the server limit', async () => {
