@@ -15,8 +15,6 @@ import { serverMetrics, type ServerMetrics } from './metrics/registry.js';
 import { KmipListener } from './net/listener.js';
 import type { MessageHandler } from './net/types.js';
 import { ConfigError } from './config/load.js';
-import { PostgresStore } from './store/postgres.js';
-import { SqliteStore } from './store/sqlite.js';
 import type { KeyStore } from './store/store.js';
 import { LocalKeyWrapper } from './wrap/local.js';
 import type { KeyWrapper } from './wrap/wrapper.js';
@@ -48,9 +46,14 @@ export interface App {
   revokeClientAccess(fingerprint?: string): number;
 }
 
+/** Backends load on demand: a region node on PostgreSQL never needs the native SQLite module. */
 async function openStore(config: Readonly<ServerConfig>, logger: Logger): Promise<KeyStore> {
   const s = config.store;
-  if (s.kind === 'sqlite') return new SqliteStore({ path: s.path });
+  if (s.kind === 'sqlite') {
+    const { SqliteStore } = await import('./store/sqlite.js');
+    return new SqliteStore({ path: s.path });
+  }
+  const { PostgresStore } = await import('./store/postgres.js');
   const connectionString = s.url ?? process.env['DATABASE_URL'];
   if (!connectionString) throw new ConfigError(['store.url: required (or set DATABASE_URL) for the postgres store'], 'store');
   return PostgresStore.open({

@@ -9,7 +9,8 @@
  * copies frames and the database after, so an acknowledged commit is on disk, in the WAL or in the
  * database, whatever happens next. Nothing is acknowledged before it is durable.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { fdatasync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
@@ -29,6 +30,14 @@ import type {
   StoredAttribute,
   TenantRecord,
 } from './store.js';
+
+/**
+ * The native driver, loaded when a SQLite store is opened: bundles for region nodes (PostgreSQL)
+ * carry no native module, and this keeps them from needing one.
+ */
+function driver(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+}
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
@@ -145,7 +154,7 @@ export class SqliteStore implements KeyStore {
   private static openDatabase(options: SqliteStoreOptions): Database.Database {
     let db: Database.Database | undefined;
     try {
-      db = new Database(options.path);
+      db = new (driver())(options.path);
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       db.pragma('journal_mode = WAL');
       // Durability comes from our own fdatasync of the WAL before a commit is acknowledged (see above).
