@@ -16,7 +16,9 @@ import { KmipListener } from './net/listener.js';
 import type { MessageHandler } from './net/types.js';
 import { ConfigError } from './config/load.js';
 import type { KeyStore } from './store/store.js';
+import { KeyProtectWrapper } from './wrap/keyprotect.js';
 import { LocalKeyWrapper } from './wrap/local.js';
+import { RewrapQueue } from './maintenance/rewrap-queue.js';
 import type { KeyWrapper } from './wrap/wrapper.js';
 import { uuidV7 } from './util/random-pool.js';
 import { SERVER_VERSION, VENDOR_IDENTIFICATION } from './version-info.js';
@@ -66,10 +68,34 @@ async function openStore(config: Readonly<ServerConfig>, logger: Logger): Promis
   });
 }
 
-function openWrapper(config: Readonly<ServerConfig>): KeyWrapper {
+/** The Key Protect API key, from its file or its environment variable; never logged. */
+function readApiKey(w: Extract<ServerConfig['wrap'], { kind: 'keyprotect' }>): string {
+  const key = w.apiKeyFile ? readFileSync(w.apiKeyFile, 'utf8').trim() : (process.env[w.apiKeyEnv!] ?? '').trim();
+  if (!key) throw new ConfigError([w.apiKeyFile ? `wrap.apiKeyFile: ${w.apiKeyFile} is empty` : `wrap.apiKeyEnv: ${w.apiKeyEnv} is not set`], 'wrap');
+  return key;
+}
+
+function openWrapper(config: Readonly<ServerConfig>, logger: Logger, metrics: ServerMetrics): KeyWrapper {
   const w = config.wrap;
   if (w.kind === 'local') return new LocalKeyWrapper(w.keyFile);
-  throw new Error(`root-key provider ${w.kind} is not available in this build`);
+  return new KeyProtectWrapper({
+    region: w.region,
+    instanceId: w.instanceId,
+    rootKeyId: w.rootKeyId,
+    endpoint: w.endpoint,
+    iamEndpoint: w.iamEndpoint,
+    apiKey: readApiKey(w),
+    cacheSeconds: w.cacheSeconds,
+    requestTimeoutMs: w.requestTimeoutMs,
+    maxAttempts: w.maxAttempts,
+    onCall: (call) => {
+      metrics.rootKeyCalls.inc({ action: call.action, status: String(call.status) });
+      metrics.rootKeySeconds.observe(call.ms / 1000, { action: call.action });
+      const line = { keyProtect: call.action, status: call.status, code: call.code, correlationId: call.correlationId, attempt: call.attempt, ms: call.ms };
+      if (call.status === 200) logger.debug(line, 'key protect call');
+      else logger.warn(line, 'key protect call failed');
+    },
+  });
 }
 
 function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void {
@@ -99,11 +125,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const store = await openStore(config, logger);
   let wrapper: KeyWrapper;
   try {
-    wrapper = openWrapper(config);
+    wrapper = openWrapper(config, logger, metrics);
   } catch (err) {
     await store.close();
     throw err;
   }
+  const rewraps = new RewrapQueue(store, {
+    onError: (err) => logger.warn({ error: errorSummary(err) }, 'persisting a rewrapped object failed; the next Get retries'),
+    onPersisted: () => metrics.rewrapsPersisted.inc(),
+  });
   const deps: OperationDeps = {
     store,
     wrapper,
@@ -111,6 +141,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     newUid: () => uuidV7(),
     server: { vendorIdentification: VENDOR_IDENTIFICATION, serverVersion: SERVER_VERSION },
     limits: { maxLocateItems: config.limits.maxLocateItems },
+    onRewrapped: (tenantId, uid, previous, next) => rewraps.offer(tenantId, uid, previous, next),
   };
   const executor = new BatchExecutor({
     deps,

@@ -5,6 +5,15 @@ const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 const path = z.string().min(1);
 
+/** https, or http only to this machine (a local Key Protect stand-in); credentials never cross a network in clear. */
+const secureUrl = z
+  .string()
+  .url()
+  .refine((u) => {
+    const url = new URL(u);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+  }, 'must be an https URL (http only to 127.0.0.1)');
+
 export const LimitsSchema = z
   .object({
     maxMessageSize: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
@@ -43,8 +52,8 @@ export const WrapSchema = z.discriminatedUnion('kind', [
       region: z.string().regex(/^[a-z]{2}-[a-z]+$/, 'must be a region such as us-south'),
       instanceId: z.string().uuid(),
       rootKeyId: z.string().min(1),
-      endpoint: z.union([z.enum(['private', 'public']), z.string().url()]).default('private'),
-      iamEndpoint: z.string().url().default('https://iam.cloud.ibm.com'),
+      endpoint: z.union([z.enum(['private', 'public']), secureUrl]).default('private'),
+      iamEndpoint: secureUrl.default('https://iam.cloud.ibm.com'),
       apiKeyFile: path.optional(),
       apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
       cacheSeconds: z.number().int().min(0).max(3600).default(60),

@@ -1,5 +1,5 @@
 /** What an operation handler sees of the request it serves. */
-import type { KeyStore } from '../store/store.js';
+import type { KeyStore, WrappedMaterial } from '../store/store.js';
 import type { KeyWrapper } from '../wrap/wrapper.js';
 import type { Session } from './session.js';
 import type { KmipVersion } from './version.js';
@@ -26,8 +26,8 @@ export interface OperationDeps {
   readonly newUid: () => string;
   readonly server: ServerInfo;
   readonly limits: { readonly maxLocateItems: number };
-  /** Persists a rewrapped ciphertext after a root-key rotation, off the request path. */
-  readonly onRewrapped?: (tenantId: string, uid: string) => void;
+  /** Told when the root-key provider rewrapped an object under a newer version, to persist it off the request path. */
+  readonly onRewrapped?: (tenantId: string, uid: string, previous: WrappedMaterial, next: WrappedMaterial) => void;
 }
 
 export interface BatchState {

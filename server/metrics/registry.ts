@@ -136,7 +136,9 @@ export function serverMetrics(registry = new MetricsRegistry()) {
     storeSeconds: registry.histogram('kmip_store_commit_duration_seconds', 'Time for a durable store commit', [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
     ]),
-    rootKeyErrors: registry.counter('kmip_root_key_errors_total', 'Root-key provider failures, by code'),
+    rootKeyCalls: registry.counter('kmip_root_key_calls_total', 'Calls to the root-key provider (Key Protect), by action and HTTP status'),
+    rootKeySeconds: registry.histogram('kmip_root_key_call_duration_seconds', 'Time of one root-key provider call', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+    rewrapsPersisted: registry.counter('kmip_root_key_rewraps_persisted_total', 'Objects moved to a newer root-key version after a rotation'),
   };
 }
 

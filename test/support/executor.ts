@@ -11,6 +11,9 @@ import { PostgresStore } from '../../server/store/postgres.js';
 import type { KeyStore } from '../../server/store/store.js';
 import { freshDatabase, postgresSkipReason } from './postgres.js';
 import { ensureLocalRootKey, LocalKeyWrapper } from '../../server/wrap/local.js';
+import { KeyProtectWrapper } from '../../server/wrap/keyprotect.js';
+import type { KeyWrapper } from '../../server/wrap/wrapper.js';
+import { FakeKeyProtect } from './fake-keyprotect.js';
 import { decodeResponse, encodeRequest, type DecodedResponse, type ItemSpec, type RequestOptions } from './kmip-client.js';
 
 export interface ExecutorHarness {
@@ -26,16 +29,21 @@ export interface ExecutorHarness {
 }
 
 export type Backend = 'sqlite' | 'postgres';
+export type RootKeyProvider = 'local' | 'keyprotect';
 
-/** The store backends protocol suites run against: SQLite always, PostgreSQL when it is there (always under CI). */
-export async function backends(): Promise<Array<{ backend: Backend; skip: string | undefined }>> {
+/**
+ * The setups protocol suites run against: SQLite with the local root key always, PostgreSQL when it
+ * is there (always under CI), and Key Protect (its local fake) as the root-key provider.
+ */
+export async function backends(): Promise<Array<{ backend: Backend; wrap: RootKeyProvider; skip: string | undefined; label: string }>> {
   return [
-    { backend: 'sqlite', skip: undefined },
-    { backend: 'postgres', skip: await postgresSkipReason() },
+    { backend: 'sqlite', wrap: 'local', skip: undefined, label: 'SQLite, local root key' },
+    { backend: 'postgres', wrap: 'local', skip: await postgresSkipReason(), label: 'PostgreSQL, local root key' },
+    { backend: 'sqlite', wrap: 'keyprotect', skip: undefined, label: 'SQLite, Key Protect root key' },
   ];
 }
 
-export async function executorHarness(options: { maxLocateItems?: number; backend?: Backend } = {}): Promise<ExecutorHarness> {
+export async function executorHarness(options: { maxLocateItems?: number; backend?: Backend; wrap?: RootKeyProvider } = {}): Promise<ExecutorHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-exec-'));
   const keyFile = join(dir, 'root-key.json');
   ensureLocalRootKey(keyFile);
@@ -48,7 +56,26 @@ export async function executorHarness(options: { maxLocateItems?: number; backen
   } else {
     store = new SqliteStore({ path: join(dir, 'kmip.db') });
   }
-  const wrapper = new LocalKeyWrapper(keyFile);
+  let fake: FakeKeyProtect | undefined;
+  let wrapper: KeyWrapper;
+  if (options.wrap === 'keyprotect') {
+    fake = await new FakeKeyProtect().start();
+    fake.addApiKey('executor-api-key');
+    const instanceId = fake.addInstance();
+    wrapper = new KeyProtectWrapper({
+      region: 'us-south',
+      instanceId,
+      rootKeyId: fake.createRootKey(instanceId),
+      endpoint: fake.url,
+      iamEndpoint: fake.url,
+      apiKey: 'executor-api-key',
+      cacheSeconds: 60,
+      requestTimeoutMs: 5000,
+      maxAttempts: 3,
+    });
+  } else {
+    wrapper = new LocalKeyWrapper(keyFile);
+  }
   let fixedNow: number | undefined;
   const audit: AuditRecord[] = [];
   const executor = new BatchExecutor({
@@ -84,6 +111,7 @@ export async function executorHarness(options: { maxLocateItems?: number; backen
     async close() {
       await store.close();
       await wrapper.close();
+      await fake?.stop();
       await dropDatabase?.();
     },
   };

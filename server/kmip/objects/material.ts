@@ -20,7 +20,7 @@ export async function sealObject(ctx: OperationContext, uid: string, object: Ttl
 export async function openObject(ctx: OperationContext, uid: string, material: WrappedMaterial): Promise<TtlvItem> {
   const { plaintext, rewrapped } = await ctx.deps.wrapper.unwrap(material, uid, ctx.signal);
   try {
-    if (rewrapped) ctx.deps.onRewrapped?.(ctx.principal.tenantId, uid);
+    if (rewrapped) ctx.deps.onRewrapped?.(ctx.principal.tenantId, uid, material, rewrapped);
     return decodeTtlv(plaintext, { maxSize: 1 << 24, maxDepth: 16 });
   } catch (err) {
     throw new KmipError(ResultReason.CryptographicFailure, 'stored object could not be read', { cause: err });

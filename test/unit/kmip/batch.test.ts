@@ -7,11 +7,11 @@ import { attributeMap, enumAttr, intAttr, nameAttr, textAttr } from '../../suppo
 import { backends, executorHarness, type ExecutorHarness } from '../../support/executor.js';
 import type { ItemSpec } from '../../support/kmip-client.js';
 
-for (const { backend, skip } of await backends()) {
-  describe.skipIf(skip)(`${backend} store`, () => {
+for (const { backend, wrap, skip, label } of await backends()) {
+  describe.skipIf(skip)(label, () => {
     let h: ExecutorHarness;
     beforeAll(async () => {
-      h = await executorHarness({ backend });
+      h = await executorHarness({ backend, wrap });
     });
     afterAll(() => h?.close());
 

@@ -6,11 +6,11 @@ import { Tag } from '../../../server/kmip/generated/tags.js';
 import { attributeMap, dateAttr, enumAttr, intAttr } from '../../support/attributes.js';
 import { backends, executorHarness, type ExecutorHarness } from '../../support/executor.js';
 
-for (const { backend, skip } of await backends()) {
-  describe.skipIf(skip)(`${backend} store`, () => {
+for (const { backend, wrap, skip, label } of await backends()) {
+  describe.skipIf(skip)(label, () => {
     let h: ExecutorHarness;
     beforeAll(async () => {
-      h = await executorHarness({ backend });
+      h = await executorHarness({ backend, wrap });
     });
     afterAll(() => h?.close());
 
