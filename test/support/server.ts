@@ -40,9 +40,11 @@ export interface TestServer {
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const pki = options.pki ?? createTestPki();
+  const logs: string[] = [];
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kmip-server-'));
   const keyFile = join(dir, 'root-key.json');
   ensureLocalRootKey(keyFile);
+  const stdout = { write: (line: string) => void logs.push(line) };
   const config = parseConfig({
     listen: { host: '127.0.0.1', port: 0 },
     admin: { enabled: true, host: '127.0.0.1', port: 0 },
@@ -54,8 +56,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log: { level: 'debug' },
     ...options.config,
   });
-  const logs: string[] = [];
-  const loggers = createLoggers({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const loggers = createLoggers({ level: 'debug' }, stdout);
   const app = await createApp({ config, loggers, ...(options.now ? { now: options.now } : {}) });
   const { kmipPort, adminPort } = await app.start();
   const clients: TestKmipClient[] = [];

@@ -1,0 +1,162 @@
+/**
+ * The server with Key Protect as its root-key provider (the local fake, production client): the
+ * customer's root key controls key release, rotation is absorbed, outages fail cleanly and heal.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Operation, ResultReason, ResultStatus } from '../../server/kmip/generated/enums.js';
+import type { StructureItem } from '../../server/ttlv/index.js';
+import { enumAttr, intAttr } from '../support/attributes.js';
+import { FakeKeyProtect } from '../support/fake-keyprotect.js';
+import type { TestKmipClient } from '../support/kmip-client.js';
+import { createGetLoad } from '../support/load.js';
+import type { TestClientCert } from '../support/pki.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const API_KEY = 'integration-kp-api-key-91c2e7';
+let fake: FakeKeyProtect;
+let server: TestServer;
+let cert: TestClientCert;
+let client: TestKmipClient;
+let rootKeyId: string;
+
+const createPayload = { objectType: 2, templateAttribute: { names: [], attributes: [enumAttr('Cryptographic Algorithm', 3), intAttr('Cryptographic Length', 256)] } };
+
+beforeAll(async () => {
+  fake = await new FakeKeyProtect().start();
+  fake.addApiKey(API_KEY);
+  const instanceId = fake.addInstance();
+  rootKeyId = fake.createRootKey(instanceId);
+  const secrets = mkdtempSync(join(tmpdir(), 'kmip-kp-'));
+  writeFileSync(join(secrets, 'api-key'), `${API_KEY}\n`, { mode: 0o600 });
+  server = await startTestServer({
+    config: {
+      wrap: { kind: 'keyprotect', region: 'us-south', instanceId, rootKeyId, endpoint: fake.url, iamEndpoint: fake.url, apiKeyFile: join(secrets, 'api-key'), cacheSeconds: 1, requestTimeoutMs: 1000, maxAttempts: 3 },
+    },
+    limits: { requestTimeoutMs: 10_000 },
+  });
+  ({ cert } = await server.tenant('kp'));
+  client = await server.connect(cert);
+});
+afterAll(async () => {
+  await server?.close();
+  await fake?.stop();
+});
+
+const create = async () => (await client.ok(Operation.Create, createPayload))['uniqueIdentifier'] as string;
+const get = (uid: string) => client.request([{ operation: Operation.Get, payload: { uniqueIdentifier: uid } }]).then((r) => r.items[0]!);
+const keyBytes = (item: { payload?: Record<string, unknown> | undefined }) =>
+  Buffer.from((((item.payload!['symmetricKey'] as StructureItem).value[0] as StructureItem).value[1] as StructureItem).value[0]!.value as Uint8Array).toString('hex');
+const ready = async () => (await fetch(`http://127.0.0.1:${server.adminPort}/readyz`)).status;
+
+describe('Key Protect as the root-key provider', () => {
+  it('wraps every key under the root key with its identifier as AAD, and serves it back', async () => {
+    const uid = await create();
+    const wrapCall = fake.requests.filter((r) => r.path.endsWith('/actions/wrap')).at(-1)!;
+    expect(JSON.parse(wrapCall.body).aad).toEqual([uid]);
+    const record = await server.app.store.getObject((await server.app.store.getTenantByName('kp'))!.id, uid);
+    expect(record!.material).toMatchObject({ wrapKind: 'keyprotect', rootKeyId, rootKeyVersion: fake.currentVersion(rootKeyId) });
+    expect((await get(uid)).resultStatus).toBe(ResultStatus.Success);
+    expect(await ready()).toBe(200);
+  });
+
+  it('absorbs a root-key rotation: Get still works and the record moves to the new version off the request path', async () => {
+    const uid = await create();
+    const before = keyBytes(await get(uid));
+    const newest = fake.rotate(rootKeyId);
+    await new Promise((r) => setTimeout(r, 1100)); // past the unwrap cache
+    expect(keyBytes(await get(uid))).toBe(before);
+    const tenant = (await server.app.store.getTenantByName('kp'))!.id;
+    let version = '';
+    for (let i = 0; i < 50 && version !== newest; i++) {
+      version = (await server.app.store.getObject(tenant, uid))!.material!.rootKeyVersion;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(version).toBe(newest);
+  });
+
+  it('stops releasing keys once the customer disables the root key (within the 1 s cache bound) and resumes when re-enabled', async () => {
+    const uid = await create();
+    expect((await get(uid)).resultStatus).toBe(ResultStatus.Success);
+    fake.setState(rootKeyId, 2);
+    const disabledAt = Date.now();
+    // New keys fail at once: wrapping needs the root key every time.
+    const created = await client.request([{ operation: Operation.Create, payload: createPayload }]);
+    expect(created.items[0]).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.CryptographicFailure });
+    let refusedAt = 0;
+    while (!refusedAt) {
+      const r = await get(uid);
+      if (r.resultStatus === ResultStatus.OperationFailed) {
+        expect(r.resultReason).toBe(ResultReason.CryptographicFailure);
+        expect(r.resultMessage).toBe('root key is not usable');
+        refusedAt = Date.now();
+      }
+      expect(Date.now() - disabledAt).toBeLessThan(3000);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(refusedAt - disabledAt).toBeLessThanOrEqual(1500);
+    expect(await ready()).toBe(503);
+    fake.setState(rootKeyId, 1);
+    expect((await get(uid)).resultStatus).toBe(ResultStatus.Success);
+    expect(await ready()).toBe(200);
+  });
+
+  it('keeps working through a token expiry (one 401, one refresh)', async () => {
+    const fetched = fake.calls.token;
+    fake.expireTokens();
+    await create();
+    expect(fake.calls.token).toBe(fetched + 1);
+  });
+
+  it('an outage under load: for 5 s every request fails cleanly or succeeds, none hangs, and service returns by itself', async () => {
+    let stop = false;
+    const load = createGetLoad({
+      ports: () => [server.port],
+      tls: { ca: server.pki.ca.certificatePem, cert: cert.certificatePem, key: cert.privateKeyPem },
+      workers: 6,
+      until: () => stop,
+      requestTimeoutMs: 15_000,
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    fake.fault = { kind: 503, remaining: Infinity, kpOnly: true };
+    await new Promise((r) => setTimeout(r, 2500));
+    fake.fault = { kind: 'reset', remaining: Infinity, kpOnly: true };
+    await new Promise((r) => setTimeout(r, 2500));
+    fake.fault = undefined;
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    const result = await load;
+    expect([...result.failures.keys()].every((reason) => reason === ResultReason.CryptographicFailure)).toBe(true);
+    expect([...result.failures.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(result.acknowledged.length).toBeGreaterThan(10);
+    for (const uid of result.acknowledged.slice(-20)) expect((await get(uid)).resultStatus).toBe(ResultStatus.Success);
+  });
+
+  it('a revoked API key: once the token lapses, requests fail with a fixed message and readiness says so', async () => {
+    fake.revokeApiKey(API_KEY);
+    fake.expireTokens();
+    const r = await client.request([{ operation: Operation.Create, payload: createPayload }]);
+    expect(r.items[0]).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.CryptographicFailure, resultMessage: 'root key provider refused access' });
+    expect(await ready()).toBe(503);
+    fake.addApiKey(API_KEY);
+    expect((await client.request([{ operation: Operation.Create, payload: createPayload }])).items[0]!.resultStatus).toBe(ResultStatus.Success);
+  });
+
+  it('never logs the API key or a token, and logs the correlation-id of failed calls', () => {
+    const logs = server.logs.join('\n');
+    expect(logs).not.toContain(API_KEY);
+    const tokens = new Set(fake.requests.map((r) => String(r.headers['authorization'] ?? '').slice(7)).filter((t) => t.length > 20));
+    expect(tokens.size).toBeGreaterThan(1);
+    for (const t of tokens) {
+      expect(logs).not.toContain(t);
+      expect(logs).not.toContain(t.split('.')[1]!);
+    }
+    const failed = server.logs.map((l) => JSON.parse(l) as { msg: string; correlationId?: string }).filter((l) => l.msg === 'key protect call failed');
+    expect(failed.length).toBeGreaterThan(0);
+    const sent = new Set(fake.requests.map((r) => r.headers['correlation-id']));
+    for (const f of failed.filter((l) => l.correlationId)) expect(sent.has(f.correlationId)).toBe(true);
+  });
+});
