@@ -3,7 +3,9 @@
  * provider, listener) and wires them to the protocol layer, the logs and the metrics.
  */
 import { readFileSync } from 'node:fs';
-import { AdminServer, type Route } from './admin/http.js';
+import { createHash } from 'node:crypto';
+import { AdminServer } from './admin/http.js';
+import { managementRoutes } from './admin/management.js';
 import type { ServerConfig } from './config/schema.js';
 import { ClientAuthenticator } from './identity/authenticator.js';
 import { BatchExecutor, type AuditRecord } from './kmip/batch.js';
@@ -28,8 +30,6 @@ export interface AppOptions {
   /** Both loggers (general and audit); standard output when absent. */
   readonly loggers?: Loggers;
   readonly now?: () => number;
-  /** Extra admin routes (the management API). */
-  readonly adminRoutes?: (app: App) => readonly Route[];
 }
 
 export interface App {
@@ -215,7 +215,18 @@ export async function createApp(options: AppOptions): Promise<App> {
             { name: 'store', run: () => store.ping() },
             { name: 'rootKey', run: (signal) => wrapper.check(signal) },
           ],
-          routes: options.adminRoutes?.(app) ?? [],
+          routes: [
+            managementRoutes({
+              store,
+              wrapper,
+              executor,
+              logger: audit,
+              tokenHash: config.admin.tokenFile ? createHash('sha256').update(readFileSync(config.admin.tokenFile, 'utf8').trim()).digest() : undefined,
+              recentUseMs: config.teardown.recentUseDays * 86_400_000,
+              now,
+              revokeClientAccess: (fp) => app.revokeClientAccess(fp),
+            }),
+          ],
         });
         adminPort = await admin.start();
       }

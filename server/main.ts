@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createApp } from './app.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
-import { prepareDevEnvironment, registerDevClient } from './dev/embedded.js';
+import { prepareDevEnvironment, registerDevClient, writeDevAdminFile } from './dev/embedded.js';
 import { errorSummary } from './log/logger.js';
 
 const USAGE = `usage:
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
   }
 
   if (dev) {
+    if (ports.adminPort !== undefined) writeDevAdminFile(dev.dataDir, ports.adminPort);
     const p = dev.pki;
     process.stderr.write(
       [
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
         `  client key:         ${p.clientKey}`,
         `  data:               ${config.store.kind === 'sqlite' ? config.store.path : 'PostgreSQL'}, root key ${dev.rootKeyFile}`,
         '  the client certificate is registered to tenant "dev"',
+        `  manage it:          kmipctl --dev --data-dir ${dev.dataDir} tenant list`,
         '',
       ].join('\n') + '\n',
     );

@@ -71,9 +71,19 @@ export const ServerConfigSchema = z
   .object({
     listen: z.object({ host: host.default('127.0.0.1'), port: port.default(5696) }).strict().default({ host: '127.0.0.1', port: 5696 }),
     admin: z
-      .object({ enabled: z.boolean().default(true), host: host.default('127.0.0.1'), port: port.default(9696) })
+      .object({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(9696),
+        /** Bearer token for the management API (/v1/…), in a file; without it the API is off. */
+        tokenFile: path.optional(),
+      })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 9696 }),
+    teardown: z
+      .object({ recentUseDays: z.number().min(0).max(3650).default(30) })
+      .strict()
+      .default({ recentUseDays: 30 }),
     tls: z
       .object({
         certFile: path,

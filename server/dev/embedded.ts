@@ -28,6 +28,7 @@ export interface DevOptions {
 
 export interface DevEnvironment {
   readonly config: Readonly<ServerConfig>;
+  readonly dataDir: string;
   readonly pki: DevPkiPaths;
   readonly rootKeyFile: string;
   readonly createdPki: boolean;
@@ -65,17 +66,19 @@ export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const rootKeyFile = join(dataDir, 'root-key.json');
   const ticketKeyFile = join(dataDir, 'tls-ticket-keys.bin');
+  const adminTokenFile = join(dataDir, 'admin-token');
   const { paths, created, createdRootKey } = withInitLock(dataDir, () => {
     const pki = ensureDevPki(dataDir);
     const createdKey = ensureLocalRootKey(rootKeyFile);
     // Shared by the nodes of a development cluster so a TLS session resumes on any of them.
     if (!existsSync(ticketKeyFile)) writeFileSync(ticketKeyFile, randomBytes(48), { mode: 0o600 });
+    if (!existsSync(adminTokenFile)) writeFileSync(adminTokenFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
     return { ...pki, createdRootKey: createdKey };
   });
   const config = parseConfig(
     {
       listen: { host: options.host ?? '127.0.0.1', port: options.port ?? 5696 },
-      admin: { enabled: true, host: '127.0.0.1', port: options.adminPort ?? 9696 },
+      admin: { enabled: true, host: '127.0.0.1', port: options.adminPort ?? 9696, tokenFile: adminTokenFile },
       tls: { certFile: paths.serverCert, keyFile: paths.serverKey, ticketKeyFile },
       store: options.databaseUrl ? { kind: 'postgres', url: options.databaseUrl } : { kind: 'sqlite', path: join(dataDir, 'kmip.db') },
       wrap: { kind: 'local', keyFile: rootKeyFile },
@@ -83,7 +86,16 @@ export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
     },
     '--dev',
   );
-  return { config, pki: paths, rootKeyFile, createdPki: created, createdRootKey };
+  return { config, dataDir, pki: paths, rootKeyFile, createdPki: created, createdRootKey };
+}
+
+/** Where `kmipctl --dev --data-dir DIR` finds a running development server's admin port and token. */
+export function devAdminFile(dataDir: string): string {
+  return join(resolve(dataDir), 'admin.json');
+}
+
+export function writeDevAdminFile(dataDir: string, adminPort: number): void {
+  writeFileSync(devAdminFile(dataDir), `${JSON.stringify({ url: `http://127.0.0.1:${adminPort}`, tokenFile: join(resolve(dataDir), 'admin-token') }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Registers the development client certificate to the tenant "dev"; safe to call on every start. */

@@ -390,7 +390,11 @@ export class SqliteStore implements KeyStore {
     const rows = this.run(() =>
       this.db.prepare<unknown[], { uid: string; tenant_id: string; object_type: number; state: number; created_at: number; last_get_at: number | null }>(sql).all(...params),
     );
-    return rows.map((r) => ({ uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt: r.last_get_at }));
+    return rows.map((r) => {
+      const pending = this.touches.get(r.uid);
+      const lastGetAt = pending !== undefined && pending > (r.last_get_at ?? 0) ? pending : r.last_get_at;
+      return { uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt };
+    });
   }
 
   async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {

@@ -197,6 +197,13 @@ export class KeyProtectWrapper implements KeyWrapper {
     return this.wrapped(res.ciphertext, res.rewrappedKeyVersion.id);
   }
 
+  async currentVersion(signal?: AbortSignal): Promise<string> {
+    const res = (await this.call('metadata', undefined, signal)) as { resources?: Array<{ keyVersion?: { id?: unknown } }> };
+    const id = res?.resources?.[0]?.keyVersion?.id;
+    if (typeof id !== 'string') throw new WrapError(WrapErrorCode.Unavailable, 'Key Protect metadata has no key version', { retryable: false });
+    return id;
+  }
+
   /** Ready when the root key exists and is active. */
   async check(signal?: AbortSignal): Promise<void> {
     const res = (await this.call('metadata', undefined, signal)) as { resources?: Array<{ state?: unknown; extractable?: unknown }> };

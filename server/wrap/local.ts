@@ -137,6 +137,10 @@ export class LocalKeyWrapper implements KeyWrapper {
     }
   }
 
+  async currentVersion(): Promise<string> {
+    return this.file.current;
+  }
+
   async check(): Promise<void> {
     if (!this.keys.has(this.file.current)) throw new WrapError(WrapErrorCode.RootKeyUnusable, 'current root key version missing');
   }

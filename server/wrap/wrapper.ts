@@ -20,6 +20,8 @@ export interface KeyWrapper {
   unwrap(wrapped: WrappedKey, aad: string, signal?: AbortSignal): Promise<UnwrapResult>;
   /** Rewraps to the current root-key version (a no-op result when already current). */
   rewrap(wrapped: WrappedKey, aad: string, signal?: AbortSignal): Promise<WrappedKey>;
+  /** The root-key version new wraps use (rewrap skips objects already on it). */
+  currentVersion(signal?: AbortSignal): Promise<string>;
   /** Throws when the provider cannot serve (readiness). */
   check(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import type { TestKmipClient } from '../support/kmip-client.js';
 import { createGetLoad } from '../support/load.js';
 import type { TestClientCert } from '../support/pki.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { kmipctl } from '../support/kmipctl.js';
 
 const API_KEY = 'integration-kp-api-key-91c2e7';
 let fake: FakeKeyProtect;
@@ -102,6 +103,43 @@ describe('Key Protect as the root-key provider', () => {
     fake.setState(rootKeyId, 1);
     expect((await get(uid)).resultStatus).toBe(ResultStatus.Success);
     expect(await ready()).toBe(200);
+  });
+
+  it('kmipctl rewrap moves every object to the current root-key version, is idempotent, and resumes from a cursor', async () => {
+    for (let i = 0; i < 12; i++) await create();
+    const newest = fake.rotate(rootKeyId);
+    const tenant = (await server.app.store.getTenantByName('kp'))!.id;
+    const versions = async () => {
+      const all = await server.app.store.listObjects({ tenantId: tenant, limit: 1000 });
+      return Promise.all(all.map(async (o) => (await server.app.store.getObject(tenant, o.uid))!.material?.rootKeyVersion));
+    };
+    expect((await versions()).filter((v) => v !== newest).length).toBeGreaterThanOrEqual(12);
+
+    const first = await kmipctl(server, '--json', 'rewrap');
+    expect(first.code).toBe(0);
+    const lines = first.stdout.trim().split('\n').map((l) => JSON.parse(l) as { done?: number; total?: number });
+    // Progress comes as JSON lines, then the result.
+    expect(lines.some((l) => typeof l.done === 'number' && typeof l.total === 'number')).toBe(true);
+    expect(first.json).toMatchObject({ version: newest, failed: 0 });
+    expect(first.json.rewrapped).toBeGreaterThanOrEqual(12);
+    expect((await versions()).every((v) => v === undefined || v === newest)).toBe(true);
+    for (const uid of (await server.app.store.listObjects({ tenantId: tenant, limit: 3 })).map((o) => o.uid)) expect((await get(uid)).resultStatus).toBe(ResultStatus.Success);
+
+    const again = await kmipctl(server, '--json', 'rewrap');
+    expect(again.json).toMatchObject({ rewrapped: 0, failed: 0 });
+    // Without --json stdout holds only the summary; progress goes to stderr.
+    const plain = await kmipctl(server, 'rewrap');
+    expect(plain.stdout.trim()).toMatch(/^rewrapped 0, already current \d+, failed 0 \(root key version .+\)$/);
+    expect(plain.stderr).toMatch(/progress \d+\/\d+/);
+
+    // A stopped run continues from its cursor: only objects after it are visited.
+    const newer = fake.rotate(rootKeyId);
+    const all = (await server.app.store.listObjects({ tenantId: tenant, limit: 1000 })).map((o) => o.uid);
+    const cursor = all[all.length - 5]!;
+    const resumed = await kmipctl(server, '--json', 'rewrap', '--after', cursor);
+    expect(resumed.json).toMatchObject({ version: newer, done: 4 });
+    const rest = await kmipctl(server, '--json', 'rewrap');
+    expect(rest.json.rewrapped).toBe(rest.json.done - 4 - (await server.app.store.countObjectsByState()).filter((c) => c.state === 5 || c.state === 6).reduce((a, c) => a + c.count, 0));
   });
 
   it('keeps working through a token expiry (one 401, one refresh)', async () => {

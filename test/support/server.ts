@@ -1,6 +1,6 @@
 /** Starts the real server in-process on 127.0.0.1 with free ports, a temp data folder and captured logs. */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../server/app.js';
@@ -23,6 +23,8 @@ export interface TestServerOptions {
 
 export interface TestServer {
   readonly app: App;
+  /** The management API's bearer token file. */
+  readonly tokenFile: string;
   readonly port: number;
   readonly adminPort: number;
   readonly pki: TestPki;
@@ -45,9 +47,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const keyFile = join(dir, 'root-key.json');
   ensureLocalRootKey(keyFile);
   const stdout = { write: (line: string) => void logs.push(line) };
+  const tokenFile = join(dir, 'admin-token');
+  writeFileSync(tokenFile, `${randomUUID()}-${randomUUID()}\n`, { mode: 0o600 });
   const config = parseConfig({
     listen: { host: '127.0.0.1', port: 0 },
-    admin: { enabled: true, host: '127.0.0.1', port: 0 },
+    admin: { enabled: true, host: '127.0.0.1', port: 0, tokenFile },
     tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile },
     store: { kind: 'sqlite', path: join(dir, 'kmip.db') },
     wrap: { kind: 'local', keyFile },
@@ -65,6 +69,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
   return {
     app,
+    tokenFile,
     port: kmipPort,
     adminPort: adminPort!,
     pki,

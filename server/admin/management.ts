@@ -1,0 +1,330 @@
+/**
+ * The management API (admin port, /v1/…): tenants, client certificates, keys, teardown preflight,
+ * rewrap. Every call needs the bearer token (compared in constant time); with no token configured
+ * the API is off. Every action is an audit line. `kmipctl` is its client.
+ */
+import { createHash, randomUUID, timingSafeEqual, X509Certificate } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { BatchExecutor } from '../kmip/batch.js';
+import type { Principal } from '../kmip/context.js';
+import { Operation, RevocationReasonCode, State } from '../kmip/generated/enums.js';
+import { STATE_NAMES } from '../kmip/lifecycle.js';
+import { ManagedObject } from '../kmip/managed-object.js';
+import type { Logger } from '../log/logger.js';
+import { rewrapAll } from '../maintenance/rewrap-all.js';
+import { certificateFingerprint } from '../identity/fingerprint.js';
+import type { KeyStore, ObjectSummary, TenantRecord } from '../store/store.js';
+import type { KeyWrapper } from '../wrap/wrapper.js';
+import type { Route } from './http.js';
+import { runKmipOperation } from './kmip-internal.js';
+
+export interface ManagementDeps {
+  readonly store: KeyStore;
+  readonly wrapper: KeyWrapper;
+  readonly executor: BatchExecutor;
+  readonly logger: Logger;
+  /** SHA-256 of the bearer token; undefined turns the API off. */
+  readonly tokenHash: Buffer | undefined;
+  /** Keys fetched this recently block teardown and tenant removal. */
+  readonly recentUseMs: number;
+  readonly now: () => number;
+  /** Forgets cached identity decisions and closes a certificate's connections on this node. */
+  readonly revokeClientAccess: (fingerprint?: string) => number;
+}
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 256 * 1024;
+const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, dot, dash or underscore, at most 63');
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new HttpProblem(413, 'request body too large');
+    chunks.push(c as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpProblem(400, 'request body is not JSON');
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpProblem(400, r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+}
+
+const LIVE = new Set<number>([State.PreActive, State.Active]);
+const HOLDS_MATERIAL = new Set<number>([State.PreActive, State.Active, State.Deactivated, State.Compromised]);
+
+export function managementRoutes(deps: ManagementDeps): Route {
+  const { store, logger } = deps;
+  const audit = (action: string, fields: Record<string, unknown>, result = 'success') => logger.info({ audit: true, admin: action, ...fields, result }, 'management');
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers['authorization'];
+    if (!deps.tokenHash || typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
+    const presented = createHash('sha256').update(header.slice(7)).digest();
+    return timingSafeEqual(presented, deps.tokenHash);
+  };
+
+  const tenantByName = async (name: string): Promise<TenantRecord> => {
+    const t = await store.getTenantByName(name);
+    if (!t) throw new HttpProblem(404, `no tenant named ${name}`);
+    return t;
+  };
+  const principalFor = (t: TenantRecord): Principal => ({ tenantId: t.id, tenantName: t.name, fingerprint: 'management-api', certLabel: 'management API' });
+
+  async function* allObjects(tenantId?: string): AsyncGenerator<ObjectSummary> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.listObjects({ limit: 500, ...(tenantId ? { tenantId } : {}), ...(after ? { afterUid: after } : {}) });
+      if (page.length === 0) return;
+      yield* page;
+      after = page.at(-1)!.uid;
+    }
+  }
+
+  /** Keys that make a teardown unsafe: live, or fetched recently while they still hold material. */
+  const blockers = async (tenantId?: string) => {
+    const since = deps.now() - deps.recentUseMs;
+    const found: Array<{ tenant: string; id: string; state: string; lastGetAt: string | null; why: string }> = [];
+    const names = new Map((await store.listTenants()).map((t) => [t.id, t.name]));
+    for await (const o of allObjects(tenantId)) {
+      const recent = o.lastGetAt !== null && o.lastGetAt >= since && HOLDS_MATERIAL.has(o.state);
+      if (LIVE.has(o.state) || recent) {
+        found.push({
+          tenant: names.get(o.tenantId) ?? o.tenantId,
+          id: o.uid,
+          state: STATE_NAMES[o.state] ?? String(o.state),
+          lastGetAt: o.lastGetAt === null ? null : new Date(o.lastGetAt).toISOString(),
+          why: LIVE.has(o.state) ? `key is ${STATE_NAMES[o.state]}` : 'key was fetched recently',
+        });
+      }
+    }
+    return found;
+  };
+
+  const handlers: Array<[string, RegExp, (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL) => Promise<void>]> = [
+    [
+      'GET',
+      /^\/v1\/tenants$/,
+      async (_req, res) => {
+        const counts = await store.countObjectsByState();
+        const tenants = (await store.listTenants()).map((t) => ({
+          name: t.name,
+          id: t.id,
+          createdAt: new Date(t.createdAt).toISOString(),
+          keys: Object.fromEntries(counts.filter((c) => c.tenantId === t.id).map((c) => [STATE_NAMES[c.state] ?? String(c.state), c.count])),
+        }));
+        send(res, 200, { tenants });
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/tenants$/,
+      async (req, res) => {
+        const { name } = parse(z.object({ name: NAME }).strict(), await readJson(req));
+        if (await store.getTenantByName(name)) throw new HttpProblem(409, `tenant ${name} already exists`);
+        const tenant = { id: randomUUID(), name, createdAt: deps.now() };
+        await store.createTenant(tenant);
+        audit('tenant add', { tenant: name });
+        send(res, 201, { name, id: tenant.id });
+      },
+    ],
+    [
+      'DELETE',
+      /^\/v1\/tenants\/([^/]+)$/,
+      async (_req, res, m, url) => {
+        const tenant = await tenantByName(decodeURIComponent(m[1]!));
+        const force = url.searchParams.get('force') === 'true';
+        const confirm = url.searchParams.get('confirm');
+        const found = await blockers(tenant.id);
+        if (found.length > 0 && !(force && confirm === tenant.name)) {
+          audit('tenant remove', { tenant: tenant.name, blockers: found.length }, 'refused');
+          throw new HttpProblem(409, `tenant ${tenant.name} still has keys in use; nothing was changed`, { blockers: found });
+        }
+        const certs = await store.listClientCerts(tenant.id);
+        await store.deleteTenant(tenant.id);
+        for (const c of certs) deps.revokeClientAccess(c.fingerprint);
+        audit('tenant remove', { tenant: tenant.name, forced: found.length > 0, keysInUse: found.length });
+        send(res, 200, { removed: tenant.name, certificates: certs.length });
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/certs$/,
+      async (_req, res, _m, url) => {
+        const tenantName = url.searchParams.get('tenant');
+        const tenants = new Map((await store.listTenants()).map((t) => [t.id, t.name]));
+        const tenantId = tenantName ? (await tenantByName(tenantName)).id : undefined;
+        const certs = (await store.listClientCerts(tenantId)).map((c) => {
+          const x = new X509Certificate(c.pem);
+          return { fingerprint: c.fingerprint, tenant: tenants.get(c.tenantId), label: c.label, kind: c.kind, subject: x.subject, notAfter: new Date(x.validTo).toISOString(), requiredSubject: c.subject };
+        });
+        send(res, 200, { certificates: certs });
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/certs$/,
+      async (req, res) => {
+        const body = parse(
+          z.object({ tenant: NAME, pem: z.string().min(1).max(64 * 1024), label: z.string().max(200).optional(), kind: z.enum(['pin', 'ca']).default('pin'), subject: z.string().max(1024).optional() }).strict(),
+          await readJson(req),
+        );
+        const tenant = await tenantByName(body.tenant);
+        let x: X509Certificate;
+        try {
+          x = new X509Certificate(body.pem);
+        } catch {
+          throw new HttpProblem(400, 'pem is not a PEM X.509 certificate');
+        }
+        if (body.kind === 'ca' && !body.subject) throw new HttpProblem(400, 'a CA registration needs the subject its client certificates carry');
+        const fingerprint = certificateFingerprint(x);
+        const existing = await store.getClientCert(fingerprint);
+        if (existing) throw new HttpProblem(409, existing.tenantId === tenant.id ? 'certificate already registered to this tenant' : 'certificate is registered to another tenant');
+        await store.addClientCert({ fingerprint, tenantId: tenant.id, label: body.label ?? x.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? 'client', kind: body.kind, subject: body.subject ?? null, pem: body.pem, createdAt: deps.now() });
+        deps.revokeClientAccess(); // forget cached refusals so it works at once on this node
+        audit('cert add', { tenant: tenant.name, cert: fingerprint, kind: body.kind });
+        send(res, 201, { fingerprint, tenant: tenant.name, kind: body.kind, notAfter: new Date(x.validTo).toISOString() });
+      },
+    ],
+    [
+      'DELETE',
+      /^\/v1\/certs\/([0-9a-f]{64})$/,
+      async (_req, res, m) => {
+        const fingerprint = m[1]!;
+        if (!(await store.removeClientCert(fingerprint))) throw new HttpProblem(404, 'no such certificate');
+        const closed = deps.revokeClientAccess(fingerprint);
+        audit('cert remove', { cert: fingerprint, connectionsClosed: closed });
+        send(res, 200, { removed: fingerprint, connectionsClosed: closed });
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/keys$/,
+      async (_req, res, _m, url) => {
+        const tenantName = url.searchParams.get('tenant');
+        const stateName = url.searchParams.get('state');
+        const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 10_000);
+        const after = url.searchParams.get('after') ?? undefined;
+        const tenants = new Map((await store.listTenants()).map((t) => [t.id, t]));
+        const tenant = tenantName ? await tenantByName(tenantName) : undefined;
+        const state = stateName ? Object.entries(STATE_NAMES).find(([, n]) => n.toLowerCase() === stateName.replace(/[-_ ]/g, '').toLowerCase())?.[0] : undefined;
+        if (stateName && state === undefined) throw new HttpProblem(400, `unknown state ${stateName}; one of ${Object.values(STATE_NAMES).join(', ')}`);
+        const page = await store.listObjects({ limit, ...(tenant ? { tenantId: tenant.id } : {}), ...(state ? { states: [Number(state)] } : {}), ...(after ? { afterUid: after } : {}) });
+        const keys = [];
+        for (const s of page) {
+          const record = await store.getObject(s.tenantId, s.uid);
+          if (!record) continue;
+          const o = ManagedObject.fromRecord(record, deps.now());
+          const date = (name: string) => {
+            const v = o.first(name);
+            return typeof v === 'number' ? new Date(v * 1000).toISOString() : null;
+          };
+          const text = (name: string) => {
+            const v = o.first(name) as { value?: unknown } | undefined;
+            return typeof v?.value === 'string' ? v.value : null;
+          };
+          keys.push({
+            id: s.uid,
+            tenant: tenants.get(s.tenantId)?.name ?? s.tenantId,
+            state: STATE_NAMES[o.state] ?? String(o.state),
+            created: date('Initial Date'),
+            activated: date('Activation Date'),
+            deactivated: date('Deactivation Date'),
+            destroyed: date('Destroy Date'),
+            lastGet: s.lastGetAt === null ? null : new Date(s.lastGetAt).toISOString(),
+            component: text('x-Component'),
+            name: text('x-Name'),
+            identifier: text('x-Identifier'),
+          });
+        }
+        send(res, 200, { keys, next: page.length === limit ? page.at(-1)!.uid : null });
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/keys\/([^/]+)\/(revoke|destroy)$/,
+      async (req, res, m) => {
+        const uid = decodeURIComponent(m[1]!);
+        const action = m[2]!;
+        const body = parse(z.object({ tenant: NAME, reason: z.enum(['compromise', 'cessation', 'superseded', 'unspecified']).default('cessation') }).strict(), await readJson(req));
+        const tenant = await tenantByName(body.tenant);
+        const code = { compromise: RevocationReasonCode.KeyCompromise, cessation: RevocationReasonCode.CessationOfOperation, superseded: RevocationReasonCode.Superseded, unspecified: RevocationReasonCode.Unspecified }[body.reason];
+        const result =
+          action === 'revoke'
+            ? await runKmipOperation(deps.executor, principalFor(tenant), Operation.Revoke, { uniqueIdentifier: uid, revocationReason: { revocationReasonCode: code } })
+            : await runKmipOperation(deps.executor, principalFor(tenant), Operation.Destroy, { uniqueIdentifier: uid });
+        audit(`key ${action}`, { tenant: tenant.name, object: uid, ...(result.ok ? {} : { reason: result.reason }) }, result.ok ? 'success' : 'refused');
+        if (!result.ok) throw new HttpProblem(result.reason === 'ItemNotFound' ? 404 : 409, `${action} refused: ${result.reason} (${result.message})`, { kmipReason: result.reason });
+        send(res, 200, { id: uid, action });
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/preflight-destroy$/,
+      async (_req, res) => {
+        const found = await blockers();
+        audit('preflight-destroy', { blockers: found.length }, found.length === 0 ? 'safe' : 'unsafe');
+        send(res, 200, { safe: found.length === 0, recentUseDays: deps.recentUseMs / 86_400_000, blockers: found });
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/rewrap$/,
+      async (req, res, _m, url) => {
+        const after = url.searchParams.get('after') ?? undefined;
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        const abort = new AbortController();
+        req.socket.once('close', () => abort.abort());
+        const final = await rewrapAll(store, deps.wrapper, { after, signal: abort.signal, onProgress: (p) => res.write(`${JSON.stringify({ progress: p })}\n`) });
+        audit('rewrap', { rewrapped: final.rewrapped, failed: final.failed, version: final.version });
+        res.end(`${JSON.stringify({ done: final })}\n`);
+      },
+    ],
+  ];
+
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (!url.pathname.startsWith('/v1/')) return false;
+    try {
+      if (!deps.tokenHash) throw new HttpProblem(404, 'the management API is off: set admin.tokenFile');
+      if (!authorized(req)) {
+        audit('denied', { path: url.pathname }, 'refused');
+        throw new HttpProblem(401, 'a valid bearer token is required');
+      }
+      for (const [method, pattern, handle] of handlers) {
+        const m = pattern.exec(url.pathname);
+        if (m && req.method === method) {
+          await handle(req, res, m, url);
+          return true;
+        }
+      }
+      throw new HttpProblem(404, `no route ${req.method} ${url.pathname}`);
+    } catch (err) {
+      if (err instanceof HttpProblem) send(res, err.status, { error: err.message, ...err.extra });
+      else throw err;
+    }
+    return true;
+  };
+}

@@ -1,0 +1,33 @@
+/** Runs the built kmipctl as a real process against a test server's admin port. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const KMIPCTL = fileURLToPath(new URL('../../dist/server/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as JSON (the last line when there are several). */
+  readonly json: any;
+}
+
+export function kmipctl(target: { adminPort: number; tokenFile: string }, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [KMIPCTL, '--admin-url', `http://127.0.0.1:${target.adminPort}`, '--token-file', target.tokenFile, ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        let json: unknown;
+        try {
+          json = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+        } catch {
+          json = undefined;
+        }
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, json });
+      },
+    );
+  });
+}
