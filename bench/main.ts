@@ -5,7 +5,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCodecBench } from './codec.js';
@@ -13,6 +12,7 @@ import { runLoad, type LoadStats } from './load/run.js';
 import type { ScenarioSpec } from './load/scenarios.js';
 import { getEach, populate } from './populate.js';
 import { renderSvg, renderTable, type ScenarioReport } from './report.js';
+import { freePort, startOursWithKeyProtect } from './keyprotect-target.js';
 import { startOurs, startPyKmip, type ServerUnderTest } from './servers.js';
 import { formatRate, median, table } from './stats.js';
 
@@ -26,7 +26,11 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N      concurrent client connections (default 32)
   --workers N          load generator threads (default 2)
   --locate-objects N   objects stored before the locate scenario (default 100000)
-  --database-url URL   also measure the PostgreSQL store, one node and three nodes
+  --database-url URL   also measure the PostgreSQL store, one node and three nodes (each
+                       in a scratch database created next to URL's and dropped after)
+  --keyprotect-latency-ms N   latency of the local Key Protect fake (default 50)
+  --keyprotect-connections N  connections for the Key Protect scenarios (default 64)
+  --no-keyprotect      skip our server with a Key Protect root key
   --no-pykmip          skip the PyKMIP server
   --python PATH        Python with python3-pykmip (default /usr/bin/python3)
   --out FILE           JSON results (default bench-results.json)
@@ -41,6 +45,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'locate-objects': { type: 'string', default: '100000' },
     'database-url': { type: 'string' },
+    'keyprotect-latency-ms': { type: 'string', default: '50' },
+    'keyprotect-connections': { type: 'string', default: '64' },
+    'no-keyprotect': { type: 'boolean', default: false },
     'no-pykmip': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string', default: 'bench-results.json' },
@@ -66,6 +73,8 @@ const seconds = bounded('seconds', values.seconds, 1, 600);
 const runs = bounded('runs', values.runs, 1, 20);
 const connections = bounded('connections', values.connections, 1, 1024);
 const workers = bounded('workers', values.workers, 1, 16);
+const keyProtectLatencyMs = bounded('keyprotect-latency-ms', values['keyprotect-latency-ms'], 0, 1000);
+const keyProtectConnections = bounded('keyprotect-connections', values['keyprotect-connections'], 1, 1024);
 const locateObjects = bounded('locate-objects', values['locate-objects'], 100, 2_000_000);
 const wanted = new Set(values.scenario ?? ['codec', ...LOAD_SCENARIOS]);
 for (const s of wanted) {
@@ -84,20 +93,14 @@ function pykmipAvailable(python: string): boolean {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 interface Target {
   readonly label: string;
   readonly isPyKmip: boolean;
   start(): Promise<ServerUnderTest>;
+  /** Only these scenarios (default: all wanted). */
+  readonly scenarios?: readonly LoadScenario[];
+  readonly connections?: number;
+  readonly note?: string;
 }
 
 const targets: Target[] = [{ label: 'ours (SQLite)', isPyKmip: false, start: () => startOurs({ nodes: 1, label: 'ours (SQLite)' }) }];
@@ -110,6 +113,19 @@ const databaseUrl = values['database-url'];
 if (databaseUrl) {
   targets.push({ label: 'ours (PostgreSQL, 1 node)', isPyKmip: false, start: () => startOurs({ nodes: 1, databaseUrl, label: 'ours (PostgreSQL, 1 node)' }) });
   targets.push({ label: 'ours (PostgreSQL, 3 nodes)', isPyKmip: false, start: () => startOurs({ nodes: 3, databaseUrl, label: 'ours (PostgreSQL, 3 nodes)' }) });
+}
+
+if (!values['no-keyprotect']) {
+  const label = `ours (Key Protect, ${keyProtectLatencyMs} ms)`;
+  targets.push({
+    label,
+    isPyKmip: false,
+    start: () => startOursWithKeyProtect({ latencyMs: keyProtectLatencyMs, label }),
+    // The root key matters where keys are wrapped (Create) and unwrapped (Get, vCenter's mix).
+    scenarios: ['create', 'get', 'mix'],
+    connections: keyProtectConnections,
+    note: `${keyProtectConnections} connections, ${keyProtectLatencyMs} ms per Key Protect call`,
+  });
 }
 
 function spec(scenario: LoadScenario, getUids: string[], names: string[]): ScenarioSpec {
@@ -134,12 +150,12 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
   const server = await target.start();
   let rssBytes = 0;
   try {
-    const scenarios = LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate'));
+    const scenarios = LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate') && (target.scenarios?.includes(s) ?? true));
     const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
     if (getUids.length) await getEach(server, getUids);
     for (const scenario of scenarios) {
       let names: string[] = [];
-      let note: string | undefined;
+      let note: string | undefined = target.note;
       if (scenario === 'locate') {
         const started = performance.now();
         await populate(server, locateObjects, 'bench-locate', { batch: 64, connections: 8 });
@@ -148,7 +164,7 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
       }
       const results: LoadStats[] = [];
       for (let run = 0; run < runs; run++) {
-        const stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections, workers, seconds });
+        const stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections: target.connections ?? connections, workers, seconds });
         rssBytes = Math.max(rssBytes, server.rssBytes());
         results.push(stats);
         process.stderr.write(`  ${server.name} ${scenario} run ${run + 1}: ${formatRate(stats.opsPerSecond)} ops/s, p99 ${stats.p99Ms.toFixed(2)} ms\n`);

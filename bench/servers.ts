@@ -4,6 +4,7 @@
  * on the same PKI. CPU time and memory are read from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ export function procRssBytes(pid: number): number {
   }
 }
 
-function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+export function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${text.slice(-500)}`)), timeoutMs);
@@ -63,7 +64,7 @@ function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegE
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -72,15 +73,35 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Our server: one node, or several on one PostgreSQL database sharing a data folder. */
+/** An empty PostgreSQL database next to the one in `url`, so every run starts from nothing. */
+async function scratchDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const name = `kmip_bench_${randomBytes(6).toString('hex')}`;
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const scratch = new URL(url);
+  scratch.pathname = `/${name}`;
+  return { url: scratch.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Our server: one node, or several on one (fresh) PostgreSQL database sharing a data folder. */
 export async function startOurs(options: { nodes: number; databaseUrl?: string | undefined; label: string }): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-'));
+  const database = options.databaseUrl ? await scratchDatabase(options.databaseUrl) : undefined;
   const children: ChildProcess[] = [];
   const ports: number[] = [];
   for (let i = 0; i < options.nodes; i++) {
     const log = openSync(join(dir, `server-${i}.log`), 'a');
     const args = [SERVER_MAIN, '--dev', '--data-dir', dir, '--port', '0', '--admin-port', '0', '--log-level', 'info'];
-    if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
+    if (database) args.push('--database-url', database.url);
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, 'pipe'] });
     children.push(child);
     const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
@@ -96,6 +117,7 @@ export async function startOurs(options: { nodes: number; databaseUrl?: string |
     rssBytes: () => children.reduce((s, c) => s + procRssBytes(c.pid!), 0),
     async stop() {
       await Promise.all(children.map(stopChild));
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -54,6 +54,8 @@ export class FakeKeyProtect {
   readonly instances = new Set<string>();
   private readonly sockets = new Set<Socket>();
   latencyMs = 0;
+  /** Off for long benchmark runs, where the request log would only grow. */
+  keepLog = true;
   tokenLifetimeSeconds = 3600;
   fault: Fault | undefined;
   /** Counts of wrap/unwrap/rewrap calls that reached the key logic. */
@@ -135,6 +137,7 @@ export class FakeKeyProtect {
     const url = new URL(req.url ?? '/', 'http://fake');
     const isIam = url.pathname === '/identity/token' || url.pathname === '/oidc/token';
     const log = (status: number) =>
+      this.keepLog &&
       this.requests.push({ method: req.method ?? '', path: url.pathname, headers: { ...req.headers }, body, status, at: this.now() });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const fault = this.fault;

@@ -1,0 +1,43 @@
+/**
+ * `npm run bench` end to end, shortened: each target starts, is loaded, and reports numbers; the
+ * Key Protect target runs production-style (--config, management API) against the fake.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Row {
+  server: string;
+  scenario: string;
+  opsPerSecond: number;
+  failedResults: number;
+  errors: number;
+  note?: string;
+}
+
+describe('benchmark (smoke)', () => {
+  it('measures our server on SQLite and with a Key Protect root key, and writes the results', async () => {
+    const out = join(dir, 'results.json');
+    const args = [BENCH, '--scenario', 'create', '--scenario', 'get', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, args, { timeout: 180_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so))),
+    );
+    expect(stdout).toMatch(/ours \(Key Protect, 20 ms\)\s+create/);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { load: Row[]; settings: { seconds: number } };
+    expect(report.settings.seconds).toBe(1);
+    const servers = [...new Set(report.load.map((r) => r.server))];
+    expect(servers).toEqual(['ours (SQLite)', 'ours (Key Protect, 20 ms)']);
+    for (const row of report.load) {
+      expect(row.opsPerSecond, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
+      expect(row.failedResults + row.errors, `${row.server} ${row.scenario}`).toBe(0);
+    }
+    expect(report.load.find((r) => r.server.includes('Key Protect'))!.note).toBe('8 connections, 20 ms per Key Protect call');
+  }, 200_000);
+});
