@@ -210,6 +210,11 @@ export async function createApp(options: AppOptions): Promise<App> {
           host: config.admin.host,
           port: config.admin.port,
           logger,
+          tls: config.admin.tls && {
+            cert: readFileSync(config.admin.tls.certFile),
+            key: readFileSync(config.admin.tls.keyFile),
+            ca: config.admin.tls.clientCaFile ? readFileSync(config.admin.tls.clientCaFile) : undefined,
+          },
           metrics: () => metrics.registry.render(),
           checks: [
             { name: 'store', run: () => store.ping() },
@@ -222,6 +227,7 @@ export async function createApp(options: AppOptions): Promise<App> {
               executor,
               logger: audit,
               tokenHash: config.admin.tokenFile ? createHash('sha256').update(readFileSync(config.admin.tokenFile, 'utf8').trim()).digest() : undefined,
+              clientCertificates: config.admin.tls?.clientCaFile !== undefined,
               recentUseMs: config.teardown.recentUseDays * 86_400_000,
               now,
               revokeClientAccess: (fp) => app.revokeClientAccess(fp),

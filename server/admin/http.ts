@@ -3,6 +3,7 @@
  * deadline), /metrics (Prometheus). Management API routes are mounted here by later layers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
 
@@ -21,21 +22,30 @@ export interface AdminServerOptions {
   readonly logger: Logger;
   readonly readinessTimeoutMs?: number;
   readonly routes?: readonly Route[];
+  /** HTTPS; with `ca`, client certificates are requested and verified (routes read socket.authorized). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined } | undefined;
 }
 
 export class AdminServer {
   private readonly server: Server;
 
   constructor(private readonly options: AdminServerOptions) {
-    this.server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       this.route(req, res).catch((err) => {
         options.logger.error({ error: errorSummary(err) }, 'admin request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'internal error' }));
       });
-    });
-    this.server.requestTimeout = 30_000;
+    };
+    const tls = options.tls;
+    this.server = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) }, handle)
+      : createServer(handle);
+    // Headers must come quickly; bodies may stream for long (a restore), but never sit idle.
     this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 0;
+    this.server.timeout = 60_000;
+    this.server.maxConnections = 256;
   }
 
   start(): Promise<number> {

@@ -4,7 +4,8 @@
  * the API is off. Every action is an audit line. `kmipctl` is its client.
  */
 import { createHash, randomUUID, timingSafeEqual, X509Certificate } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import type { BatchExecutor } from '../kmip/batch.js';
 import type { Principal } from '../kmip/context.js';
@@ -18,58 +19,23 @@ import type { KeyStore, ObjectSummary, TenantRecord } from '../store/store.js';
 import type { KeyWrapper } from '../wrap/wrapper.js';
 import type { Route } from './http.js';
 import { runKmipOperation } from './kmip-internal.js';
+import { backupHandlers } from './backup-routes.js';
+import { HttpProblem, NAME, parse, readJson, send, type Handler } from './management-http.js';
 
 export interface ManagementDeps {
   readonly store: KeyStore;
   readonly wrapper: KeyWrapper;
   readonly executor: BatchExecutor;
   readonly logger: Logger;
-  /** SHA-256 of the bearer token; undefined turns the API off. */
+  /** SHA-256 of the bearer token. */
   readonly tokenHash: Buffer | undefined;
+  /** Whether admin client certificates (verified by the admin CA) authorize. Without either, the API is off. */
+  readonly clientCertificates: boolean;
   /** Keys fetched this recently block teardown and tenant removal. */
   readonly recentUseMs: number;
   readonly now: () => number;
   /** Forgets cached identity decisions and closes a certificate's connections on this node. */
   readonly revokeClientAccess: (fingerprint?: string) => number;
-}
-
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
-
-const MAX_BODY = 256 * 1024;
-const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, dot, dash or underscore, at most 63');
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new HttpProblem(413, 'request body too large');
-    chunks.push(c as Buffer);
-  }
-  if (size === 0) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpProblem(400, 'request body is not JSON');
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new HttpProblem(400, r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
-  return r.data;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
 }
 
 const LIVE = new Set<number>([State.PreActive, State.Active]);
@@ -80,6 +46,8 @@ export function managementRoutes(deps: ManagementDeps): Route {
   const audit = (action: string, fields: Record<string, unknown>, result = 'success') => logger.info({ audit: true, admin: action, ...fields, result }, 'management');
 
   const authorized = (req: IncomingMessage): boolean => {
+    // A client certificate the admin CA verified (HTTPS with admin.tls.clientCaFile).
+    if (deps.clientCertificates && (req.socket as TLSSocket).authorized === true) return true;
     const header = req.headers['authorization'];
     if (!deps.tokenHash || typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
     const presented = createHash('sha256').update(header.slice(7)).digest();
@@ -123,7 +91,8 @@ export function managementRoutes(deps: ManagementDeps): Route {
     return found;
   };
 
-  const handlers: Array<[string, RegExp, (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL) => Promise<void>]> = [
+  const handlers: Handler[] = [
+    ...backupHandlers({ store, wrapper: deps.wrapper, now: deps.now, newId: randomUUID, revokeClientAccess: deps.revokeClientAccess, audit }),
     [
       'GET',
       /^\/v1\/tenants$/,
@@ -308,7 +277,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (!url.pathname.startsWith('/v1/')) return false;
     try {
-      if (!deps.tokenHash) throw new HttpProblem(404, 'the management API is off: set admin.tokenFile');
+      if (!deps.tokenHash && !deps.clientCertificates) throw new HttpProblem(404, 'the management API is off: set admin.tokenFile or admin.tls.clientCaFile');
       if (!authorized(req)) {
         audit('denied', { path: url.pathname }, 'refused');
         throw new HttpProblem(401, 'a valid bearer token is required');
@@ -322,7 +291,12 @@ export function managementRoutes(deps: ManagementDeps): Route {
       }
       throw new HttpProblem(404, `no route ${req.method} ${url.pathname}`);
     } catch (err) {
-      if (err instanceof HttpProblem) send(res, err.status, { error: err.message, ...err.extra });
+      if (err instanceof HttpProblem) {
+        // Read and drop whatever body is still coming, so a client still uploading gets this answer
+        // instead of a broken connection.
+        if (!req.complete) req.resume();
+        send(res, err.status, { error: err.message, ...err.extra });
+      }
       else throw err;
     }
     return true;

@@ -1,6 +1,14 @@
-/** The management API client: where the server is, how to authenticate, JSON and NDJSON calls. */
+/**
+ * The management API client: where the server is, how to authenticate (bearer token from a file,
+ * a client certificate over HTTPS, or both), JSON calls, and streamed bodies both ways. Plain
+ * node:http(s), so uploads stream and client certificates need no extra dependency.
+ */
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { lines } from '../backup/snapshot-lines.js';
 
 export class CliError extends Error {
   constructor(
@@ -15,12 +23,35 @@ export class CliError extends Error {
 
 export interface Endpoint {
   readonly url: string;
-  readonly token: string;
+  readonly token?: string | undefined;
+  /** Client certificate, key and the CA that signed the admin server's certificate (HTTPS). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined } | undefined;
 }
 
-export function resolveEndpoint(options: { adminUrl?: string | undefined; tokenFile?: string | undefined; dev: boolean; dataDir: string }): Endpoint {
+export interface EndpointOptions {
+  readonly adminUrl?: string | undefined;
+  readonly tokenFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly caFile?: string | undefined;
+  readonly dev: boolean;
+  readonly dataDir: string;
+}
+
+function readOrFail(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CliError(`cannot read the ${what} ${file}: ${(err as Error).message}`, 2);
+  }
+}
+
+export function resolveEndpoint(options: EndpointOptions): Endpoint {
   let url = options.adminUrl ?? process.env['KMIPCTL_ADMIN_URL'];
   let tokenFile = options.tokenFile ?? process.env['KMIPCTL_TOKEN_FILE'];
+  const certFile = options.certFile ?? process.env['KMIPCTL_CERT_FILE'];
+  const keyFile = options.keyFile ?? process.env['KMIPCTL_KEY_FILE'];
+  const caFile = options.caFile ?? process.env['KMIPCTL_CA_FILE'];
   if (options.dev) {
     const file = join(resolve(options.dataDir), 'admin.json');
     let doc: { url?: string; tokenFile?: string };
@@ -33,64 +64,89 @@ export function resolveEndpoint(options: { adminUrl?: string | undefined; tokenF
     tokenFile ??= doc.tokenFile;
   }
   if (!url) throw new CliError('where is the server? give --admin-url URL (or --dev --data-dir DIR)', 2);
-  if (!tokenFile) throw new CliError('give --token-file FILE with the management token (or --dev --data-dir DIR)', 2);
-  let token: string;
-  try {
-    token = readFileSync(tokenFile, 'utf8').trim();
-  } catch (err) {
-    throw new CliError(`cannot read the token file ${tokenFile}: ${(err as Error).message}`, 2);
-  }
   if (!/^https?:\/\//.test(url)) throw new CliError(`--admin-url must be an http(s) URL, got ${url}`, 2);
-  return { url: url.replace(/\/+$/, ''), token };
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError('--cert and --key go together', 2);
+  if (certFile && !url.startsWith('https://')) throw new CliError('a client certificate needs an https:// admin URL', 2);
+  if (!tokenFile && !certFile) throw new CliError('give --token-file FILE or --cert FILE --key FILE (or --dev --data-dir DIR)', 2);
+  const token = tokenFile ? readOrFail(tokenFile, 'token file').toString('utf8').trim() : undefined;
+  const tls = certFile && keyFile ? { cert: readOrFail(certFile, 'certificate'), key: readOrFail(keyFile, 'key'), ca: caFile ? readOrFail(caFile, 'CA file') : undefined } : undefined;
+  return { url: url.replace(/\/+$/, ''), token, tls };
 }
+
+/** Long enough for a rewrap or a restore of a large store; short for everything else. */
+const LONG_MS = 24 * 3600_000;
+const SHORT_MS = 60_000;
 
 export class ManagementClient {
   constructor(private readonly endpoint: Endpoint) {}
 
   async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    const res = await this.fetch(method, path, body);
-    const text = await res.text();
+    const res = await this.send(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) }, SHORT_MS);
+    return this.json<T>(res);
+  }
+
+  /** Answers that come as JSON lines; each line goes to `onLine`. */
+  async stream(method: 'GET' | 'POST', path: string, onLine: (line: unknown) => void): Promise<void> {
+    for await (const line of this.lines(method, path)) onLine(JSON.parse(line));
+  }
+
+  /** The raw lines of a streamed answer (a snapshot passes through untouched). */
+  async *lines(method: 'GET' | 'POST', path: string): AsyncGenerator<string> {
+    const res = await this.send(method, path, undefined, LONG_MS);
+    if ((res.statusCode ?? 500) >= 300) await this.json(res);
+    yield* lines(res);
+  }
+
+  /** Streams a body up and returns the JSON answer. */
+  async upload<T>(path: string, body: Readable, type: string): Promise<T> {
+    return this.json<T>(await this.send('POST', path, { type, data: body }, LONG_MS));
+  }
+
+  private async json<T>(res: IncomingMessage): Promise<T> {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
     let doc: unknown;
     try {
       doc = text ? JSON.parse(text) : {};
     } catch {
-      throw new CliError(`the server answered ${res.status} with something that is not JSON`, 1);
+      throw new CliError(`the server answered ${res.statusCode} with something that is not JSON`, 1);
     }
-    if (res.ok) return doc as T;
-    const message = (doc as { error?: string }).error ?? `HTTP ${res.status}`;
-    throw new CliError(message, res.status === 409 ? 3 : res.status === 400 || res.status === 404 ? 2 : 1, doc);
+    const status = res.statusCode ?? 500;
+    if (status < 300) return doc as T;
+    const message = (doc as { error?: string }).error ?? `HTTP ${status}`;
+    throw new CliError(message, status === 409 ? 3 : status === 400 || status === 404 ? 2 : 1, doc);
   }
 
-  /** POST that answers with JSON lines; each line goes to `onLine`. */
-  async stream(path: string, onLine: (line: unknown) => void): Promise<void> {
-    const res = await this.fetch('POST', path);
-    if (!res.ok || !res.body) {
-      const doc = (await res.json().catch(() => ({}))) as { error?: string };
-      throw new CliError(doc.error ?? `HTTP ${res.status}`, 1);
+  private send(method: string, path: string, body: { type: string; data: string | Readable } | undefined, timeoutMs: number): Promise<IncomingMessage> {
+    const url = new URL(`${this.endpoint.url}${path}`);
+    const headers: Record<string, string> = {};
+    if (this.endpoint.token) headers['authorization'] = `Bearer ${this.endpoint.token}`;
+    if (body) headers['content-type'] = body.type;
+    // No keep-alive agent: a finished command leaves no socket holding the process open.
+    const options: RequestOptions & { cert?: Buffer; key?: Buffer; ca?: Buffer } = { method, headers, timeout: timeoutMs, agent: false };
+    if (this.endpoint.tls) {
+      options.cert = this.endpoint.tls.cert;
+      options.key = this.endpoint.tls.key;
+      if (this.endpoint.tls.ca) options.ca = this.endpoint.tls.ca;
     }
-    let buffered = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.trim()) onLine(JSON.parse(line));
+    return new Promise((resolvePromise, reject) => {
+      let bodyError: Error | undefined;
+      // A failing body (a damaged backup file) is the cause to report, not the connection it broke.
+      const fail = (err: Error) =>
+        reject(bodyError ?? (err instanceof CliError ? err : new CliError(`cannot reach the server at ${this.endpoint.url}: ${err.message}`, 1)));
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, resolvePromise);
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+      req.on('error', fail);
+      if (!body) req.end();
+      else if (typeof body.data === 'string') req.end(body.data);
+      else {
+        body.data.on('error', (err) => {
+          bodyError = err;
+          req.destroy(err);
+        });
+        body.data.pipe(req);
       }
-    }
-  }
-
-  private async fetch(method: string, path: string, body?: unknown): Promise<Response> {
-    try {
-      return await fetch(`${this.endpoint.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.endpoint.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(method === 'POST' && path.startsWith('/v1/rewrap') ? 24 * 3600_000 : 60_000),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach the server at ${this.endpoint.url}: ${(err as Error).message}`, 1);
-    }
+    });
   }
 }

@@ -75,8 +75,14 @@ export const ServerConfigSchema = z
         enabled: z.boolean().default(true),
         host: host.default('127.0.0.1'),
         port: port.default(9696),
-        /** Bearer token for the management API (/v1/…), in a file; without it the API is off. */
+        /** Bearer token for the management API (/v1/…), in a file. */
         tokenFile: path.optional(),
+        /**
+         * HTTPS on the admin port. With clientCaFile, a client certificate issued by that CA (keep it
+         * for administrators only) authorizes the management API like the token does. Health and
+         * metrics stay reachable without one, for load balancers and scrapers.
+         */
+        tls: z.object({ certFile: path, keyFile: path, clientCaFile: path.optional() }).strict().optional(),
       })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 9696 }),

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
+import { certFromRow, objectFromRow, tenantFromRow, type CertRow, type ObjectRow, type TenantRow } from './rows.js';
 import { withPendingTouch } from './touches.js';
 import { indexDiff, indexRows, type IndexRow } from './index-rows.js';
 import { buildLocateQuery, POSTGRES_DIALECT } from './sql/locate-query.js';
@@ -21,6 +22,7 @@ import type {
   ObjectChange,
   ObjectRecord,
   ObjectSummary,
+  SnapshotItem,
   TenantRecord,
 } from './store.js';
 
@@ -52,31 +54,7 @@ export function mapPgError(err: unknown): StoreError {
   return new StoreError(StoreErrorCode.Unavailable, `database error ${code || 'unknown'}`, { cause: err });
 }
 
-interface ObjectRow {
-  uid: string;
-  tenant_id: string;
-  object_type: number;
-  state: number;
-  revision: number;
-  created_at: number;
-  updated_at: number;
-  last_get_at: number | null;
-  attributes: string;
-  material: Buffer | null;
-  wrap_kind: string | null;
-  root_key_id: string | null;
-  root_key_version: string | null;
-}
 
-interface CertRow {
-  fingerprint: string;
-  tenant_id: string;
-  label: string;
-  kind: 'pin' | 'ca';
-  subject: string | null;
-  pem: string;
-  created_at: number;
-}
 
 /** BIGINT columns hold milliseconds and counts: well inside a JS number. */
 const types = {
@@ -180,7 +158,7 @@ export class PostgresStore implements KeyStore {
 
   async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
     const { rows } = await this.query<ObjectRow>('SELECT * FROM objects WHERE tenant_id = $1 AND uid = $2', [tenantId, uid], 'get-object');
-    return rows[0] ? withPendingTouch(rowToObject(rows[0]), this.touches.get(uid)) : undefined;
+    return rows[0] ? withPendingTouch(objectFromRow(rows[0]), this.touches.get(uid)) : undefined;
   }
 
   async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
@@ -365,6 +343,51 @@ export class PostgresStore implements KeyStore {
     });
   }
 
+  async deleteObjects(tenantId: string, uids: readonly string[]): Promise<number> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM object_index WHERE tenant_id = $1 AND seq IN (SELECT seq FROM objects WHERE tenant_id = $1 AND uid = ANY($2::text[]))', [tenantId, uids]);
+      const r = await client.query('DELETE FROM objects WHERE tenant_id = $1 AND uid = ANY($2::text[])', [tenantId, uids]);
+      await client.query('COMMIT');
+      return r.rowCount ?? 0;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw mapPgError(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** One REPEATABLE READ transaction: every page comes from the snapshot its first query took. */
+  async *exportSnapshot(): AsyncGenerator<SnapshotItem> {
+    await this.flushTouches();
+    const client = await this.connect();
+    let finished = false;
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The reader may pause between pages (a slow disk on the other end); give it time.
+      await client.query("SET LOCAL idle_in_transaction_session_timeout = '10min'");
+      for (const r of (await client.query<TenantRow>('SELECT * FROM tenants ORDER BY created_at, id')).rows) yield { kind: 'tenant', tenant: tenantFromRow(r) };
+      for (const r of (await client.query<CertRow>('SELECT * FROM client_certs ORDER BY created_at, fingerprint')).rows) yield { kind: 'cert', cert: certFromRow(r) };
+      let after = 0;
+      for (;;) {
+        const { rows } = await client.query<ObjectRow & { seq: number }>('SELECT * FROM objects WHERE seq > $1 ORDER BY seq LIMIT 500', [after]);
+        if (rows.length === 0) break;
+        for (const r of rows) yield { kind: 'object', object: objectFromRow(r) };
+        after = rows.at(-1)!.seq;
+      }
+      await client.query('COMMIT');
+      finished = true;
+    } catch (err) {
+      throw mapPgError(err);
+    } finally {
+      if (!finished) await client.query('ROLLBACK').catch(() => (broken = true));
+      client.release(broken);
+    }
+  }
+
   async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
     const rows = tenantId
       ? (await this.query<{ tenant_id: string; state: number; count: number }>('SELECT tenant_id, state, COUNT(*) AS count FROM objects WHERE tenant_id = $1 GROUP BY tenant_id, state ORDER BY tenant_id, state', [tenantId])).rows
@@ -412,32 +435,4 @@ function objectValues(o: ObjectChange['object']): unknown[] {
     o.material?.rootKeyId ?? null,
     o.material?.rootKeyVersion ?? null,
   ];
-}
-
-function certFromRow(r: CertRow): ClientCertRecord {
-  return { fingerprint: r.fingerprint, tenantId: r.tenant_id, label: r.label, kind: r.kind, subject: r.subject, pem: r.pem, createdAt: r.created_at };
-}
-
-function rowToObject(r: ObjectRow): ObjectRecord {
-  let attributes;
-  try {
-    attributes = parseAttributes(r.attributes);
-  } catch (err) {
-    throw new StoreError(StoreErrorCode.Corrupt, 'attributes of an object do not parse', { cause: err });
-  }
-  return {
-    uid: r.uid,
-    tenantId: r.tenant_id,
-    objectType: r.object_type,
-    state: r.state,
-    revision: r.revision,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    lastGetAt: r.last_get_at,
-    attributes,
-    material:
-      r.material && r.wrap_kind && r.root_key_id && r.root_key_version
-        ? { ciphertext: new Uint8Array(r.material), wrapKind: r.wrap_kind, rootKeyId: r.root_key_id, rootKeyVersion: r.root_key_version }
-        : null,
-  };
 }

@@ -11,10 +11,13 @@
  */
 import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { fdatasync, mkdirSync, openSync, closeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { fdatasync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { certFromRow, objectFromRow, type CertRow, type ObjectRow } from './rows.js';
+import { readSnapshotCopy } from './sqlite-snapshot.js';
 import { withPendingTouch } from './touches.js';
 import { indexDiff, indexRows } from './index-rows.js';
 import { buildLocateQuery, SQLITE_DIALECT } from './sql/locate-query.js';
@@ -27,7 +30,7 @@ import type {
   ObjectChange,
   ObjectRecord,
   ObjectSummary,
-  StoredAttribute,
+  SnapshotItem,
   TenantRecord,
 } from './store.js';
 
@@ -49,21 +52,6 @@ export interface SqliteStoreOptions {
   readonly syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
-interface ObjectRow {
-  uid: string;
-  tenant_id: string;
-  object_type: number;
-  state: number;
-  revision: number;
-  created_at: number;
-  updated_at: number;
-  last_get_at: number | null;
-  attributes: string;
-  material: Buffer | null;
-  wrap_kind: string | null;
-  root_key_id: string | null;
-  root_key_version: string | null;
-}
 
 interface PendingCommit {
   readonly changes: readonly ObjectChange[];
@@ -97,8 +85,10 @@ export class SqliteStore implements KeyStore {
   private readonly walPath: string | undefined;
   private readonly syncWal: (fd: number, done: (err: Error | null) => void) => void;
   private readonly syncing = new Set<Promise<void>>();
+  private readonly path: string;
 
   constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = SqliteStore.openDatabase(options);
     this.walPath = options.path === ':memory:' ? undefined : `${options.path}-wal`;
@@ -198,7 +188,7 @@ export class SqliteStore implements KeyStore {
 
   async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
     const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
-    return row ? withPendingTouch(rowToObject(row), this.touches.get(uid)) : undefined;
+    return row ? withPendingTouch(objectFromRow(row), this.touches.get(uid)) : undefined;
   }
 
   async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
@@ -397,6 +387,37 @@ export class SqliteStore implements KeyStore {
     });
   }
 
+  async deleteObjects(tenantId: string, uids: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (let i = 0; i < uids.length; i += 500) {
+      const chunk = uids.slice(i, i + 500);
+      const marks = chunk.map(() => '?').join(',');
+      deleted += this.run(() =>
+        this.db.transaction(() => {
+          this.db.prepare(`DELETE FROM object_index WHERE tenant_id = ? AND seq IN (SELECT seq FROM objects WHERE tenant_id = ? AND uid IN (${marks}))`).run(tenantId, tenantId, ...chunk);
+          return this.db.prepare(`DELETE FROM objects WHERE tenant_id = ? AND uid IN (${marks})`).run(tenantId, ...chunk).changes;
+        }).immediate(),
+      );
+    }
+    return deleted;
+  }
+
+  async *exportSnapshot(): AsyncGenerator<SnapshotItem> {
+    this.flushTouches();
+    const dir = mkdtempSync(this.path === ':memory:' ? join(tmpdir(), 'kmip-snapshot-') : `${this.path}.snapshot-`);
+    const copy = join(dir, 'copy.db');
+    try {
+      try {
+        await this.run(() => this.db.backup(copy));
+      } catch (err) {
+        throw mapSqliteError(err);
+      }
+      yield* readSnapshotCopy((p) => new (driver())(p), copy);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
     return this.run(() => this.stmt.countByState.all())
       .filter((r) => tenantId === undefined || r.tenant_id === tenantId)
@@ -439,42 +460,4 @@ export class SqliteStore implements KeyStore {
       throw mapSqliteError(err);
     }
   }
-}
-
-interface CertRow {
-  fingerprint: string;
-  tenant_id: string;
-  label: string;
-  kind: 'pin' | 'ca';
-  subject: string | null;
-  pem: string;
-  created_at: number;
-}
-
-function certFromRow(r: CertRow): ClientCertRecord {
-  return { fingerprint: r.fingerprint, tenantId: r.tenant_id, label: r.label, kind: r.kind, subject: r.subject, pem: r.pem, createdAt: r.created_at };
-}
-
-function rowToObject(r: ObjectRow): ObjectRecord {
-  let attributes: StoredAttribute[];
-  try {
-    attributes = parseAttributes(r.attributes);
-  } catch (err) {
-    throw new StoreError(StoreErrorCode.Corrupt, `attributes of an object do not parse`, { cause: err });
-  }
-  return {
-    uid: r.uid,
-    tenantId: r.tenant_id,
-    objectType: r.object_type,
-    state: r.state,
-    revision: r.revision,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    lastGetAt: r.last_get_at,
-    attributes,
-    material:
-      r.material && r.wrap_kind && r.root_key_id && r.root_key_version
-        ? { ciphertext: new Uint8Array(r.material), wrapKind: r.wrap_kind, rootKeyId: r.root_key_id, rootKeyVersion: r.root_key_version }
-        : null,
-  };
 }

@@ -105,6 +105,11 @@ export interface ObjectSummary {
   readonly lastGetAt: number | null;
 }
 
+export type SnapshotItem =
+  | { readonly kind: 'tenant'; readonly tenant: TenantRecord }
+  | { readonly kind: 'cert'; readonly cert: ClientCertRecord }
+  | { readonly kind: 'object'; readonly object: ObjectRecord };
+
 export interface KeyStore {
   readonly kind: string;
 
@@ -134,6 +139,14 @@ export interface KeyStore {
   listClientCerts(tenantId?: string): Promise<ClientCertRecord[]>;
 
   listObjects(filter: { tenantId?: string; states?: readonly number[]; afterUid?: string; limit: number }): Promise<ObjectSummary[]>;
+  /** Removes these objects of a tenant outright (undoing a failed restore); returns how many went. */
+  deleteObjects(tenantId: string, uids: readonly string[]): Promise<number>;
+  /**
+   * Everything, as of one moment: tenants, then certificates, then objects in creation order.
+   * Changes committed after the first item is produced are not in it. Close the iterator (break
+   * out of the loop) to release what holds the snapshot.
+   */
+  exportSnapshot(): AsyncIterable<SnapshotItem>;
   countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>>;
 
   /** Throws when the store cannot serve requests. */

@@ -88,6 +88,14 @@ export const RULES: readonly Rule[] = [
     check: onlyLocal([under('server/net/'), under('server/ttlv/'), under('server/log/')]),
   },
   {
+    name: 'server/backup is file format and snapshot records: zod, store types and itself',
+    appliesTo: under('server/backup/'),
+    check: (e) => {
+      if (e.local && e.typeOnly && e.to === 'server/store/store.ts') return undefined;
+      return onlyLocal([under('server/backup/')], ['zod'])(e);
+    },
+  },
+  {
     name: 'server/config and server/log stand alone',
     appliesTo: (p) => p.startsWith('server/config/') || p.startsWith('server/log/'),
     check: (e) => onlyLocal([(p) => p.startsWith(e.from.split('/').slice(0, 2).join('/') + '/')], ['zod', 'pino'])(e),

@@ -185,6 +185,51 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.countObjectsByState(tenant)).toEqual([]);
     });
 
+    it('exports a snapshot as of its first item: later commits and updates are not in it', async () => {
+      const cert = { fingerprint: 'cd'.repeat(32), tenantId: tenant, label: 'vc', kind: 'pin' as const, subject: null, pem: 'PEM', createdAt: 5 };
+      await store.addClientCert(cert);
+      const before = [objectRecord(tenant), objectRecord(other, { state: 5, material: null }), objectRecord(tenant, { lastGetAt: 77 })];
+      for (const o of before) await store.commit([{ kind: 'insert', object: o }]);
+      await store.touch([before[0]!.uid], 99);
+
+      const iterator = store.exportSnapshot()[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      await store.commit([{ kind: 'insert', object: objectRecord(tenant) }]);
+      await store.commit([{ kind: 'update', object: { ...before[2]!, state: 2, revision: 2 }, expectedRevision: 1 }]);
+      const items = [first.value];
+      for (let n = await iterator.next(); !n.done; n = await iterator.next()) items.push(n.value);
+
+      expect(items.filter((i) => i.kind === 'tenant').map((i) => i.tenant.id)).toEqual([tenant, other]);
+      expect(items.filter((i) => i.kind === 'cert').map((i) => i.cert)).toEqual([cert]);
+      const objects = items.flatMap((i) => (i.kind === 'object' ? [i.object] : []));
+      // In creation order, exactly as committed before the export began (the pending Get time included).
+      expect(objects).toEqual([{ ...before[0]!, lastGetAt: 99 }, before[1], before[2]]);
+    });
+
+    it('stops an export cleanly when the reader leaves early, and can export again', async () => {
+      for (let i = 0; i < 3; i++) await store.commit([{ kind: 'insert', object: objectRecord(tenant) }]);
+      for await (const item of store.exportSnapshot()) if (item.kind === 'cert' || item.kind === 'object') break;
+      let objects = 0;
+      for await (const item of store.exportSnapshot()) if (item.kind === 'object') objects++;
+      expect(objects).toBe(3);
+      await store.commit([{ kind: 'insert', object: objectRecord(tenant) }]);
+    });
+
+    it('deletes chosen objects of a tenant, index rows included, and nothing else', async () => {
+      const nameValue = (name: string) => [1, [[0x420055, 7, name]]];
+      const named = (name: string) => objectRecord(tenant, { attributes: [attr('Name', nameValue(name))] });
+      const objects = [named('a'), named('b'), named('c')];
+      for (const o of objects) await store.commit([{ kind: 'insert', object: o }]);
+      expect(await store.deleteObjects(other, [objects[0]!.uid])).toBe(0);
+      expect(await store.deleteObjects(tenant, [objects[0]!.uid, objects[1]!.uid])).toBe(2);
+      expect(await store.getObject(tenant, objects[0]!.uid)).toBeUndefined();
+      expect(await store.getObject(tenant, objects[2]!.uid)).toBeDefined();
+      const byName = { name: 'Name', key: JSON.stringify(nameValue('a')), indexed: true };
+      expect((await store.locate(tenant, { attributes: [byName], ranges: [], offset: 0, limit: 10, withTotal: false })).uids).toEqual([]);
+      // The Name is free again: its index row went with the object.
+      await store.commit([{ kind: 'insert', object: named('a') }]);
+    });
+
     it('records last Get times (best effort, visible after a flush)', async () => {
       const o = objectRecord(tenant);
       await store.commit([{ kind: 'insert', object: o }]);

@@ -1,0 +1,196 @@
+/**
+ * Backup and restore over the management API. GET /v1/backup streams a consistent snapshot as JSON
+ * lines (key material still wrapped by the root key; kmipctl encrypts the file). POST /v1/restore
+ * takes those lines into a store that holds no keys: it proves this server can unwrap each root-key
+ * version it meets before writing those keys, and undoes everything it wrote if anything fails.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import {
+  certFromLine,
+  lines,
+  objectFromLine,
+  parseSnapshotLine,
+  snapshotEnd,
+  snapshotHeader,
+  snapshotItemLine,
+} from '../backup/snapshot-lines.js';
+import { errorSummary } from '../log/logger.js';
+import type { KeyStore, ObjectRecord } from '../store/store.js';
+import type { KeyWrapper } from '../wrap/wrapper.js';
+import { HttpProblem, send, type Handler } from './management-http.js';
+
+export interface BackupDeps {
+  readonly store: KeyStore;
+  readonly wrapper: KeyWrapper;
+  readonly now: () => number;
+  readonly newId: () => string;
+  readonly revokeClientAccess: (fingerprint?: string) => number;
+  readonly audit: (action: string, fields: Record<string, unknown>, result?: string) => void;
+}
+
+const RESTORE_BATCH = 200;
+
+async function writeLine(res: ServerResponse, line: string): Promise<void> {
+  if (res.destroyed) throw new Error('the reader went away');
+  if (!res.write(`${line}\n`)) await once(res, 'drain');
+}
+
+export function backupHandlers(deps: BackupDeps): Handler[] {
+  const { store } = deps;
+
+  const exportSnapshot: Handler = [
+    'GET',
+    /^\/v1\/backup$/,
+    async (_req, res) => {
+      const approximate = (await store.countObjectsByState()).reduce((s, c) => s + c.count, 0);
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const counts = { tenants: 0, certs: 0, objects: 0 };
+      try {
+        await writeLine(res, snapshotHeader(deps.now(), approximate));
+        for await (const item of store.exportSnapshot()) {
+          await writeLine(res, snapshotItemLine(item));
+          counts[item.kind === 'tenant' ? 'tenants' : item.kind === 'cert' ? 'certs' : 'objects']++;
+        }
+        await writeLine(res, snapshotEnd(counts));
+        res.end();
+        deps.audit('backup export', counts);
+      } catch (err) {
+        deps.audit('backup export', { ...counts, error: errorSummary(err) }, 'failed');
+        // The status is already sent: say so in-band; the missing end record fails the reader anyway.
+        if (!res.destroyed) res.end(`${JSON.stringify({ error: 'the snapshot failed part way; run the backup again' })}\n`);
+      }
+    },
+  ];
+
+  const keysHeld = async () => (await store.countObjectsByState()).reduce((s, c) => s + c.count, 0);
+  const refusal = (held: number) => `restore needs a store without keys; this one holds ${held}: restore into a new deployment`;
+
+  /** Asked before uploading: a refusal after the upload began would reach the client as a broken pipe. */
+  const restoreCheck: Handler = [
+    'GET',
+    /^\/v1\/restore$/,
+    async (_req, res) => {
+      const held = await keysHeld();
+      send(res, 200, { ready: held === 0, keys: held, ...(held > 0 ? { reason: refusal(held) } : {}) });
+    },
+  ];
+
+  const restore: Handler = [
+    'POST',
+    /^\/v1\/restore$/,
+    async (req, res) => {
+      const held = await keysHeld();
+      if (held > 0) throw new HttpProblem(409, refusal(held));
+      const created = { tenants: [] as string[], certs: [] as string[], objects: new Map<string, string[]>() };
+      const adopted: string[] = [];
+      const tenantIds = new Map<string, string>();
+      const verifiedRootKeys = new Set<string>();
+      const counts = { tenants: 0, certs: 0, objects: 0 };
+      let batch: ObjectRecord[] = [];
+      const flush = async () => {
+        if (batch.length === 0) return;
+        await store.commit(batch.map((object) => ({ kind: 'insert' as const, object })));
+        for (const o of batch) {
+          const list = created.objects.get(o.tenantId) ?? [];
+          list.push(o.uid);
+          created.objects.set(o.tenantId, list);
+        }
+        batch = [];
+      };
+      const tenantOf = (backupId: string, what: string) => {
+        const id = tenantIds.get(backupId);
+        if (!id) throw new HttpProblem(400, `${what} belongs to a tenant the snapshot did not list first`);
+        return id;
+      };
+
+      try {
+        let n = 0;
+        let ended = false;
+        // Leaving this loop early must not destroy the request: the client still needs our answer.
+        for await (const text of lines(req.iterator({ destroyOnReturn: false }))) {
+          n++;
+          let line;
+          try {
+            line = parseSnapshotLine(text, n);
+          } catch (err) {
+            throw new HttpProblem(400, (err as Error).message);
+          }
+          if (ended) throw new HttpProblem(400, `line ${n} follows the end record`);
+          if ((n === 1) !== 'snapshot' in line) throw new HttpProblem(400, n === 1 ? 'this is not a snapshot (no header line)' : `line ${n} is a second header`);
+          if ('tenant' in line) {
+            const t = line.tenant;
+            const existing = await store.getTenantByName(t.name);
+            if (existing) {
+              // A tenant without keys (the store holds none) is taken over, e.g. the embedded default's "dev".
+              tenantIds.set(t.id, existing.id);
+              adopted.push(t.name);
+            } else {
+              const id = (await store.getTenant(t.id)) ? deps.newId() : t.id;
+              await store.createTenant({ ...t, id });
+              created.tenants.push(id);
+              tenantIds.set(t.id, id);
+            }
+            counts.tenants++;
+          } else if ('cert' in line) {
+            const cert = { ...certFromLine(line.cert), tenantId: tenantOf(line.cert.tenantId, 'a certificate') };
+            const existing = await store.getClientCert(cert.fingerprint);
+            if (existing && existing.tenantId !== cert.tenantId) {
+              throw new HttpProblem(409, `certificate ${cert.fingerprint} is registered to another tenant here; nothing was restored`);
+            }
+            if (!existing) {
+              await store.addClientCert(cert);
+              created.certs.push(cert.fingerprint);
+            }
+            counts.certs++;
+          } else if ('object' in line) {
+            const o: ObjectRecord = { ...objectFromLine(line.object), tenantId: tenantOf(line.object.tenantId, `object ${line.object.uid}`) };
+            if (o.material) {
+              const version = `${o.material.wrapKind} root key ${o.material.rootKeyId} version ${o.material.rootKeyVersion}`;
+              if (!verifiedRootKeys.has(version)) {
+                try {
+                  (await deps.wrapper.unwrap(o.material, o.uid)).plaintext.fill(0);
+                } catch {
+                  throw new HttpProblem(422, `this server cannot unwrap keys wrapped by ${version}: configure the root key the backup's server used; nothing was restored`);
+                }
+                verifiedRootKeys.add(version);
+              }
+            }
+            batch.push(o);
+            counts.objects++;
+            if (batch.length >= RESTORE_BATCH) await flush();
+          } else if ('end' in line) {
+            await flush();
+            const e = line.end;
+            if (e.tenants !== counts.tenants || e.certs !== counts.certs || e.objects !== counts.objects) {
+              throw new HttpProblem(400, 'the snapshot does not hold what its end record counts; nothing was restored');
+            }
+            ended = true;
+          }
+        }
+        if (!ended) throw new HttpProblem(400, 'the snapshot is cut off (no end record); nothing was restored');
+      } catch (err) {
+        // Undo in reverse: objects, then certificates, then the tenants this restore created.
+        const undo = async () => {
+          for (const [tenantId, uids] of created.objects) await store.deleteObjects(tenantId, uids);
+          for (const fp of created.certs) await store.removeClientCert(fp);
+          for (const id of created.tenants) await store.deleteTenant(id);
+        };
+        const undone = await undo().then(
+          () => true,
+          () => false,
+        );
+        deps.audit('restore', { ...counts, undone, error: errorSummary(err) }, 'failed');
+        if (!undone) throw new HttpProblem(500, 'the restore failed and could not undo all it wrote: restore into a fresh store');
+        if (err instanceof HttpProblem) throw err;
+        if (req.destroyed || req.readableAborted) throw new HttpProblem(400, 'the upload stopped part way; nothing was restored');
+        throw new HttpProblem(500, `the restore failed (${(err as Error).message}); nothing was restored`);
+      }
+      deps.revokeClientAccess();
+      deps.audit('restore', { ...counts, adoptedTenants: adopted.length });
+      send(res, 200, { restored: counts, adoptedTenants: adopted, rootKeyVersions: [...verifiedRootKeys] });
+    },
+  ];
+
+  return [exportSnapshot, restoreCheck, restore];
+}

@@ -1,0 +1,76 @@
+/** kmipctl's flags and usage text, parsed once. */
+import { parseArgs } from 'node:util';
+import { CliError } from './client.js';
+
+export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
+
+  tenant add NAME                       create a tenant (one key provider, usually one vCenter)
+  tenant list                           tenants with their key counts per state
+  tenant remove NAME [--force --confirm NAME]
+                                        remove a tenant and destroy its keys; refused (exit 3) while
+                                        any key is Pre-Active or Active or was fetched recently
+  cert add --tenant NAME --pem FILE [--name LABEL] [--ca --subject SUBJECT]
+                                        register a client certificate (pinned), or a CA plus subject
+  cert list [--tenant NAME]             registered client certificates
+  cert remove FINGERPRINT               unregister; the client is cut off at once
+  keys list [--tenant NAME] [--state S] keys with state, dates, vCenter tags, last Get
+  keys revoke ID --tenant NAME [--reason compromise|cessation|superseded|unspecified]
+  keys destroy ID --tenant NAME         destroy a key's material (KMIP rules: not while Active)
+  rewrap [--after ID]                   rewrap every key to the root key's current version (resumable)
+  preflight-destroy                     exit 0 when tearing down is safe, 3 (with the reasons) when not
+  backup export --out FILE [--force]    a consistent snapshot, encrypted with a passphrase
+  backup import --in FILE               restore a backup into a server that holds no keys
+  backup verify --in FILE               decrypt and check a backup without a server
+
+connection (one of):
+  --admin-url URL --token-file FILE     the server's admin port and management token
+                                        (or KMIPCTL_ADMIN_URL, KMIPCTL_TOKEN_FILE)
+  --admin-url https://… --client-cert FILE --client-key FILE [--server-ca FILE]
+                                        an admin client certificate instead of (or with) the token
+                                        (or KMIPCTL_CERT_FILE, KMIPCTL_KEY_FILE, KMIPCTL_CA_FILE)
+  --dev [--data-dir DIR]                the running embedded default in DIR (default .kmip-dev)
+
+  --json                  machine-readable output (progress as JSON lines before the result)
+  --passphrase-file FILE  backup passphrase, at least 12 characters (or KMIPCTL_BACKUP_PASSPHRASE)
+
+exit codes: 0 done, 1 failed, 2 usage error, 3 refused for safety`;
+
+const OPTIONS = {
+  'admin-url': { type: 'string' },
+  'token-file': { type: 'string' },
+  'client-cert': { type: 'string' },
+  'client-key': { type: 'string' },
+  'server-ca': { type: 'string' },
+  dev: { type: 'boolean', default: false },
+  'data-dir': { type: 'string', default: '.kmip-dev' },
+  json: { type: 'boolean', default: false },
+  tenant: { type: 'string' },
+  pem: { type: 'string' },
+  name: { type: 'string' },
+  ca: { type: 'boolean', default: false },
+  subject: { type: 'string' },
+  state: { type: 'string' },
+  reason: { type: 'string' },
+  after: { type: 'string' },
+  force: { type: 'boolean', default: false },
+  confirm: { type: 'string' },
+  out: { type: 'string' },
+  in: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+export function parseCli(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
+  }
+}
+
+export type CliOptions = ReturnType<typeof parseCli>['values'];
+
+export function need(value: string | undefined, what: string): string {
+  if (!value) throw new CliError(`${what} is required\n${USAGE}`, 2);
+  return value;
+}
