@@ -1,0 +1,127 @@
+import { Construct } from 'constructs';
+import { IsInstance } from '../../.gen/providers/ibm/is-instance/index.js';
+import { IsLb } from '../../.gen/providers/ibm/is-lb/index.js';
+import { IsLbListener } from '../../.gen/providers/ibm/is-lb-listener/index.js';
+import { IsLbPool } from '../../.gen/providers/ibm/is-lb-pool/index.js';
+import { IsLbPoolMember } from '../../.gen/providers/ibm/is-lb-pool-member/index.js';
+import { ModuleValidationError } from '../shared/errors.js';
+import { matches } from '../shared/validate.js';
+import { ADMIN_PORT, KMIP_PORT, USER_DATA_LIMIT_BYTES, byteLength } from './plan-boot.js';
+
+export interface KmipNode {
+  /** Zone name, e.g. "us-south-1"; also the node's key. */
+  readonly zone: string;
+  readonly subnetId: string;
+  /** The node's fixed private address (from the subnet plan). */
+  readonly ip: string;
+  /** Rendered cloud-config (plan-boot.ts renderCloudConfig). */
+  readonly userData: string;
+}
+
+export interface KmipClusterProps {
+  /** Prefix of the instance names: "<name>-<zone>". */
+  readonly name: string;
+  readonly vpcId: string;
+  readonly resourceGroupId: string;
+  readonly imageId: string;
+  /** @default "bx2-2x8" */
+  readonly profile?: string;
+  readonly securityGroupIds: readonly string[];
+  readonly nodes: readonly KmipNode[];
+  /** SSH key ids for the image's default user. @default none */
+  readonly sshKeyIds?: readonly string[];
+  /** Boot volume size in GB. @default 100 (the image minimum) */
+  readonly bootVolumeGb?: number;
+  /**
+   * A private load balancer in front of the nodes with a health check on `/readyz` of the admin port.
+   * vCenter still lists every node itself; the balancer serves clients that take one address.
+   * @default false
+   */
+  readonly loadBalancer?: boolean;
+  /** @default [] */
+  readonly tags?: readonly string[];
+}
+
+/**
+ * One virtual server per zone running the bundled KMIP server, booted unattended by cloud-init. The user data
+ * is checked against IBM VPC's 64 KiB limit here (token placeholders are short; the values Terraform puts in
+ * their place — an API key, a database URL and CA — add about 3 KiB, which the limit check reserves).
+ */
+export class KmipCluster extends Construct {
+  readonly instances: Readonly<Record<string, IsInstance>>;
+  readonly loadBalancer?: IsLb;
+  readonly pool?: IsLbPool;
+
+  /** Room left for the values Terraform substitutes for tokens in the user data. */
+  static readonly TOKEN_ALLOWANCE_BYTES = 4096;
+
+  constructor(scope: Construct, id: string, props: KmipClusterProps) {
+    super(scope, id);
+    if (props.nodes.length < 2) throw new ModuleValidationError(`a key provider cluster needs at least 2 nodes, got ${props.nodes.length}`, this);
+    matches(this, 'profile', props.profile, /^[a-z0-9]+-[0-9]+x[0-9]+$/, 'a VPC instance profile such as bx2-2x8');
+    const tags = props.tags ? [...props.tags] : undefined;
+    const instances: Record<string, IsInstance> = {};
+    for (const node of props.nodes) {
+      const size = byteLength(node.userData) + KmipCluster.TOKEN_ALLOWANCE_BYTES;
+      if (size > USER_DATA_LIMIT_BYTES) {
+        throw new ModuleValidationError(`user data for ${node.zone} would be about ${size} bytes; IBM VPC accepts at most ${USER_DATA_LIMIT_BYTES}`, this);
+      }
+      instances[node.zone] = new IsInstance(this, `Node-${node.zone}`, {
+        name: `${props.name}-${node.zone}`,
+        vpc: props.vpcId,
+        zone: node.zone,
+        profile: props.profile ?? 'bx2-2x8',
+        image: props.imageId,
+        resourceGroup: props.resourceGroupId,
+        keys: [...(props.sshKeyIds ?? [])],
+        userData: node.userData,
+        primaryNetworkInterface: {
+          subnet: node.subnetId,
+          securityGroups: [...props.securityGroupIds],
+          primaryIp: { address: node.ip, autoDelete: true },
+        },
+        bootVolume: { size: props.bootVolumeGb ?? 100, autoDeleteVolume: true },
+        metadataService: { enabled: false },
+        ...(tags ? { tags } : {}),
+      });
+    }
+    this.instances = instances;
+
+    if (props.loadBalancer) {
+      this.loadBalancer = new IsLb(this, 'LoadBalancer', {
+        name: `${props.name}-lb`,
+        type: 'private',
+        subnets: props.nodes.map((n) => n.subnetId),
+        securityGroups: [...props.securityGroupIds],
+        resourceGroup: props.resourceGroupId,
+        ...(tags ? { tags } : {}),
+      });
+      this.pool = new IsLbPool(this, 'Pool', {
+        lb: this.loadBalancer.id,
+        name: `${props.name}-kmip`,
+        protocol: 'tcp',
+        algorithm: 'round_robin',
+        healthType: 'http',
+        healthMonitorUrl: '/readyz',
+        healthMonitorPort: ADMIN_PORT,
+        healthDelay: 10,
+        healthRetries: 2,
+        healthTimeout: 5,
+      });
+      for (const node of props.nodes) {
+        new IsLbPoolMember(this, `Member-${node.zone}`, {
+          lb: this.loadBalancer.id,
+          pool: this.pool.poolId,
+          port: KMIP_PORT,
+          targetAddress: node.ip,
+        });
+      }
+      new IsLbListener(this, 'Listener', {
+        lb: this.loadBalancer.id,
+        port: KMIP_PORT,
+        protocol: 'tcp',
+        defaultPool: this.pool.poolId,
+      });
+    }
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Pure rendering of what boots a KMIP node (no cdktf, no provider): the server's configuration file, the
+ * hardened systemd units, the asset fetcher and the cloud-config user data that ties them together.
+ *
+ * IBM VPC user data is limited to 64 KiB and the server bundle is about 1 MB, so the user data carries only
+ * the small files and a manifest of assets (the bundle, the node's TLS certificate and key, the cluster's
+ * TLS ticket keys) with the SHA-256 of each. `kmip-assets.service` downloads them from the stack's IBM Cloud
+ * Object Storage bucket over the direct (private) endpoint with the service ID's API key and installs a file
+ * only when its hash matches the one pinned here; `kmip.service` requires it, so a node whose assets do not
+ * match never starts the server. The check runs again at every boot.
+ *
+ * Values only known at apply time (the API key, database credentials, a new Key Protect instance id) arrive
+ * as cdktf token strings; they are placed in JSON strings and must be JSON-safe (UUIDs, base64, URL-encoded
+ * text). Literal text here never contains Terraform template sequences ("${" or "%{").
+ */
+
+export const USER_DATA_LIMIT_BYTES = 64 * 1024;
+export const KMIP_PORT = 5696;
+export const ADMIN_PORT = 9696;
+export const MIN_NODE_VERSION = '20.18.0';
+
+export const PATHS = Object.freeze({
+  bundle: '/opt/kmip/kmip-server.mjs',
+  fetcher: '/opt/kmip/fetch-assets.mjs',
+  config: '/etc/kmip/server.json',
+  manifest: '/etc/kmip/assets.json',
+  apiKey: '/etc/kmip/apikey',
+  dbCa: '/etc/kmip/db-ca.pem',
+  cert: '/etc/kmip/tls/server-cert.pem',
+  key: '/etc/kmip/tls/server-key.pem',
+  ticketKeys: '/etc/kmip/tls/ticket-keys.bin',
+  serverUnit: '/etc/systemd/system/kmip.service',
+  assetsUnit: '/etc/systemd/system/kmip-assets.service',
+});
+
+export const SERVICE_USER = 'kmip';
+
+export interface KeyProtectTarget {
+  readonly region: string;
+  /** Key Protect instance GUID (a UUID), or a token resolving to one. */
+  readonly instanceId: string;
+  /** Root key id, or a token resolving to one. */
+  readonly rootKeyId: string;
+  /** @default "private" */
+  readonly endpoint?: 'private' | 'public';
+  /** @default 60 */
+  readonly cacheSeconds?: number;
+}
+
+export interface ServerConfigParams {
+  readonly nodeIp: string;
+  readonly keyProtect: KeyProtectTarget;
+  /** postgres:// URL (JSON-safe: URL-encoded user and password), usually a token. */
+  readonly databaseUrl: string;
+  /** @default 10 */
+  readonly databasePoolSize?: number;
+  /** @default "info" */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Seconds a client registration change takes to reach this node. @default 2 */
+  readonly identityCacheSeconds?: number;
+  /** @default 2048 */
+  readonly maxConnections?: number;
+}
+
+/** IAM's private endpoint: nodes have no public egress. */
+export const PRIVATE_IAM_ENDPOINT = 'https://private.iam.cloud.ibm.com';
+
+/** The server's production configuration (server/config/schema.ts) for one node. */
+export function renderServerConfig(p: ServerConfigParams): Record<string, unknown> {
+  return {
+    listen: { host: '0.0.0.0', port: KMIP_PORT },
+    admin: { enabled: true, host: p.nodeIp, port: ADMIN_PORT },
+    tls: { certFile: PATHS.cert, keyFile: PATHS.key, ticketKeyFile: PATHS.ticketKeys, sessionTimeoutSeconds: 3600 },
+    store: {
+      kind: 'postgres',
+      url: p.databaseUrl,
+      caFile: PATHS.dbCa,
+      poolSize: p.databasePoolSize ?? 10,
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+    },
+    wrap: {
+      kind: 'keyprotect',
+      region: p.keyProtect.region,
+      instanceId: p.keyProtect.instanceId,
+      rootKeyId: p.keyProtect.rootKeyId,
+      endpoint: p.keyProtect.endpoint ?? 'private',
+      iamEndpoint: PRIVATE_IAM_ENDPOINT,
+      apiKeyFile: PATHS.apiKey,
+      cacheSeconds: p.keyProtect.cacheSeconds ?? 60,
+    },
+    identity: { cacheSeconds: p.identityCacheSeconds ?? 2 },
+    limits: { maxConnections: p.maxConnections ?? 2048, drainTimeoutMs: 15_000 },
+    log: { level: p.logLevel ?? 'info' },
+  };
+}
+
+export interface Asset {
+  /** Object key in the bucket (content-addressed: it contains the hash). */
+  readonly key: string;
+  readonly sha256: string;
+  /** Where the node installs it. */
+  readonly path: string;
+  readonly mode: '0644' | '0640' | '0600';
+  readonly owner: string;
+  readonly group: string;
+}
+
+export interface AssetManifest {
+  /** https://s3.direct.<region>.cloud-object-storage.appdomain.cloud */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly iamEndpoint: string;
+  readonly apiKeyFile: string;
+  readonly assets: readonly Asset[];
+}
+
+export function cosDirectEndpoint(region: string): string {
+  return `https://s3.direct.${region}.cloud-object-storage.appdomain.cloud`;
+}
+
+/** The systemd unit that runs the server, locked down to what a Node.js TLS server needs. */
+export function renderServerUnit(): string {
+  return [
+    '[Unit]',
+    'Description=KMIP key server (kmip-for-vmware)',
+    'Documentation=file:///etc/kmip/server.json',
+    'Wants=network-online.target',
+    'After=network-online.target kmip-assets.service',
+    'Requires=kmip-assets.service',
+    '',
+    '[Service]',
+    'Type=simple',
+    `User=${SERVICE_USER}`,
+    `Group=${SERVICE_USER}`,
+    `ExecStart=/usr/bin/node ${PATHS.bundle} --config ${PATHS.config}`,
+    'Environment=NODE_ENV=production',
+    'Restart=on-failure',
+    'RestartSec=5',
+    'KillSignal=SIGTERM',
+    'TimeoutStopSec=30',
+    'LimitNOFILE=65536',
+    'UMask=0077',
+    'NoNewPrivileges=yes',
+    'CapabilityBoundingSet=',
+    'AmbientCapabilities=',
+    'ProtectSystem=strict',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectControlGroups=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'ProtectProc=invisible',
+    'ProcSubset=pid',
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    'RemoveIPC=yes',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged @mount @debug @cpu-emulation @obsolete',
+    'SystemCallErrorNumber=EPERM',
+    'ReadOnlyPaths=/etc/kmip /opt/kmip',
+    'InaccessiblePaths=-/root -/home',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** The one-shot unit that installs the hash-checked assets before the server starts (every boot). */
+export function renderAssetsUnit(): string {
+  return [
+    '[Unit]',
+    'Description=Fetch and verify the KMIP server assets (bundle, TLS material) pinned in user data',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=/usr/bin/node ${PATHS.fetcher} ${PATHS.manifest}`,
+    'TimeoutStartSec=900',
+    'NoNewPrivileges=yes',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'ProtectSystem=full',
+    'ReadWritePaths=/opt/kmip /etc/kmip',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The asset fetcher (plain Node.js 20, no dependencies). Exit codes: 3 Node too old, 4 hash mismatch,
+ * 5 download failed after retries. Written without template literals so it never contains "${".
+ */
+export const FETCH_ASSETS_SCRIPT = `// Installed by cloud-init (kmip-for-vmware). Fetches the assets listed in the manifest and installs each
+// only when its SHA-256 matches the pinned value. Never prints the API key or a token.
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const MIN = '${MIN_NODE_VERSION}'.split('.').map(Number);
+const have = process.versions.node.split('.').map(Number);
+if (have[0] < MIN[0] || (have[0] === MIN[0] && have[1] < MIN[1])) {
+  console.error('kmip-assets: Node.js ' + process.versions.node + ' is too old; the server needs ' + MIN.join('.') + ' or later');
+  process.exit(3);
+}
+const manifest = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const ids = (file, name) => {
+  const line = readFileSync(file, 'utf8').split('\\n').find((l) => l.split(':')[0] === name);
+  if (!line) throw new Error('unknown user or group ' + name);
+  return Number(line.split(':')[2]);
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function withRetry(what, fn) {
+  let last;
+  for (let attempt = 1; attempt <= 30; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      last = err;
+      console.error('kmip-assets: ' + what + ' failed (attempt ' + attempt + '/30): ' + err.message);
+      await sleep(Math.min(30000, 1000 * 2 ** Math.min(attempt, 5)));
+    }
+  }
+  console.error('kmip-assets: giving up on ' + what + ': ' + last.message);
+  process.exit(5);
+}
+
+async function token() {
+  const apikey = readFileSync(manifest.apiKeyFile, 'utf8').trim();
+  const body = new URLSearchParams({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey });
+  const res = await fetch(manifest.iamEndpoint + '/identity/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body,
+    signal: AbortSignal.timeout(30000),
+  });
+  if (!res.ok) throw new Error('IAM answered ' + res.status);
+  return (await res.json()).access_token;
+}
+
+const missing = manifest.assets.filter((a) => !(existsSync(a.path) && sha256(readFileSync(a.path)) === a.sha256));
+if (missing.length > 0) {
+  const bearer = await withRetry('IAM token', token);
+  for (const a of missing) {
+    const url = manifest.endpoint + '/' + manifest.bucket + '/' + a.key.split('/').map(encodeURIComponent).join('/');
+    const bytes = await withRetry('download of ' + a.key, async () => {
+      const res = await fetch(url, { headers: { authorization: 'Bearer ' + bearer }, signal: AbortSignal.timeout(120000) });
+      if (!res.ok) throw new Error('object storage answered ' + res.status);
+      return Buffer.from(await res.arrayBuffer());
+    });
+    const got = sha256(bytes);
+    if (got !== a.sha256) {
+      console.error('kmip-assets: REFUSED ' + a.key + ': SHA-256 ' + got + ' is not the pinned ' + a.sha256);
+      process.exit(4);
+    }
+    mkdirSync(dirname(a.path), { recursive: true, mode: 0o755 });
+    const tmp = a.path + '.part';
+    writeFileSync(tmp, bytes, { mode: 0o600 });
+    chownSync(tmp, ids('/etc/passwd', a.owner), ids('/etc/group', a.group));
+    chmodSync(tmp, parseInt(a.mode, 8));
+    renameSync(tmp, a.path);
+    console.log('kmip-assets: installed ' + a.path + ' (sha256 ' + got + ')');
+  }
+}
+console.log('kmip-assets: ' + manifest.assets.length + ' assets verified');
+`;
+
+export interface CloudConfigParams {
+  readonly serverConfig: Record<string, unknown>;
+  readonly manifest: AssetManifest;
+  /** The service ID's API key (a token): Key Protect and Object Storage calls. */
+  readonly apiKey: string;
+  /** Base64 of the database CA certificate PEM (a token). */
+  readonly databaseCaBase64: string;
+}
+
+/**
+ * The cloud-config document. It is written as JSON, which is YAML (cloud-init reads it with a YAML parser),
+ * so the stack's token strings can be placed without any YAML quoting rules.
+ */
+export function renderCloudConfig(p: CloudConfigParams): string {
+  const owned = (path: string, content: string, permissions: string, owner = 'root:root', extra: Record<string, unknown> = {}) => ({
+    path,
+    content,
+    owner,
+    permissions,
+    defer: true,
+    ...extra,
+  });
+  const doc = {
+    package_update: true,
+    packages: ['nodejs', 'ca-certificates'],
+    users: ['default', { name: SERVICE_USER, system: true, shell: '/usr/sbin/nologin', no_create_home: true, lock_passwd: true }],
+    write_files: [
+      owned(PATHS.config, `${JSON.stringify(p.serverConfig, null, 2)}\n`, '0640', `root:${SERVICE_USER}`),
+      owned(PATHS.apiKey, p.apiKey, '0640', `root:${SERVICE_USER}`),
+      owned(PATHS.dbCa, p.databaseCaBase64, '0644', 'root:root', { encoding: 'b64' }),
+      owned(PATHS.manifest, `${JSON.stringify(p.manifest, null, 2)}\n`, '0600'),
+      owned(PATHS.fetcher, FETCH_ASSETS_SCRIPT, '0755'),
+      owned(PATHS.assetsUnit, renderAssetsUnit(), '0644'),
+      owned(PATHS.serverUnit, renderServerUnit(), '0644'),
+    ],
+    runcmd: [
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', 'kmip-assets.service', 'kmip.service'],
+      ['systemctl', 'start', '--no-block', 'kmip.service'],
+    ],
+  };
+  const text = `#cloud-config\n${JSON.stringify(doc, null, 1)}\n`;
+  const literal = text.replace(/\$\{TfToken\[[A-Z0-9_.]+\]\}/g, '');
+  if (literal.includes('${') || literal.includes('%{')) throw new Error('user data literal text must not contain Terraform template sequences');
+  return text;
+}
+
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

@@ -1,0 +1,188 @@
+/**
+ * Issues the server TLS material the stacks deploy (stacks/pki.ts describes the layout):
+ *
+ *   npm run pki -- --config kmip.config.json [--stack kmip-prod-us-south] [--renew] [--dns-suffix kmip.example.com]
+ *
+ * Creates what is missing: a CA per stack (RSA 3072, 10 years), one server certificate per node (RSA 2048,
+ * 825 days, the node's fixed address as IP SAN — plus `<zone>.<dns-suffix>` when given), and the shared TLS
+ * ticket keys. Existing files are kept; `--renew` re-issues node certificates that no longer match their
+ * node or expire within 30 days. The CA is never replaced: remove its files yourself if you mean to (vCenter
+ * must then trust the new CA). Writes keys with mode 0600.
+ */
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import forge from 'node-forge';
+import { planSubnets } from '../modules/network/plan-subnets.js';
+import { stackName } from '../modules/shared/plan-names.js';
+import { StacksConfigError, loadStacksConfig } from '../stacks/config.js';
+import { RENEW_WARNING_DAYS, pkiPaths, type PkiNode } from '../stacks/pki.js';
+
+interface KeyPair {
+  readonly privateKeyPem: string;
+  readonly publicKeyPem: string;
+}
+
+function rsa(bits: number): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = b[0]! & 0x7f;
+  return b.toString('hex');
+}
+
+/** forge writes CRLF line ends; PEM files (and the CA in the outputs) use LF. */
+function pem(cert: forge.pki.Certificate): string {
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
+}
+
+function writeSecret(file: string, data: string | Buffer): void {
+  writeFileSync(file, data, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+export interface IssueOptions {
+  readonly pkiDir: string;
+  readonly stack: string;
+  readonly nodes: readonly PkiNode[];
+  readonly dnsSuffix?: string;
+  readonly renew?: boolean;
+  readonly now?: Date;
+  /** @default 825 */
+  readonly nodeDays?: number;
+}
+
+export interface IssueResult {
+  readonly created: readonly string[];
+  readonly kept: readonly string[];
+}
+
+/** Creates what is missing (and, with `renew`, replaces node certificates that no longer fit). */
+export function issueStackPki(o: IssueOptions): IssueResult {
+  const p = pkiPaths(o.pkiDir, o.stack);
+  const now = o.now ?? new Date();
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  const created: string[] = [];
+  const kept: string[] = [];
+
+  if (existsSync(p.caCert) !== existsSync(p.caKey)) throw new Error(`${p.dir}: ca-cert.pem and ca-key.pem must both exist or both be absent`);
+  if (!existsSync(p.caCert)) {
+    const keys = rsa(3072);
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
+    cert.serialNumber = serial();
+    cert.validity.notBefore = new Date(now.getTime() - 60_000);
+    cert.validity.notAfter = new Date(now.getTime() + 3650 * 86_400_000);
+    const subject = [
+      { name: 'commonName', value: `${o.stack} KMIP server CA` },
+      { name: 'organizationName', value: 'kmip-for-vmware' },
+    ];
+    cert.setSubject(subject);
+    cert.setIssuer(subject);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ]);
+    cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
+    writeSecret(p.caKey, keys.privateKeyPem);
+    writeFileSync(p.caCert, pem(cert));
+    created.push(p.caCert, p.caKey);
+  } else kept.push(p.caCert);
+
+  if (!existsSync(p.ticketKeys)) {
+    writeSecret(p.ticketKeys, randomBytes(48));
+    created.push(p.ticketKeys);
+  } else kept.push(p.ticketKeys);
+
+  const caCert = forge.pki.certificateFromPem(readFileSync(p.caCert, 'utf8'));
+  const caKey = forge.pki.privateKeyFromPem(readFileSync(p.caKey, 'utf8'));
+  const caX509 = new X509Certificate(readFileSync(p.caCert));
+  for (const node of o.nodes) {
+    const certFile = p.nodeCert(node.zone);
+    const keyFile = p.nodeKey(node.zone);
+    if (existsSync(certFile) && existsSync(keyFile)) {
+      const current = new X509Certificate(readFileSync(certFile));
+      const fits =
+        current.checkIP(node.ip) !== undefined &&
+        current.checkIssued(caX509) &&
+        current.checkPrivateKey(createPrivateKey(readFileSync(keyFile))) &&
+        new Date(current.validTo).getTime() - now.getTime() > RENEW_WARNING_DAYS * 86_400_000;
+      if (fits || !o.renew) {
+        kept.push(certFile);
+        continue;
+      }
+    }
+    const keys = rsa(2048);
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
+    cert.serialNumber = serial();
+    cert.validity.notBefore = new Date(now.getTime() - 60_000);
+    cert.validity.notAfter = new Date(now.getTime() + (o.nodeDays ?? 825) * 86_400_000);
+    cert.setSubject([
+      { name: 'commonName', value: o.dnsSuffix ? `${node.zone}.${o.dnsSuffix}` : node.ip },
+      { name: 'organizationName', value: 'kmip-for-vmware' },
+    ]);
+    cert.setIssuer(caCert.subject.attributes);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: node.ip }, ...(o.dnsSuffix ? [{ type: 2, value: `${node.zone}.${o.dnsSuffix}` }] : [])] },
+      { name: 'subjectKeyIdentifier' },
+    ]);
+    cert.sign(caKey, forge.md.sha256.create());
+    writeSecret(keyFile, keys.privateKeyPem);
+    writeFileSync(certFile, pem(cert));
+    created.push(certFile, keyFile);
+  }
+  return { created, kept };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', default: 'kmip.config.json' },
+      stack: { type: 'string' },
+      renew: { type: 'boolean', default: false },
+      'dns-suffix': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write('usage: npm run pki -- --config FILE [--stack NAME] [--renew] [--dns-suffix DOMAIN]\n');
+    return;
+  }
+  const cfg = loadStacksConfig(values.config!);
+  let matched = 0;
+  for (const env of cfg.environments) {
+    for (const r of env.regions) {
+      const stack = stackName(env.name, r.region);
+      if (values.stack && values.stack !== stack) continue;
+      matched++;
+      const plan = planSubnets({ region: r.region, zones: r.zones, subnetPrefixLength: r.network.subnetPrefixLength, subnetIndex: r.network.subnetIndex, hostIndex: r.network.hostIndex, ...(r.network.zonePrefixes ? { zonePrefixes: r.network.zonePrefixes } : {}) });
+      const nodes = plan.zoneNames.map((z) => ({ zone: z, ip: plan.zones[z]!.nodeIp }));
+      const result = issueStackPki({ pkiDir: resolve(cfg.pkiDir), stack, nodes, renew: values.renew!, ...(values['dns-suffix'] ? { dnsSuffix: values['dns-suffix'] } : {}) });
+      process.stdout.write(`${stack}: created ${result.created.length} file(s), kept ${result.kept.length}\n${result.created.map((f) => `  + ${f}\n`).join('')}`);
+    }
+  }
+  if (values.stack && matched === 0) {
+    process.stderr.write(`pki: no stack ${values.stack} in ${values.config}\n`);
+    process.exit(2);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (err) {
+    process.stderr.write(`pki: ${err instanceof StacksConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+    process.exit(err instanceof StacksConfigError ? 2 : 1);
+  }
+}

@@ -1,0 +1,221 @@
+import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { Construct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { IbmProvider } from '../../.gen/providers/ibm/provider/index.js';
+import { AssetBucket } from '../../modules/assets/asset-bucket.js';
+import { PostgresDatabase } from '../../modules/database/database.js';
+import { ServiceIdentity } from '../../modules/identity/service-identity.js';
+import { KeyProtect } from '../../modules/key-protect/key-protect.js';
+import { keyProtectInstanceGuid, parseCrn } from '../../modules/key-protect/plan-crn.js';
+import { KmipCluster } from '../../modules/kmip-cluster/kmip-cluster.js';
+import { KmipNetwork } from '../../modules/network/network.js';
+import { planSubnets } from '../../modules/network/plan-subnets.js';
+import { ModuleValidationError } from '../../modules/shared/errors.js';
+import { resourceName } from '../../modules/shared/plan-names.js';
+import { loadProviderSchema, validateAgainstSchema } from '../support/cdktf-schema.js';
+import { BUNDLE_FILE, SCHEMA_FILE } from '../support/cdktf-fixtures.js';
+import { parse, resourcesOf } from '../support/cdktf.js';
+
+const schema = loadProviderSchema(SCHEMA_FILE);
+const EXISTING_CRN = 'crn:v1:bluemix:public:kms:us-south:a/0123456789abcdef:6c7a3b1e-0d5f-4c1e-9b8a-2f3e4d5c6b7a::';
+const KEY_ID = '3f1c2b4a-5d6e-4f70-8192-a3b4c5d6e7f8';
+
+/** Synthesizes `build` in a stack with the IBM provider and checks it against the provider schema. */
+function synthWith(build: (scope: Construct) => void): string {
+  const out = Testing.synthScope((scope) => {
+    new IbmProvider(scope, 'ibm', { region: 'us-south' });
+    build(scope);
+  });
+  expect(validateAgainstSchema(out, schema)).toEqual([]);
+  return out;
+}
+
+function errorOf(build: (scope: Construct) => void): ModuleValidationError {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, 'test');
+  try {
+    build(stack);
+  } catch (err) {
+    if (ModuleValidationError.isModuleValidationError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a ModuleValidationError');
+}
+
+describe('ServiceIdentity', () => {
+  it('grants platform Viewer and Key Protect Reader on the root key only, Object Reader on the bucket, and makes an API key', () => {
+    const out = synthWith((s) => new ServiceIdentity(s, 'Identity', { name: 'kmip-prod-us-south', keyProtectInstanceGuid: 'guid-1', rootKeyId: KEY_ID, assetBucket: { cosInstanceGuid: 'cos-1', bucketName: 'b1' } }));
+    expect(out).toHaveResourceWithProperties('ibm_iam_service_id', { name: 'kmip-prod-us-south' });
+    expect(out).toHaveResourceWithProperties('ibm_iam_service_policy', { roles: ['Viewer', 'Reader'], resources: { service: 'kms', resource_instance_id: 'guid-1', resource_type: 'key', resource: KEY_ID } });
+    expect(out).toHaveResourceWithProperties('ibm_iam_service_policy', { roles: ['Object Reader'], resources: { service: 'cloud-object-storage', resource_type: 'bucket', resource: 'b1' } });
+    expect(out).toHaveResourceWithProperties('ibm_iam_service_api_key', { store_value: false });
+    expect(out).not.toHaveResourceWithProperties('ibm_iam_service_policy', { roles: ['Viewer', 'Writer'] });
+  });
+
+  it('the role and scope are configurable (key ring, instance)', () => {
+    const ring = synthWith((s) => new ServiceIdentity(s, 'I', { name: 'kmip-a', keyProtectInstanceGuid: 'g', keyProtectRole: 'Writer', scope: 'key-ring', keyRingId: 'ring-1' }));
+    expect(ring).toHaveResourceWithProperties('ibm_iam_service_policy', { roles: ['Viewer', 'Writer'], resources: { service: 'kms', attributes: { keyRing: 'ring-1' } } });
+    const whole = parse(synthWith((s) => new ServiceIdentity(s, 'I', { name: 'kmip-a', keyProtectInstanceGuid: 'g', scope: 'instance' })));
+    expect(resourcesOf(whole, 'ibm_iam_service_policy')[0]!['resources']).toEqual({ service: 'kms', resource_instance_id: 'g' });
+  });
+
+  it('rejects a key scope without a key and unknown roles, naming the construct path', () => {
+    const e = errorOf((s) => new ServiceIdentity(s, 'Identity', { name: 'kmip-a', keyProtectInstanceGuid: 'g' }));
+    expect(e.message).toBe('test/Identity: scope "key" needs rootKeyId');
+    expect(e.constructPath).toBe('test/Identity');
+    expect(errorOf((s) => new ServiceIdentity(s, 'I', { name: 'kmip-a', keyProtectInstanceGuid: 'g', keyProtectRole: 'Administrator' as never, rootKeyId: KEY_ID })).message).toMatch(/keyProtectRole must be one of Reader, ReaderPlus, Writer, Manager, got "Administrator"/);
+  });
+});
+
+describe('KeyProtect', () => {
+  it('new instance: key ring, generated root key, rotation and dual-auth policies, destroy protection by default', () => {
+    const out = synthWith((s) =>
+      new KeyProtect(s, 'KP', { region: 'us-south', resourceGroupId: 'rg', name: 'kmip-kp', instance: { create: true, allowedNetwork: 'public-and-private' }, keyRing: { id: 'kmip-prod' }, rootKey: { source: 'generate', name: 'crk' }, rotationMonths: 3, dualAuthDelete: true }),
+    );
+    expect(out).toHaveResourceWithProperties('ibm_resource_instance', { service: 'kms', plan: 'tiered-pricing', location: 'us-south', parameters: { allowed_network: 'public-and-private' }, lifecycle: { prevent_destroy: true } });
+    expect(out).toHaveResourceWithProperties('ibm_kms_key_rings', { key_ring_id: 'kmip-prod' });
+    expect(out).toHaveResourceWithProperties('ibm_kms_key', { key_name: 'crk', standard_key: false, force_delete: false, lifecycle: { prevent_destroy: true } });
+    expect(out).toHaveResourceWithProperties('ibm_kms_key_policies', { rotation: [{ enabled: true, interval_month: 3 }], dual_auth_delete: [{ enabled: true }] });
+    const key = resourcesOf(parse(out), 'ibm_kms_key')[0]!;
+    expect(String(key['key_ring_id'])).toMatch(/ibm_kms_key_rings\..*\.key_ring_id/);
+  });
+
+  it('imported material comes from the given (sensitive) value and existing keys are referenced, not created', () => {
+    const imported = synthWith((s) => {
+      const material = new TerraformVariable(s, 'material', { type: 'string', sensitive: true });
+      new KeyProtect(s, 'KP', { region: 'us-south', resourceGroupId: 'rg', name: 'kmip-kp', instance: { create: true }, rootKey: { source: 'import', name: 'crk', payload: material.stringValue } });
+    });
+    expect(imported).toHaveResourceWithProperties('ibm_kms_key', { payload: '${var.material}', standard_key: false });
+    const existing = parse(synthWith((s) => new KeyProtect(s, 'KP', { region: 'us-south', resourceGroupId: 'rg', name: 'kmip-kp', instance: { existingCrn: EXISTING_CRN }, rootKey: { source: 'existing', id: KEY_ID }, rotationMonths: 6 })));
+    expect(resourcesOf(existing, 'ibm_kms_key')).toEqual([]);
+    expect(resourcesOf(existing, 'ibm_resource_instance')).toEqual([]);
+    expect(resourcesOf(existing, 'ibm_kms_key_policies')[0]).toMatchObject({ instance_id: '6c7a3b1e-0d5f-4c1e-9b8a-2f3e4d5c6b7a', key_id: KEY_ID });
+  });
+
+  it('destroy protection can be lifted (teardown flow)', () => {
+    const out = parse(synthWith((s) => new KeyProtect(s, 'KP', { region: 'us-south', resourceGroupId: 'rg', name: 'kmip-kp', instance: { create: true }, rootKey: { source: 'generate', name: 'crk' }, preventDestroy: false })));
+    expect(resourcesOf(out, 'ibm_kms_key')[0]!['lifecycle']).toBeUndefined();
+    expect(resourcesOf(out, 'ibm_resource_instance')[0]!['lifecycle']).toBeUndefined();
+  });
+
+  it('rejects impossible combinations with the construct path', () => {
+    const base = { region: 'us-south', resourceGroupId: 'rg', name: 'kmip-kp' } as const;
+    expect(errorOf((s) => new KeyProtect(s, 'KP', { ...base, instance: { create: true }, rootKey: { source: 'existing', id: KEY_ID } })).message).toMatch(/^test\/KP: an existing root key lives in an existing instance/);
+    expect(errorOf((s) => new KeyProtect(s, 'KP', { ...base, instance: { create: true }, rootKey: { source: 'import', name: 'crk', payload: 'x' }, rotationMonths: 2 })).message).toMatch(/rotates only keys it generated/);
+    expect(errorOf((s) => new KeyProtect(s, 'KP', { ...base, instance: { create: true }, rootKey: { source: 'generate', name: 'crk' }, rotationMonths: 13 })).message).toMatch(/rotationMonths must be an integer from 1 to 12, got 13/);
+    expect(errorOf((s) => new KeyProtect(s, 'KP', { ...base, instance: { create: true, allowedNetwork: 'private-only' }, rootKey: { source: 'generate', name: 'crk' } })).message).toMatch(/private-only instance can only be managed over the private endpoint/);
+    expect(errorOf((s) => new KeyProtect(s, 'KP', { ...base, instance: { existingCrn: EXISTING_CRN.replace('us-south', 'eu-de') }, rootKey: { source: 'existing', id: KEY_ID } })).message).toMatch(/the stack is in "us-south"/);
+  });
+
+  it('parses Key Protect CRNs', () => {
+    expect(parseCrn(EXISTING_CRN)).toMatchObject({ serviceName: 'kms', location: 'us-south', serviceInstance: '6c7a3b1e-0d5f-4c1e-9b8a-2f3e4d5c6b7a' });
+    expect(keyProtectInstanceGuid(EXISTING_CRN, 'us-south')).toBe('6c7a3b1e-0d5f-4c1e-9b8a-2f3e4d5c6b7a');
+    expect(() => keyProtectInstanceGuid(EXISTING_CRN.replace(':kms:', ':hs-crypto:'), 'us-south')).toThrow(/not "kms"/);
+    expect(() => keyProtectInstanceGuid(`${EXISTING_CRN.slice(0, -2)}:key:${KEY_ID}`, 'us-south')).toThrow(/not the instance itself/);
+    expect(() => parseCrn('crn:v1:bluemix')).toThrow(/not a CRN/);
+  });
+});
+
+describe('KmipNetwork', () => {
+  const plan = planSubnets({ region: 'us-south', zones: [1, 2, 3] });
+  const props = { name: 'kmip-net', resourceGroupId: 'rg', plan, kmipClientCidrs: ['10.50.0.0/24'], kmipPort: 5696, adminPort: 9696 };
+
+  it('one subnet per zone as planned; KMIP only from the client networks, admin only from inside, SSH closed, egress to IBM service networks', () => {
+    const out = synthWith((s) => new KmipNetwork(s, 'Network', props));
+    const doc = parse(out);
+    expect(out).toHaveResourceWithProperties('ibm_is_vpc', { name: 'kmip-net', address_prefix_management: 'auto', no_sg_acl_rules: true });
+    expect(resourcesOf(doc, 'ibm_is_subnet').map((r) => [r['zone'], r['ipv4_cidr_block']])).toEqual([
+      ['us-south-1', '10.240.0.0/24'],
+      ['us-south-2', '10.240.64.0/24'],
+      ['us-south-3', '10.240.128.0/24'],
+    ]);
+    const rules = resourcesOf(doc, 'ibm_is_security_group_rule').map((r) => ({ direction: r['direction'], remote: r['remote'], protocol: r['protocol'], port: r['port_min'] }));
+    expect(rules.filter((r) => r.port === 5696)).toEqual([{ direction: 'inbound', remote: '10.50.0.0/24', protocol: 'tcp', port: 5696 }]);
+    expect(rules.filter((r) => r.port === 9696).map((r) => r.remote).sort()).toEqual(['10.240.0.0/24', '10.240.128.0/24', '10.240.64.0/24']);
+    expect(rules.some((r) => r.port === 22)).toBe(false);
+    expect(rules.filter((r) => r.direction === 'outbound').map((r) => r.remote).sort()).toEqual(['161.26.0.0/16', '166.8.0.0/14']);
+    expect(rules.filter((r) => r.direction === 'inbound').every((r) => r.protocol === 'tcp')).toBe(true);
+  });
+
+  it('opens SSH only to the given networks and KMIP from the subnets when a load balancer forwards', () => {
+    const doc = parse(synthWith((s) => new KmipNetwork(s, 'Network', { ...props, sshCidrs: ['192.168.7.0/24'], kmipFromSubnets: true })));
+    const rules = resourcesOf(doc, 'ibm_is_security_group_rule');
+    expect(rules.filter((r) => r['port_min'] === 22).map((r) => r['remote'])).toEqual(['192.168.7.0/24']);
+    expect(rules.filter((r) => r['port_min'] === 5696)).toHaveLength(4);
+  });
+
+  it('refuses a KMIP port open to the world or no client network at all', () => {
+    expect(errorOf((s) => new KmipNetwork(s, 'Network', { ...props, kmipClientCidrs: ['0.0.0.0/0'] })).message).toMatch(/^test\/Network: kmipClientCidrs: 0.0.0.0\/0 opens the port to every address/);
+    expect(errorOf((s) => new KmipNetwork(s, 'Network', { ...props, kmipClientCidrs: [] })).message).toMatch(/kmipClientCidrs must list/);
+  });
+});
+
+describe('PostgresDatabase', () => {
+  it('multi-zone PostgreSQL on private endpoints, allow-listed, encrypted with the root key, protected from destroy', () => {
+    const out = synthWith((s) => new PostgresDatabase(s, 'Db', { name: 'kmip-db', region: 'us-south', resourceGroupId: 'rg', allowlist: ['10.240.0.0/24'], rootKey: { keyProtectInstanceGuid: 'g', rootKeyCrn: 'crn:v1:bluemix:public:kms:us-south:a/1:g:key:k' } }));
+    expect(out).toHaveResourceWithProperties('ibm_database', {
+      service: 'databases-for-postgresql',
+      service_endpoints: 'private',
+      plan: 'standard',
+      version: '16',
+      deletion_protection: true,
+      key_protect_key: 'crn:v1:bluemix:public:kms:us-south:a/1:g:key:k',
+      lifecycle: { prevent_destroy: true },
+      allowlist: [{ address: '10.240.0.0/24', description: 'KMIP server subnet' }],
+    });
+    expect(out).toHaveResourceWithProperties('ibm_iam_authorization_policy', { source_service_name: 'databases-for-postgresql', target_service_name: 'kms', roles: ['Reader'] });
+    expect(out).toHaveResourceWithProperties('ibm_resource_key', { parameters: { 'service-endpoints': 'private' } });
+  });
+
+  it('rejects an empty allow-list and odd sizes', () => {
+    expect(errorOf((s) => new PostgresDatabase(s, 'Db', { name: 'kmip-db', region: 'us-south', resourceGroupId: 'rg', allowlist: [] })).message).toMatch(/^test\/Db: allowlist/);
+    expect(errorOf((s) => new PostgresDatabase(s, 'Db', { name: 'kmip-db', region: 'us-south', resourceGroupId: 'rg', allowlist: ['10.0.0.0/24'], memoryMb: 12 })).message).toMatch(/memoryMb must be an integer/);
+  });
+});
+
+describe('AssetBucket', () => {
+  it('uploads each file under a content-addressed key from the stack asset folder, into a bucket encrypted with the root key', () => {
+    const out = synthWith((s) => new AssetBucket(s, 'Assets', { region: 'us-south', resourceGroupId: 'rg', bucketName: 'kmip-assets-1', instanceName: 'kmip-cos', files: [{ id: 'server-bundle', file: BUNDLE_FILE }], rootKey: { keyProtectInstanceGuid: 'g', rootKeyCrn: 'crn-k' } }));
+    const doc = parse(out);
+    const object = resourcesOf(doc, 'ibm_cos_bucket_object')[0]!;
+    expect(object['key']).toMatch(/^[0-9a-f]{64}\/kmip-server\.mjs$/);
+    expect(object['content_file']).toMatch(/^assets\//);
+    expect(object['content']).toBeUndefined();
+    expect(out).toHaveResourceWithProperties('ibm_cos_bucket', { bucket_name: 'kmip-assets-1', kms_key_crn: 'crn-k', region_location: 'us-south' });
+    expect(out).toHaveResourceWithProperties('ibm_iam_authorization_policy', { source_service_name: 'cloud-object-storage', target_service_name: 'kms' });
+  });
+
+  it('names the asset that cannot be read', () => {
+    expect(errorOf((s) => new AssetBucket(s, 'Assets', { region: 'us-south', resourceGroupId: 'rg', bucketName: 'kmip-assets-1', instanceName: 'c', files: [{ id: 'server-bundle', file: '/nonexistent/bundle.mjs' }] })).message).toMatch(/asset server-bundle: cannot read \/nonexistent\/bundle.mjs/);
+  });
+});
+
+describe('KmipCluster', () => {
+  const nodes = ['us-south-1', 'us-south-2'].map((zone, i) => ({ zone, subnetId: `subnet-${i}`, ip: `10.240.${i * 64}.4`, userData: '#cloud-config\n{}\n' }));
+  const props = { name: 'kmip-c', vpcId: 'vpc', resourceGroupId: 'rg', imageId: 'img', securityGroupIds: ['sg'], nodes };
+
+  it('one instance per zone at its fixed address, metadata service off, optional load balancer health-checking /readyz', () => {
+    const out = synthWith((s) => new KmipCluster(s, 'Cluster', { ...props, loadBalancer: true }));
+    expect(out).toHaveResourceWithProperties('ibm_is_instance', { name: 'kmip-c-us-south-2', zone: 'us-south-2', profile: 'bx2-2x8', primary_network_interface: { subnet: 'subnet-1', primary_ip: { address: '10.240.64.4' } }, metadata_service: { enabled: false } });
+    expect(out).toHaveResourceWithProperties('ibm_is_lb', { type: 'private' });
+    expect(out).toHaveResourceWithProperties('ibm_is_lb_pool', { health_type: 'http', health_monitor_url: '/readyz', health_monitor_port: 9696, protocol: 'tcp' });
+    expect(out).toHaveResourceWithProperties('ibm_is_lb_pool_member', { port: 5696, target_address: '10.240.0.4' });
+    expect(out).toHaveResourceWithProperties('ibm_is_lb_listener', { port: 5696, protocol: 'tcp' });
+    expect(parse(synthWith((s) => new KmipCluster(s, 'Cluster', props))).resource?.['ibm_is_lb']).toBeUndefined();
+  });
+
+  it('refuses user data over the 64 KiB limit and clusters of one', () => {
+    const big = nodes.map((n) => ({ ...n, userData: 'x'.repeat(62 * 1024) }));
+    expect(errorOf((s) => new KmipCluster(s, 'Cluster', { ...props, nodes: big })).message).toMatch(/user data for us-south-1 would be about \d+ bytes; IBM VPC accepts at most 65536/);
+    expect(errorOf((s) => new KmipCluster(s, 'Cluster', { ...props, nodes: nodes.slice(0, 1) })).message).toMatch(/at least 2 nodes/);
+  });
+});
+
+describe('naming', () => {
+  it('builds IBM-compatible names and refuses what IBM would', () => {
+    expect(resourceName('kmip', 'prod', 'us-south', 'db')).toBe('kmip-prod-us-south-db');
+    expect(resourceName('Kmip__X', '', 'y')).toBe('kmip-x-y');
+    expect(() => resourceName('1abc')).toThrow(/start with a letter/);
+    expect(() => resourceName('a'.repeat(64))).toThrow(/longer than 63/);
+  });
+});

@@ -1,0 +1,229 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../server/config/load.js';
+import {
+  FETCH_ASSETS_SCRIPT,
+  MIN_NODE_VERSION,
+  PATHS,
+  USER_DATA_LIMIT_BYTES,
+  byteLength,
+  renderAssetsUnit,
+  renderCloudConfig,
+  renderServerConfig,
+  renderServerUnit,
+  type AssetManifest,
+} from '../../modules/kmip-cluster/plan-boot.js';
+import { SAMPLE } from '../support/cdktf-fixtures.js';
+
+const manifest: AssetManifest = {
+  endpoint: 'https://s3.direct.us-south.cloud-object-storage.appdomain.cloud',
+  bucket: 'kmip-prod-us-south-assets-0123abcd',
+  iamEndpoint: 'https://private.iam.cloud.ibm.com',
+  apiKeyFile: PATHS.apiKey,
+  assets: [
+    { key: `${'a'.repeat(64)}/kmip-server.mjs`, sha256: 'a'.repeat(64), path: PATHS.bundle, mode: '0644', owner: 'root', group: 'root' },
+    { key: `${'b'.repeat(64)}/us-south-1-key.pem`, sha256: 'b'.repeat(64), path: PATHS.key, mode: '0640', owner: 'root', group: 'kmip' },
+  ],
+};
+
+const serverConfig = () =>
+  renderServerConfig({
+    nodeIp: '10.240.0.4',
+    keyProtect: { region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId },
+    databaseUrl: `postgres://${encodeURIComponent(SAMPLE.dbUser)}:${encodeURIComponent(SAMPLE.dbPassword)}@${SAMPLE.dbHost}:${SAMPLE.dbPort}/${SAMPLE.dbName}?sslmode=verify-full`,
+  });
+
+describe('server configuration rendered for a node', () => {
+  it('is accepted by the server (parseConfig) with Key Protect, PostgreSQL and the TLS files', () => {
+    const parsed = parseConfig(serverConfig(), 'rendered');
+    expect(parsed.store).toMatchObject({ kind: 'postgres', caFile: PATHS.dbCa });
+    expect(parsed.wrap).toMatchObject({ kind: 'keyprotect', region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId, endpoint: 'private', apiKeyFile: PATHS.apiKey, iamEndpoint: 'https://private.iam.cloud.ibm.com' });
+    expect(parsed.tls).toMatchObject({ certFile: PATHS.cert, keyFile: PATHS.key, ticketKeyFile: PATHS.ticketKeys });
+    expect(parsed.listen.port).toBe(5696);
+    expect(parsed.admin).toMatchObject({ host: '10.240.0.4', port: 9696 });
+  });
+
+  it('parseConfig rejects it when a rendered value is wrong (so the check above can fail)', () => {
+    const bad = { ...serverConfig(), wrap: { ...(serverConfig()['wrap'] as object), instanceId: 'not-a-guid' } };
+    expect(() => parseConfig(bad)).toThrow(/wrap.instanceId/);
+  });
+});
+
+describe('cloud-config user data', () => {
+  const render = () => renderCloudConfig({ serverConfig: serverConfig(), manifest, apiKey: SAMPLE.apiKey, databaseCaBase64: Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64') });
+
+  it('starts with #cloud-config and parses (JSON is YAML) into the modules cloud-init runs', () => {
+    const text = render();
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    const doc = JSON.parse(text.slice('#cloud-config\n'.length)) as Record<string, any>;
+    expect(Object.keys(doc).sort()).toEqual(['package_update', 'packages', 'runcmd', 'users', 'write_files']);
+    expect(doc['packages']).toContain('nodejs');
+    expect(doc['users'][1]).toMatchObject({ name: 'kmip', system: true, shell: '/usr/sbin/nologin', lock_passwd: true });
+    for (const f of doc['write_files']) {
+      expect(Object.keys(f).sort()).toEqual(expect.arrayContaining(['content', 'defer', 'owner', 'path', 'permissions']));
+      expect(f.permissions).toMatch(/^0[0-7]{3}$/);
+    }
+    const byPath = Object.fromEntries(doc['write_files'].map((f: any) => [f.path, f]));
+    expect(byPath[PATHS.apiKey]).toMatchObject({ content: SAMPLE.apiKey, permissions: '0640', owner: 'root:kmip' });
+    expect(byPath[PATHS.dbCa]).toMatchObject({ encoding: 'b64' });
+    expect(JSON.parse(byPath[PATHS.manifest].content)).toEqual(manifest);
+    expect(parseConfig(JSON.parse(byPath[PATHS.config].content)).store.kind).toBe('postgres');
+    expect(doc['runcmd']).toContainEqual(['systemctl', 'enable', 'kmip-assets.service', 'kmip.service']);
+  });
+
+  const hasPyYaml = spawnSync('python3', ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasPyYaml)('parses with PyYAML too, the parser cloud-init reads user data with (skipped where python3-yaml is absent)', () => {
+    const out = spawnSync('python3', ['-c', 'import sys, yaml, json; print(json.dumps(sorted(yaml.safe_load(sys.stdin.read()).keys())))'], { input: render(), encoding: 'utf8' });
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toEqual(['package_update', 'packages', 'runcmd', 'users', 'write_files']);
+  });
+
+  it('stays far below the 64 KiB IBM VPC limit because the bundle is fetched, not embedded', () => {
+    const size = byteLength(render());
+    expect(size).toBeLessThan(16 * 1024);
+    expect(USER_DATA_LIMIT_BYTES).toBe(65536);
+    // The bundle itself would not fit, even compressed: this is why it is a hash-checked asset.
+    const bundle = join(process.cwd(), 'dist', 'kmip-server.mjs');
+    if (existsSync(bundle)) expect(statSync(bundle).size).toBeGreaterThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  it('refuses literal Terraform template sequences in the rendered text', () => {
+    expect(() => renderCloudConfig({ serverConfig: { x: '${oops}' }, manifest, apiKey: 'k', databaseCaBase64: 'AA==' })).toThrow(/template sequences/);
+    expect(() => renderCloudConfig({ serverConfig: { x: '%{ if }' }, manifest, apiKey: 'k', databaseCaBase64: 'AA==' })).toThrow(/template sequences/);
+    expect(() => renderCloudConfig({ serverConfig: {}, manifest, apiKey: '${TfToken[TOKEN.12]}', databaseCaBase64: 'AA==' })).not.toThrow();
+  });
+});
+
+describe('systemd units', () => {
+  const directives = (unit: string) => unit.split('\n').filter((l) => /^[A-Za-z]+=/.test(l));
+
+  it('the server unit runs the pinned bundle as an unprivileged, locked-down user', () => {
+    const unit = renderServerUnit();
+    const d = directives(unit);
+    for (const required of [
+      'User=kmip',
+      'Group=kmip',
+      `ExecStart=/usr/bin/node ${PATHS.bundle} --config ${PATHS.config}`,
+      'Requires=kmip-assets.service',
+      'NoNewPrivileges=yes',
+      'CapabilityBoundingSet=',
+      'AmbientCapabilities=',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'PrivateDevices=yes',
+      'ProtectKernelTunables=yes',
+      'ProtectKernelModules=yes',
+      'ProtectControlGroups=yes',
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+      'RestrictSUIDSGID=yes',
+      'LockPersonality=yes',
+      'SystemCallFilter=@system-service',
+      'SystemCallArchitectures=native',
+      'KillSignal=SIGTERM',
+      'UMask=0077',
+    ]) {
+      expect(d, required).toContain(required);
+    }
+    // V8's JIT needs writable+executable memory; the unit must not forbid it or the server cannot start.
+    expect(unit).not.toMatch(/MemoryDenyWriteExecute=yes/);
+    expect(unit).toMatch(/^\[Unit\][\s\S]*^\[Service\][\s\S]*^\[Install\]/m);
+  });
+
+  it('the assets unit runs the fetcher on the pinned manifest before the server', () => {
+    const d = directives(renderAssetsUnit());
+    expect(d).toContain(`ExecStart=/usr/bin/node ${PATHS.fetcher} ${PATHS.manifest}`);
+    expect(d).toContain('Type=oneshot');
+    expect(d).toContain('RemainAfterExit=yes');
+  });
+});
+
+describe('asset fetcher (run for real against a local stand-in for IAM and Object Storage)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-fetch-'));
+  const good = Buffer.from('console.log("kmip server bundle");\n');
+  const tampered = Buffer.from('console.log("evil");\n');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const requests: string[] = [];
+  let server: Server;
+  let base = '';
+  const me = userInfo();
+  const groupName = readFileSync('/etc/group', 'utf8').split('\n').find((l) => Number(l.split(':')[2]) === me.gid)?.split(':')[0] ?? 'root';
+  const script = join(dir, 'fetch-assets.mjs');
+
+  beforeAll(async () => {
+    writeFileSync(script, FETCH_ASSETS_SCRIPT);
+    writeFileSync(join(dir, 'apikey'), `${SAMPLE.apiKey}\n`);
+    server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      if (req.url === '/identity/token' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          const ok = new URLSearchParams(body).get('apikey') === SAMPLE.apiKey;
+          res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(ok ? { access_token: 'tok-123', expires_in: 3600 } : { errorCode: 'BXNIM0415E' }));
+        });
+        return;
+      }
+      if (req.headers.authorization !== 'Bearer tok-123') {
+        res.writeHead(403).end();
+        return;
+      }
+      if (req.url === `/bucket/${sha(good)}/kmip-server.mjs`) res.writeHead(200).end(good);
+      else if (req.url === `/bucket/${sha(good)}/tampered.mjs`) res.writeHead(200).end(tampered);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const run = (m: object) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const file = join(dir, `manifest-${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(file, JSON.stringify(m));
+      const child = spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (err += c));
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+
+  it('installs an asset whose hash matches, with its mode, and skips it on the next boot', async () => {
+    const target = join(dir, 'opt', 'kmip-server.mjs');
+    const m = { endpoint: base, bucket: 'bucket', iamEndpoint: base, apiKeyFile: join(dir, 'apikey'), assets: [{ key: `${sha(good)}/kmip-server.mjs`, sha256: sha(good), path: target, mode: '0640', owner: me.username, group: groupName }] };
+    const first = await run(m);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(readFileSync(target)).toEqual(good);
+    expect(statSync(target).mode & 0o777).toBe(0o640);
+    expect(requests).toContain(`GET /bucket/${sha(good)}/kmip-server.mjs`);
+    const before = requests.length;
+    const second = await run(m);
+    expect(second.code).toBe(0);
+    expect(requests.length).toBe(before); // already verified on disk: no token, no download
+    expect(`${first.out}${first.err}`).not.toContain(SAMPLE.apiKey);
+  });
+
+  it('refuses an object whose SHA-256 is not the pinned one and installs nothing', async () => {
+    const target = join(dir, 'opt', 'tampered.mjs');
+    const result = await run({ endpoint: base, bucket: 'bucket', iamEndpoint: base, apiKeyFile: join(dir, 'apikey'), assets: [{ key: `${sha(good)}/tampered.mjs`, sha256: sha(good), path: target, mode: '0644', owner: me.username, group: groupName }] });
+    expect(result.code).toBe(4);
+    expect(result.err).toMatch(/REFUSED/);
+    expect(existsSync(target)).toBe(false);
+    expect(existsSync(`${target}.part`)).toBe(false);
+  });
+
+  it('declares the Node.js version it needs (Debian 13 packages 20.19)', () => {
+    expect(MIN_NODE_VERSION).toBe('20.18.0');
+    expect(FETCH_ASSETS_SCRIPT).toContain("'20.18.0'.split('.')");
+    expect(FETCH_ASSETS_SCRIPT).not.toMatch(/\$\{|%\{/);
+  });
+});
