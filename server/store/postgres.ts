@@ -37,6 +37,20 @@ export interface PostgresStoreOptions {
   readonly onPoolError?: (err: Error) => void;
 }
 
+const URL_TLS_PARAMETERS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl', 'sslpassword', 'uselibpqcompat'];
+
+/**
+ * With a CA file, TLS is ours to set: node-postgres lets any ssl* parameter in the URL replace the
+ * `ssl` option wholesale (dropping our CA), so those parameters are removed and verification is
+ * always on. Without one, the URL decides, as libpq users expect.
+ */
+export function connectionOptions(url: string, ca: string | undefined): { connectionString: string; ssl?: { ca: string; rejectUnauthorized: true } } {
+  if (ca === undefined) return { connectionString: url };
+  const parsed = new URL(url);
+  for (const p of URL_TLS_PARAMETERS) parsed.searchParams.delete(p);
+  return { connectionString: parsed.toString(), ssl: { ca, rejectUnauthorized: true } };
+}
+
 /** Arbitrary, fixed: the advisory lock id under which migrations run. */
 const MIGRATION_LOCK = 560_969_600;
 
@@ -80,7 +94,7 @@ export class PostgresStore implements KeyStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const statementTimeout = options.statementTimeoutMs ?? 10_000;
     const pool = new pg.Pool({
-      connectionString: options.connectionString,
+      ...connectionOptions(options.connectionString, options.caFile ? readFileSync(options.caFile, 'utf8') : undefined),
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       statement_timeout: statementTimeout,
@@ -88,7 +102,6 @@ export class PostgresStore implements KeyStore {
       idle_in_transaction_session_timeout: statementTimeout * 2,
       idleTimeoutMillis: 30_000,
       types,
-      ...(options.caFile ? { ssl: { ca: readFileSync(options.caFile, 'utf8'), rejectUnauthorized: true } } : {}),
     });
     // A client losing its connection must not crash the process. The pool only guards idle clients;
     // one checked out between two queries (a transaction) emits 'error' itself, so every client

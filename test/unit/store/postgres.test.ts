@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { PostgresStore } from '../../../server/store/postgres.js';
+import { connectionOptions, PostgresStore } from '../../../server/store/postgres.js';
 import { StoreErrorCode } from '../../../server/store/errors.js';
 import { POSTGRES_MIGRATIONS } from '../../../server/store/sql/postgres-migrations.js';
 import { freshDatabase, postgresSkipReason } from '../../support/postgres.js';
@@ -51,5 +51,24 @@ describe.skipIf(skip)('PostgreSQL store', () => {
       code: expect.stringMatching(/STORE_ERR_(UNAVAILABLE|MIGRATION)/),
     });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('PostgreSQL connection options', () => {
+  const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('keeps the CA file when the URL carries sslmode (node-postgres would otherwise drop it)', () => {
+    const url = 'postgres://admin:secret@db.example:31000/ibmclouddb?sslmode=verify-full&application_name=kmip';
+    const naive = new pg.Client({ connectionString: url, ssl: { ca: CA, rejectUnauthorized: true } });
+    // The problem this guards against: the URL's sslmode wins over the ssl option.
+    expect((naive as unknown as { connectionParameters: { ssl: { ca?: string } } }).connectionParameters.ssl.ca).toBeUndefined();
+    const fixed = new pg.Client(connectionOptions(url, CA));
+    const ssl = (fixed as unknown as { connectionParameters: { ssl: { ca?: string; rejectUnauthorized?: boolean } } }).connectionParameters.ssl;
+    expect(ssl).toMatchObject({ ca: CA, rejectUnauthorized: true });
+    expect(connectionOptions(url, CA).connectionString).toBe('postgres://admin:secret@db.example:31000/ibmclouddb?application_name=kmip');
+  });
+
+  it('leaves the URL alone without a CA file', () => {
+    expect(connectionOptions('postgres://u@h/db?sslmode=require', undefined)).toEqual({ connectionString: 'postgres://u@h/db?sslmode=require' });
   });
 });
