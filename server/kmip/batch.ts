@@ -35,6 +35,8 @@ export interface AuditRecord {
   readonly batchItemId: string | undefined;
   readonly version: string;
   readonly durationMs: number;
+  /** A client's own words for the log (the Log operation). */
+  readonly note?: string | undefined;
   /** The internal cause of a failure, for the log only (never sent to the client). */
   readonly cause: unknown;
 }
@@ -228,7 +230,7 @@ export class BatchExecutor {
       return {
         failed: false,
         response: { operation, uniqueBatchItemId, resultStatus: ResultStatus.Success, responsePayload },
-        record: this.record(request, principal, operation, ctx.auditObjectId, uniqueBatchItemId, 'success', undefined, started, undefined),
+        record: { ...this.record(request, principal, operation, ctx.auditObjectId, uniqueBatchItemId, 'success', undefined, started, undefined), note: ctx.auditNote },
       };
     } catch (err) {
       session.discard();

@@ -45,5 +45,7 @@ export interface OperationContext {
   readonly supportedOperations: readonly number[];
   /** Set by a handler to name the object it acted on, for the audit line. */
   auditObjectId?: string | undefined;
+  /** Set by Log: the client's message, for the audit line. */
+  auditNote?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }

@@ -22,7 +22,7 @@ export const ApplicationSpecificInformationSchema = struct('Application Specific
 export const DigestSchema = struct('Digest', {
   hashingAlgorithm: req(Tag.HashingAlgorithm, enumeration('HashingAlgorithm')),
   digestValue: opt(Tag.DigestValue, bytes),
-  keyFormatType: opt(Tag.KeyFormatType, enumeration('KeyFormatType')),
+  keyFormatType: opt(Tag.KeyFormatType, enumeration('KeyFormatType'), { since: 11 }),
 });
 export type DigestValue = InferStruct<typeof DigestSchema>;
 

@@ -97,6 +97,22 @@ function def(name: string, tag: number, codec: ValueCodec<unknown>, rules: Rules
 
 const asUnknown = <T>(c: ValueCodec<T>): ValueCodec<unknown> => c as ValueCodec<unknown>;
 
+/** 2.x splits certificate subject and issuer into one text attribute per field: [attribute label, tag suffix]. */
+const CERTIFICATE_NAME_FIELDS = [
+  ['CN', 'CN'],
+  ['O', 'O'],
+  ['OU', 'OU'],
+  ['Email', 'Email'],
+  ['C', 'C'],
+  ['ST', 'ST'],
+  ['L', 'L'],
+  ['UID', 'UID'],
+  ['Serial Number', 'SerialNumber'],
+  ['Title', 'Title'],
+  ['DC', 'DC'],
+  ['DN Qualifier', 'DNQualifier'],
+] as const;
+
 export const ATTRIBUTES: readonly AttributeDef[] = [
   def('Unique Identifier', Tag.UniqueIdentifier, asUnknown(text), server),
   def('Name', Tag.Name, asUnknown(NameSchema), clientMulti),
@@ -144,6 +160,10 @@ export const ATTRIBUTES: readonly AttributeDef[] = [
   def('Always Sensitive', Tag.AlwaysSensitive, asUnknown(boolean), server, 14),
   def('Extractable', Tag.Extractable, asUnknown(boolean), { ...setOnce, clientModifies: true }, 14),
   def('Never Extractable', Tag.NeverExtractable, asUnknown(boolean), server, 14),
+  ...CERTIFICATE_NAME_FIELDS.flatMap(([label, key]) => [
+    def(`Certificate Subject ${label}`, Tag[`CertificateSubject${key}`], asUnknown(text), server, 20),
+    def(`Certificate Issuer ${label}`, Tag[`CertificateIssuer${key}`], asUnknown(text), server, 20),
+  ]),
 ];
 
 const BY_NAME = new Map(ATTRIBUTES.map((d) => [d.name, d]));

@@ -53,6 +53,8 @@ export function clientAttributes(
   ctx: OperationContext,
   v1: TemplateAttributeV1 | undefined,
   v2: readonly TtlvItem[] | undefined,
+  /** Server-set attributes a client may state anyway (the caller checks they agree with what the server derives). */
+  tolerated: ReadonlySet<string> = new Set(),
 ): Attribute[] {
   const out: Attribute[] = [];
   if (v1) {
@@ -63,7 +65,7 @@ export function clientAttributes(
   const seen = new Map<string, number>();
   for (const a of out) {
     const def = attributeDef(a.name, ctx.version)!;
-    if (!def.clientSets) throw readOnlyAttribute(a.name);
+    if (!def.clientSets && !tolerated.has(a.name)) throw readOnlyAttribute(a.name);
     const count = (seen.get(a.name) ?? 0) + 1;
     seen.set(a.name, count);
     if (!def.multi && count > 1) throw new KmipError(ResultReason.AttributeSingleValued, `attribute ${a.name} may appear only once`);

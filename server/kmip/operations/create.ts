@@ -1,12 +1,12 @@
 import { invalidField, KmipError } from '../errors.js';
-import { CryptographicUsageMask, ObjectType, Operation, ResultReason, State } from '../generated/enums.js';
+import { CryptographicUsageMask, ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
-import { ManagedObject } from '../managed-object.js';
 import { AttributesV2Codec, TemplateAttributeSchema } from '../model/attributes.js';
 import { enumeration, opt, req, struct, text } from '../schema.js';
 import { generateSymmetricKey, rawSymmetricKeyObject, sha256Digest } from '../objects/symmetric-key.js';
 import { sealObject } from '../objects/material.js';
-import { applyClientAttributes, clientAttributes, nowSeconds } from './common.js';
+import { clientAttributes } from './common.js';
+import { newObject } from './new-object.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Create Request Payload', {
@@ -41,36 +41,17 @@ export const create = defineOperation({
     if (typeof length !== 'number') throw invalidField('Cryptographic Length is required');
 
     const material = generateSymmetricKey(algorithm, length);
-    const uid = ctx.deps.newUid();
+    const obj = newObject(ctx, { objectType: ObjectType.SymmetricKey, clientAttributes: attributes, derived: [{ name: 'Digest', index: 0, value: sha256Digest(material) }] });
+    const uid = obj.uid;
     ctx.auditObjectId = uid;
-    const now = nowSeconds(ctx);
-    const activation = single('Activation Date') as number | undefined;
-    const obj = ManagedObject.create({
-      uid,
-      tenantId: ctx.principal.tenantId,
-      objectType: ObjectType.SymmetricKey,
-      state: activation !== undefined && activation <= now ? State.Active : State.PreActive,
-      createdAt: ctx.deps.now(),
-      attributes: [],
-      material: null,
-    });
-    applyClientAttributes(obj, attributes);
     if (single('Cryptographic Usage Mask') === undefined) obj.set('Cryptographic Usage Mask', DEFAULT_USAGE);
-    obj.set('Initial Date', now);
-    obj.set('Original Creation Date', now);
-    obj.set('Digest', sha256Digest(material));
     try {
       obj.material = await sealObject(ctx, uid, rawSymmetricKeyObject(material, algorithm, length));
     } finally {
       material.fill(0);
     }
-    ctx.session.insert(withLastChange(obj, now).toRecord(ctx.deps.now()));
+    ctx.session.insert(obj.toRecord(ctx.deps.now()));
     ctx.batch.idPlaceholder = uid;
     return { objectType: ObjectType.SymmetricKey, uniqueIdentifier: uid };
   },
 });
-
-function withLastChange(obj: ManagedObject, now: number): ManagedObject {
-  obj.set('Last Change Date', now);
-  return obj;
-}

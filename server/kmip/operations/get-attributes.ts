@@ -32,7 +32,7 @@ export const getAttributes = defineOperation({
     const uid = resolveUid(ctx, req.uniqueIdentifier);
     const obj = await loadObject(ctx, uid);
     const wanted = is2x(ctx.version) ? req.attributeReferences : req.attributeNames;
-    const selected = obj.selectAttributes(new Set(wanted));
+    const selected = obj.selectAttributes(wanted);
     ctx.batch.idPlaceholder = uid;
     if (is2x(ctx.version)) return { uniqueIdentifier: uid, attributes: [], attributesV2: attributesV2(selected, ctx) };
     return { uniqueIdentifier: uid, attributes: attributesV1(selected, ctx) };

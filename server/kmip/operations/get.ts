@@ -4,8 +4,10 @@ import { ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { holdsMaterial } from '../lifecycle.js';
 import { openObject } from '../objects/material.js';
+import { convertAsymmetricKey } from '../objects/asymmetric-key.js';
+import { SecretDataSchema } from '../objects/schemas.js';
 import { convertSymmetricKey } from '../objects/symmetric-key.js';
-import { enumeration, opt, raw, req, struct, text } from '../schema.js';
+import { enumeration, opt, raw, req, STORAGE_CONTEXT, struct, text } from '../schema.js';
 import { loadObject, resolveUid } from './common.js';
 import { defineOperation } from './types.js';
 
@@ -55,6 +57,9 @@ export const get = defineOperation({
     }
     const obj = await loadObject(ctx, uid);
     if (!holdsMaterial(obj.state) || !obj.material) throw new KmipError(ResultReason.ObjectDestroyed, 'object has been destroyed');
+    // 1.4 §3.48/§3.49: a Sensitive or non-Extractable object's material never leaves the server in clear.
+    if (obj.first('Sensitive') === true) throw new KmipError(ResultReason.Sensitive, 'the object is Sensitive');
+    if (obj.first('Extractable') === false) throw new KmipError(ResultReason.NotExtractable, 'the object is not Extractable');
     let object: TtlvItem = await openObject(ctx, uid, obj.material);
     if (req.keyFormatType !== undefined) object = convertFormat(obj.objectType, object, req.keyFormatType);
     const field = FIELD_BY_TYPE[obj.objectType];
@@ -68,5 +73,15 @@ export const get = defineOperation({
 
 function convertFormat(objectType: number, object: TtlvItem, format: number): TtlvItem {
   if (objectType === ObjectType.SymmetricKey) return convertSymmetricKey(object, format);
+  if (objectType === ObjectType.PrivateKey || objectType === ObjectType.PublicKey) return convertAsymmetricKey(objectType, object, format);
+  if (objectType === ObjectType.SecretData && storedFormat(object) === format) return object;
   throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'key format type not supported for this object');
+}
+
+function storedFormat(object: TtlvItem): number | undefined {
+  try {
+    return SecretDataSchema.decode(object, STORAGE_CONTEXT).keyBlock.keyFormatType;
+  } catch {
+    return undefined;
+  }
 }

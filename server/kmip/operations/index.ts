@@ -1,4 +1,13 @@
 import { activate } from './activate.js';
+import { check } from './check.js';
+import { createKeyPair } from './create-key-pair.js';
+import { getUsageAllocation } from './get-usage-allocation.js';
+import { interop, log } from './interop-log.js';
+import { obtainLease } from './lease.js';
+import { register } from './register.js';
+import { rekey } from './rekey.js';
+import { rekeyKeyPair } from './rekey-key-pair.js';
+import { setAttribute } from './set-attribute.js';
 import { addAttribute } from './add-attribute.js';
 import { create } from './create.js';
 import { deleteAttribute } from './delete-attribute.js';
@@ -16,18 +25,28 @@ import type { OperationHandler } from './types.js';
 /** Every operation the server offers, listed explicitly (no registration by import side effects). */
 export const OPERATIONS: readonly OperationHandler[] = [
   create,
+  createKeyPair,
+  register,
+  rekey,
+  rekeyKeyPair,
   locate,
+  check,
   get,
   getAttributes,
   getAttributeList,
   addAttribute,
+  setAttribute,
   modifyAttribute,
   deleteAttribute,
+  obtainLease,
+  getUsageAllocation,
   activate,
   revoke,
   destroy,
   query,
   discoverVersions,
+  log,
+  interop,
 ];
 
 export type { OperationHandler } from './types.js';

@@ -61,7 +61,7 @@ function resolveIndex(obj: ManagedObject, name: string, target: Target): number 
 }
 
 /** Dates that drive the state machine may change only before the transition they schedule. */
-function checkDateRule(name: string, state: number): void {
+export function checkDateRule(name: string, state: number): void {
   if (name === 'Activation Date' && state !== State.PreActive) {
     throw wrongLifecycleState('Activation Date can change only while the object is Pre-Active');
   }

@@ -150,11 +150,38 @@ for (const { backend, wrap, skip, label } of await backends()) {
         const ops = r.items[0]!.payload!['operations'] as number[];
         expect(ops).not.toContain(Operation.DiscoverVersions);
         expect(new Set(ops)).toEqual(
-          new Set([Operation.Create, Operation.Locate, Operation.Get, Operation.GetAttributes, Operation.GetAttributeList, Operation.AddAttribute, Operation.ModifyAttribute, Operation.DeleteAttribute, Operation.Activate, Operation.Revoke, Operation.Destroy, Operation.Query]),
+          new Set([
+            Operation.Create,
+            Operation.CreateKeyPair,
+            Operation.Register,
+            Operation.ReKey,
+            Operation.Locate,
+            Operation.Check,
+            Operation.Get,
+            Operation.GetAttributes,
+            Operation.GetAttributeList,
+            Operation.AddAttribute,
+            Operation.ModifyAttribute,
+            Operation.DeleteAttribute,
+            Operation.ObtainLease,
+            Operation.GetUsageAllocation,
+            Operation.Activate,
+            Operation.Revoke,
+            Operation.Destroy,
+            Operation.Query,
+          ]),
         );
-        expect(r.items[0]!.payload!['objectTypes']).toEqual([ObjectType.SymmetricKey]);
+        expect(r.items[0]!.payload!['objectTypes']).toEqual([ObjectType.SymmetricKey, ObjectType.Certificate, ObjectType.PublicKey, ObjectType.PrivateKey, ObjectType.SecretData, ObjectType.OpaqueObject]);
         const v11 = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }]);
         expect(v11.items[0]!.payload!['operations']).toContain(Operation.DiscoverVersions);
+        expect(v11.items[0]!.payload!['operations']).toContain(Operation.ReKeyKeyPair);
+        expect(v11.items[0]!.payload!['operations']).not.toContain(Operation.SetAttribute);
+        const v20 = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }], { version: 20 });
+        for (const op of [Operation.SetAttribute, Operation.Log, Operation.Interop]) expect(v20.items[0]!.payload!['operations']).toContain(op);
+        // Archive and Recover are not offered: a client asking gets Operation Not Supported.
+        expect(v20.items[0]!.payload!['operations']).not.toContain(Operation.Archive);
+        const archive = await h.run([{ operation: Operation.Archive, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } as TtlvItem }]);
+        expect(archive.items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
       });
 
       it('Discover Versions with the client’s list answers the versions both speak, in the server’s order', async () => {

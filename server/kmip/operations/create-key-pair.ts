@@ -1,0 +1,96 @@
+import { invalidField } from '../errors.js';
+import { CryptographicUsageMask, LinkType, ObjectType, Operation } from '../generated/enums.js';
+import { Tag } from '../generated/tags.js';
+import type { ManagedObject } from '../managed-object.js';
+import { AttributesV2Codec, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
+import { defaultFormat, generateAsymmetricKeyPair, writeKey } from '../objects/asymmetric-key.js';
+import { sealObject } from '../objects/material.js';
+import { register as registration } from '../objects/registration.js';
+import { opt, req, struct, text } from '../schema.js';
+import type { OperationContext } from '../context.js';
+import { clientAttributes } from './common.js';
+import { newObject } from './new-object.js';
+import { defineOperation } from './types.js';
+
+const Request = struct('Create Key Pair Request Payload', {
+  commonTemplateAttribute: opt(Tag.CommonTemplateAttribute, TemplateAttributeSchema, { until: 14 }),
+  privateKeyTemplateAttribute: opt(Tag.PrivateKeyTemplateAttribute, TemplateAttributeSchema, { until: 14 }),
+  publicKeyTemplateAttribute: opt(Tag.PublicKeyTemplateAttribute, TemplateAttributeSchema, { until: 14 }),
+  commonAttributes: opt(Tag.CommonAttributes, AttributesV2Codec, { since: 20 }),
+  privateKeyAttributes: opt(Tag.PrivateKeyAttributes, AttributesV2Codec, { since: 20 }),
+  publicKeyAttributes: opt(Tag.PublicKeyAttributes, AttributesV2Codec, { since: 20 }),
+  commonProtectionStorageMasks: opt(Tag.CommonProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
+  privateProtectionStorageMasks: opt(Tag.PrivateProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
+  publicProtectionStorageMasks: opt(Tag.PublicProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
+});
+const Response = struct('Create Key Pair Response Payload', {
+  privateKeyUniqueIdentifier: req(Tag.PrivateKeyUniqueIdentifier, text),
+  publicKeyUniqueIdentifier: req(Tag.PublicKeyUniqueIdentifier, text),
+});
+
+/** Attributes for one half: the common ones, overridden by that half's own (by name). */
+function merged(common: readonly Attribute[], own: readonly Attribute[]): Attribute[] {
+  const ownNames = new Set(own.map((a) => a.name));
+  return [...common.filter((a) => !ownNames.has(a.name)), ...own];
+}
+
+const single = (attributes: readonly Attribute[], name: string) => attributes.find((a) => a.name === name)?.value;
+
+/**
+ * Generates a key pair whose halves link to each other, sealed but not yet queued for the commit
+ * (ReKey Key Pair must first take the Names off the keys it replaces); shared with ReKey Key Pair.
+ */
+export async function buildKeyPair(
+  ctx: OperationContext,
+  privateAttributes: readonly Attribute[],
+  publicAttributes: readonly Attribute[],
+  extraLinks: { private?: Attribute[]; public?: Attribute[] } = {},
+): Promise<{ privateKey: ManagedObject; publicKey: ManagedObject }> {
+  const algorithm = single(privateAttributes, 'Cryptographic Algorithm') ?? single(publicAttributes, 'Cryptographic Algorithm');
+  if (typeof algorithm !== 'number') throw invalidField('Cryptographic Algorithm is required');
+  const length = (single(privateAttributes, 'Cryptographic Length') ?? single(publicAttributes, 'Cryptographic Length')) as number | undefined;
+  const domain = (single(privateAttributes, 'Cryptographic Domain Parameters') ?? single(publicAttributes, 'Cryptographic Domain Parameters')) as { recommendedCurve?: number } | undefined;
+  const pair = await generateAsymmetricKeyPair({ algorithm, length, curve: domain?.recommendedCurve });
+  const privateUid = ctx.deps.newUid();
+  const publicUid = ctx.deps.newUid();
+  const link = (type: number, uid: string): Attribute => ({ name: 'Link', index: 0, value: { linkType: type, linkedObjectIdentifier: uid } });
+
+  const half = async (objectType: number, uid: string, attributes: readonly Attribute[], otherLink: Attribute, defaultUsage: number, extra: Attribute[]) => {
+    const item = writeKey(objectType === ObjectType.PrivateKey ? pair.privateKey : pair.publicKey, objectType, defaultFormat(objectType, algorithm), algorithm);
+    const { derived } = registration(objectType, item, []);
+    const obj = newObject(ctx, { objectType, uid, clientAttributes: attributes, derived: [...derived.filter((d) => d.name !== 'Cryptographic Algorithm'), { name: 'Cryptographic Algorithm', index: 0, value: algorithm }] });
+    obj.add(otherLink.name, otherLink.value);
+    for (const a of extra) obj.add(a.name, a.value);
+    if (obj.first('Cryptographic Usage Mask') === undefined) obj.set('Cryptographic Usage Mask', defaultUsage);
+    obj.material = await sealObject(ctx, uid, item);
+    return obj;
+  };
+  const privateKey = await half(ObjectType.PrivateKey, privateUid, privateAttributes, link(LinkType.PublicKeyLink, publicUid), CryptographicUsageMask.Sign, extraLinks.private ?? []);
+  const publicKey = await half(ObjectType.PublicKey, publicUid, publicAttributes, link(LinkType.PrivateKeyLink, privateUid), CryptographicUsageMask.Verify, extraLinks.public ?? []);
+  return { privateKey, publicKey };
+}
+
+export function insertKeyPair(ctx: OperationContext, pair: { privateKey: ManagedObject; publicKey: ManagedObject }): void {
+  ctx.session.insert(pair.privateKey.toRecord(ctx.deps.now()));
+  ctx.session.insert(pair.publicKey.toRecord(ctx.deps.now()));
+  // The spec makes the private key the batch's ID Placeholder.
+  ctx.batch.idPlaceholder = pair.privateKey.uid;
+}
+
+export const createKeyPair = defineOperation({
+  operation: Operation.CreateKeyPair,
+  name: 'Create Key Pair',
+  request: Request,
+  response: Response,
+  async handle(ctx, req) {
+    const common = clientAttributes(ctx, req.commonTemplateAttribute, req.commonAttributes);
+    const privateOwn = clientAttributes(ctx, req.privateKeyTemplateAttribute, req.privateKeyAttributes);
+    const publicOwn = clientAttributes(ctx, req.publicKeyTemplateAttribute, req.publicKeyAttributes);
+    if (common.some((a) => a.name === 'Name')) throw invalidField('a Name in the common attributes would name both keys alike; give each key its own');
+    const pair = await buildKeyPair(ctx, merged(common, privateOwn), merged(common, publicOwn));
+    insertKeyPair(ctx, pair);
+    const { privateKey, publicKey } = pair;
+    ctx.auditObjectId = privateKey.uid;
+    return { privateKeyUniqueIdentifier: privateKey.uid, publicKeyUniqueIdentifier: publicKey.uid };
+  },
+});

@@ -1,0 +1,52 @@
+import { invalidField } from '../errors.js';
+import { Operation } from '../generated/enums.js';
+import { Tag } from '../generated/tags.js';
+import { AttributesV2Codec, TemplateAttributeSchema } from '../model/attributes.js';
+import { sealObject } from '../objects/material.js';
+import { register as registration } from '../objects/registration.js';
+import { enumeration, opt, raw, req, struct, text } from '../schema.js';
+import { clientAttributes } from './common.js';
+import { newObject } from './new-object.js';
+import { defineOperation } from './types.js';
+
+const Request = struct('Register Request Payload', {
+  objectType: req(Tag.ObjectType, enumeration('ObjectType')),
+  templateAttribute: opt(Tag.TemplateAttribute, TemplateAttributeSchema, { until: 14 }),
+  attributes: opt(Tag.Attributes, AttributesV2Codec, { since: 20 }),
+  certificate: opt(Tag.Certificate, raw),
+  symmetricKey: opt(Tag.SymmetricKey, raw),
+  privateKey: opt(Tag.PrivateKey, raw),
+  publicKey: opt(Tag.PublicKey, raw),
+  splitKey: opt(Tag.SplitKey, raw),
+  template: opt(Tag.Template, raw, { until: 14 }),
+  secretData: opt(Tag.SecretData, raw),
+  opaqueObject: opt(Tag.OpaqueObject, raw),
+  protectionStorageMasks: opt(Tag.ProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
+});
+const Response = struct('Register Response Payload', { uniqueIdentifier: req(Tag.UniqueIdentifier, text) });
+
+/** Server-set attributes a client may restate on Register when they agree with the object. */
+const RESTATABLE = new Set(['Certificate Type', 'Certificate Length', 'Fresh']);
+
+export const register = defineOperation({
+  operation: Operation.Register,
+  name: 'Register',
+  request: Request,
+  response: Response,
+  async handle(ctx, req) {
+    const item = req.certificate ?? req.symmetricKey ?? req.privateKey ?? req.publicKey ?? req.splitKey ?? req.template ?? req.secretData ?? req.opaqueObject;
+    const stated = clientAttributes(ctx, req.templateAttribute, req.attributes, RESTATABLE);
+    const { object, derived } = registration(req.objectType, item, stated);
+    for (const a of stated.filter((s) => RESTATABLE.has(s.name))) {
+      // Fresh=true is what a new object is anyway; anything else must match what the object shows.
+      const agrees = a.name === 'Fresh' ? a.value === true : derived.some((d) => d.name === a.name && d.value === a.value);
+      if (!agrees) throw invalidField(`${a.name} does not agree with the registered object`);
+    }
+    const obj = newObject(ctx, { objectType: req.objectType, clientAttributes: stated.filter((s) => !RESTATABLE.has(s.name)), derived });
+    ctx.auditObjectId = obj.uid;
+    obj.material = await sealObject(ctx, obj.uid, object);
+    ctx.session.insert(obj.toRecord(ctx.deps.now()));
+    ctx.batch.idPlaceholder = obj.uid;
+    return { uniqueIdentifier: obj.uid };
+  },
+});
