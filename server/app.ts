@@ -110,6 +110,7 @@ function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void
     result: r.result,
     reason: r.reason,
     batchItem: r.batchItemId,
+    ...(r.note !== undefined ? { note: r.note } : {}),
     version: r.version,
     ms: r.durationMs,
   };
