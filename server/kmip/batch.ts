@@ -186,10 +186,11 @@ export class BatchExecutor {
     }
   }
 
+  /** The Baseline profile (BL-M-2) keeps an undone item's payload: the client sees what was rolled back. */
   private undone(o: ItemOutcome): ItemOutcome {
     return {
       failed: false,
-      response: { operation: o.response.operation, uniqueBatchItemId: o.response.uniqueBatchItemId, resultStatus: ResultStatus.OperationUndone },
+      response: { ...o.response, resultStatus: ResultStatus.OperationUndone },
       record: { ...o.record, result: 'undone' },
     };
   }

@@ -74,7 +74,7 @@ export function decodeResponse(bytes: Uint8Array, version: KmipVersion): Decoded
     items: message.batchItems.map((item) => {
       const handler = OPERATIONS.find((o) => o.operation === item.operation);
       const payload =
-        item.resultStatus === ResultStatus.Success && handler && item.responsePayload
+        (item.resultStatus === ResultStatus.Success || item.resultStatus === ResultStatus.OperationUndone) && handler && item.responsePayload
           ? (handler.response.decode(item.responsePayload, ctx) as Record<string, unknown>)
           : undefined;
       return { ...item, payload };

@@ -3,7 +3,7 @@ import type { OperationContext } from '../context.js';
 import { invalidField } from '../errors.js';
 import { Operation, State, StorageStatusMask } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
-import { encodeAttributeValue } from '../managed-object.js';
+import { encodeAttributeValue, ManagedObject } from '../managed-object.js';
 import { attributeDef, attributeFromV1, attributeFromV2, AttributesV2Codec, AttributeV1Schema, type Attribute } from '../model/attributes.js';
 import { dateTime, enumeration, integer, many, mask, opt, struct, text } from '../schema.js';
 import { is2x } from '../version.js';
@@ -26,6 +26,7 @@ const DESTROYED_STATES: number[] = [State.Destroyed, State.DestroyedCompromised]
 const LIVE_STATES: number[] = [State.PreActive, State.Active, State.Deactivated, State.Compromised];
 
 interface Criteria {
+  uid?: string;
   objectType?: number;
   states?: number[];
   attributes: AttributeFilter[];
@@ -44,7 +45,8 @@ function criteria(attrs: readonly Attribute[]): Criteria {
     } else if (name === 'State') {
       out.states = instances.map((i) => i.value as number);
     } else if (name === 'Unique Identifier') {
-      throw invalidField('Locate does not search by Unique Identifier');
+      if (instances.length > 1) throw invalidField('Unique Identifier may be given once');
+      out.uid = instances[0]!.value as string;
     } else if (attributeDef(name)?.codec === dateTime && instances.length === 2) {
       const [a, b] = instances.map((i) => i.value as number).sort((x, y) => x - y);
       out.ranges.push({ name, min: a, max: b, indexed: attributeDef(name)!.index === 'range' });
@@ -68,6 +70,20 @@ function statesFor(mask: number | undefined, requested: number[] | undefined, ve
   return requested ? requested.filter((s) => allowed.includes(s)) : allowed;
 }
 
+/** Locate naming a Unique Identifier: that one object, if it meets every other criterion. */
+async function locateOne(ctx: OperationContext, c: Criteria, states: readonly number[]): Promise<{ uids: string[]; total: number }> {
+  const record = await ctx.session.get(c.uid!);
+  if (!record) return { uids: [], total: 0 };
+  const obj = ManagedObject.fromRecord(record, ctx.deps.now());
+  const keysOf = (name: string) => obj.instances(name).map((a) => encodeAttributeValue(name, a.value));
+  const matches =
+    states.includes(obj.state) &&
+    (c.objectType === undefined || c.objectType === obj.objectType) &&
+    c.attributes.every((f) => keysOf(f.name).some((k) => k.key === f.key)) &&
+    c.ranges.every((r) => obj.instances(r.name).some((a) => typeof a.value === 'number' && a.value >= (r.min ?? -Infinity) && a.value <= (r.max ?? Infinity)));
+  return matches ? { uids: [obj.uid], total: 1 } : { uids: [], total: 0 };
+}
+
 export const locate = defineOperation({
   operation: Operation.Locate,
   name: 'Locate',
@@ -85,7 +101,9 @@ export const locate = defineOperation({
     const result =
       states.length === 0 || limit === 0
         ? { uids: [], total: 0 }
-        : await ctx.deps.store.locate(ctx.principal.tenantId, {
+        : c.uid !== undefined
+          ? await locateOne(ctx, c, states)
+          : await ctx.deps.store.locate(ctx.principal.tenantId, {
             objectType: c.objectType,
             states,
             attributes: c.attributes,

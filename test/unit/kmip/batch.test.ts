@@ -54,8 +54,12 @@ for (const { backend, wrap, skip, label } of await backends()) {
           header: { batchErrorContinuationOption: BatchErrorContinuationOption.Undo },
         });
         expect(statuses(r)).toEqual([ResultStatus.OperationUndone, ResultStatus.OperationUndone, ResultStatus.OperationFailed]);
-        expect(r.items[0]!.responsePayload).toBeUndefined();
+        // The payload stays (Baseline profile BL-M-2), but the object it names was never stored.
+        const undoneUid = r.items[0]!.payload!['uniqueIdentifier'] as string;
+        expect(typeof undoneUid).toBe('string');
         expect(await locateByName('undo-1')).toEqual([]);
+        const gone = await h.run([{ operation: Operation.Get, payload: { uniqueIdentifier: undoneUid } }]);
+        expect(gone.items[0]!.resultStatus).toBe(ResultStatus.OperationFailed);
       });
 
       it('Undo: a batch without failure commits everything at once', async () => {
