@@ -83,6 +83,11 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOSPC') {
+      const why = { EROFS: 'it is on a read-only file system', EACCES: 'permission denied', EPERM: 'permission denied', ENOSPC: 'the disk is full' }[code];
+      fail(`cannot use the data folder ${values['data-dir']}: ${why} (${(err as Error).message})`, 1);
+    }
     throw err;
   }
 

@@ -24,6 +24,10 @@ export interface LoadOptions {
   readonly until: () => boolean;
   /** Upper bound for one request; a hang past it fails the load. */
   readonly requestTimeoutMs?: number;
+  /** Told of each acknowledged Create as it happens (the test may stop or kill on a count). */
+  readonly onAcknowledged?: (count: number) => void;
+  /** Skip the Get after each Create (pure create load). */
+  readonly createsOnly?: boolean;
 }
 
 const createPayload = {
@@ -60,6 +64,8 @@ export async function createGetLoad(options: LoadOptions): Promise<LoadResult> {
         if (item.resultStatus === ResultStatus.Success) {
           const uid = item.payload!['uniqueIdentifier'] as string;
           acknowledged.push(uid);
+          options.onAcknowledged?.(acknowledged.length);
+          if (options.createsOnly) continue;
           const got = await withTimeout(client.request([{ operation: Operation.Get, payload: { uniqueIdentifier: uid } }]), timeout);
           if (got.items[0]!.resultStatus === ResultStatus.Success) getsOk++;
         } else {
