@@ -15,6 +15,7 @@ import { freshDatabase, postgresSkipReason } from '../support/postgres.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { vcenter, HOST_OWNER_TAGS } from '../support/vcenter.js';
 import { decodeResponse } from '../support/kmip-client.js';
+import { noteSecret } from '../support/secrets-ledger.js';
 
 const pgSkip = await postgresSkipReason();
 const createPayload = { objectType: 2, templateAttribute: { names: [], attributes: [enumAttr('Cryptographic Algorithm', 3), intAttr('Cryptographic Length', 256)] } };
@@ -42,6 +43,7 @@ describe(`kmipctl backup (SQLite to ${pgSkip ? 'SQLite' : 'PostgreSQL'})`, () =>
     stranger = await startTestServer({ pki: source.pki });
     passFile = join(source.dir, 'passphrase');
     writeFileSync(passFile, 'a long backup passphrase\n', { mode: 0o600 });
+    noteSecret('backup passphrase', 'a long backup passphrase');
 
     for (const tenant of ['vc-prod', 'vc-lab']) {
       await kmipctl(source, 'tenant', 'add', tenant);

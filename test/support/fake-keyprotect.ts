@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { noteSecret } from './secrets-ledger.js';
 
 export interface LoggedRequest {
   readonly method: string;
@@ -85,6 +86,7 @@ export class FakeKeyProtect {
   }
 
   addApiKey(apiKey: string, iamId = `iam-ServiceId-${randomUUID()}`): void {
+    noteSecret('Key Protect API key', apiKey);
     this.apiKeys.set(apiKey, iamId);
   }
   revokeApiKey(apiKey: string): void {
@@ -106,7 +108,9 @@ export class FakeKeyProtect {
     return id;
   }
   private newVersion(): KeyVersion {
-    return { id: randomUUID(), material: randomBytes(32), created: new Date(this.now()).toISOString() };
+    const material = randomBytes(32);
+    noteSecret('Key Protect root key material', material);
+    return { id: randomUUID(), material, created: new Date(this.now()).toISOString() };
   }
   rotate(keyId: string): string {
     const k = this.keys.get(keyId)!;
@@ -177,6 +181,7 @@ export class FakeKeyProtect {
     const exp = iat + this.tokenLifetimeSeconds;
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const token = `${part({ kid: 'fake', alg: 'RS256' })}.${part({ iam_id: iamId, sub: iamId, iat, exp, jti: randomUUID() })}.${part({ sig: 'unsigned' })}`;
+    noteSecret('IAM token', token);
     this.tokens.set(token, { iamId, exp });
     return this.json(res, 200, { access_token: token, refresh_token: 'not-used-by-apikey-clients', token_type: 'Bearer', expires_in: this.tokenLifetimeSeconds, expiration: exp, scope: 'ibm openid' });
   }

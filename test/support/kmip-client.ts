@@ -9,6 +9,7 @@ import { ResultStatus } from '../../server/kmip/generated/enums.js';
 import { RequestMessageSchema, ResponseMessageSchema, type RequestHeader, type ResponseBatchItem, type ResponseHeader } from '../../server/kmip/model/messages.js';
 import { OPERATIONS } from '../../server/kmip/operations/index.js';
 import type { KmipVersion } from '../../server/kmip/version.js';
+import { noteSecret } from './secrets-ledger.js';
 
 export interface ItemSpec {
   readonly operation: number;
@@ -82,6 +83,15 @@ export function decodeResponse(bytes: Uint8Array, version: KmipVersion): Decoded
   };
 }
 
+/** Key bytes a server hands out are secrets: the suite-wide scan makes sure no log shows them. */
+function noteKeyMaterial(item: TtlvItem): void {
+  if (item.type === ItemType.Structure) for (const child of item.value) noteKeyMaterial(child);
+  else if ((item.tag === Tag.KeyMaterial || item.tag === Tag.Key) && item.type === ItemType.ByteString && item.value.length >= 16) {
+    noteSecret('key material (hex)', Buffer.from(item.value).toString('hex'));
+    noteSecret('key material (base64)', Buffer.from(item.value).toString('base64'));
+  }
+}
+
 export class TestKmipClient {
   private readonly framer = new FrameReader(16 * 1024 * 1024);
   private readonly waiting: Array<(b: Buffer) => void> = [];
@@ -131,6 +141,7 @@ export class TestKmipClient {
   async request(items: readonly ItemSpec[], options: RequestOptions = {}): Promise<DecodedResponse> {
     const bytes = await this.send(encodeRequest(items, options));
     if (bytes.length === 0) throw new Error('server closed the connection');
+    noteKeyMaterial(decodeTtlv(bytes));
     return decodeResponse(bytes, Math.min(versionOf(options), 21));
   }
 

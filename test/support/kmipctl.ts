@@ -1,6 +1,7 @@
 /** Runs the built kmipctl as a real process against a test server's admin port. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { noteOutput } from './secrets-ledger.js';
 
 export const KMIPCTL = fileURLToPath(new URL('../../dist/server/cli/main.js', import.meta.url));
 
@@ -26,6 +27,7 @@ export function kmipctl(target: { adminPort: number; tokenFile: string }, ...arg
         } catch {
           json = undefined;
         }
+        noteOutput(`kmipctl ${args.filter((a) => !a.startsWith('/')).join(' ')}`, `${stdout}${stderr}`);
         resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, json });
       },
     );

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCertificate, type CertificateRequest, type IssuedCertificate } from '../../server/pki/certificates.js';
 import { certificateFingerprint } from '../../server/identity/fingerprint.js';
+import { notePrivateKeyPem } from './secrets-ledger.js';
 
 export interface TestPki {
   readonly dir: string;
@@ -33,6 +34,8 @@ export function createTestPki(): TestPki {
   writeFileSync(caFile, ca.certificatePem);
   writeFileSync(serverCertFile, server.certificatePem + ca.certificatePem);
   writeFileSync(serverKeyFile, server.privateKeyPem, { mode: 0o600 });
+  notePrivateKeyPem('server private key', server.privateKeyPem);
+  notePrivateKeyPem('CA private key', ca.privateKeyPem);
   return {
     dir,
     ca,
@@ -46,6 +49,7 @@ export function createTestPki(): TestPki {
       const keyFile = join(dir, `${name}-key.pem`);
       writeFileSync(certFile, issued.certificatePem);
       writeFileSync(keyFile, issued.privateKeyPem, { mode: 0o600 });
+      notePrivateKeyPem('client private key', issued.privateKeyPem);
       const x509 = new X509Certificate(issued.certificatePem);
       return { ...issued, fingerprint: certificateFingerprint(x509), certFile, keyFile, subject: x509.subject };
     },

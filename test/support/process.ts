@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { noteOutput } from './secrets-ledger.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
@@ -58,6 +59,7 @@ export function startServerProcess(command: string, args: readonly string[], cwd
           kmipPort: ports[0],
           adminPort: ports[1],
           stop: (signal = 'SIGTERM') => {
+            void exited.then(() => noteOutput(`server process ${args.join(' ')}`, stdout.join('') + stderr.join('')));
             try {
               process.kill(-child.pid!, signal);
             } catch {

@@ -1,6 +1,6 @@
 /** Starts the real server in-process on 127.0.0.1 with free ports, a temp data folder and captured logs. */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../server/app.js';
@@ -9,6 +9,7 @@ import type { ServerConfigInput } from '../../server/config/schema.js';
 import { createLoggers } from '../../server/log/logger.js';
 import { ensureLocalRootKey } from '../../server/wrap/local.js';
 import { TestKmipClient } from './kmip-client.js';
+import { noteOutput, noteSecret } from './secrets-ledger.js';
 import { createTestPki, type TestClientCert, type TestPki } from './pki.js';
 
 export interface TestServerOptions {
@@ -46,9 +47,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kmip-server-'));
   const keyFile = join(dir, 'root-key.json');
   ensureLocalRootKey(keyFile);
+  for (const key of Object.values((JSON.parse(readFileSync(keyFile, 'utf8')) as { versions: Record<string, string> }).versions)) noteSecret('root key', key);
   const stdout = { write: (line: string) => void logs.push(line) };
   const tokenFile = join(dir, 'admin-token');
-  writeFileSync(tokenFile, `${randomUUID()}-${randomUUID()}\n`, { mode: 0o600 });
+  const token = `${randomUUID()}-${randomUUID()}`;
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  noteSecret('management token', token);
   const config = parseConfig({
     listen: { host: '127.0.0.1', port: 0 },
     admin: { enabled: true, host: '127.0.0.1', port: 0, tokenFile },
@@ -95,6 +99,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async close(closeOptions = {}) {
       await Promise.all(clients.map((c) => c.close()));
       await app.stop();
+      noteOutput(`server logs (${dir})`, logs.join(''));
+      noteOutput('metrics', app.metrics.registry.render());
       if (!closeOptions.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
