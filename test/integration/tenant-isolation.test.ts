@@ -49,6 +49,11 @@ describe('tenant isolation', () => {
     ['Activate', Operation.Activate, (uid) => ({ uniqueIdentifier: uid })],
     ['Revoke', Operation.Revoke, (uid) => ({ uniqueIdentifier: uid, revocationReason: { revocationReasonCode: 2 } })],
     ['Destroy', Operation.Destroy, (uid) => ({ uniqueIdentifier: uid })],
+    ['ReKey', Operation.ReKey, (uid) => ({ uniqueIdentifier: uid })],
+    ['Check', Operation.Check, (uid) => ({ uniqueIdentifier: uid, cryptographicUsageMask: 4 })],
+    ['Obtain Lease', Operation.ObtainLease, (uid) => ({ uniqueIdentifier: uid })],
+    ['Get Usage Allocation', Operation.GetUsageAllocation, (uid) => ({ uniqueIdentifier: uid, usageLimitsCount: 1n })],
+    ['ReKey Key Pair', Operation.ReKeyKeyPair, (uid) => ({ privateKeyUniqueIdentifier: uid })],
   ];
 
   for (const [name, operation, payload] of attempts) {
@@ -67,6 +72,9 @@ describe('tenant isolation', () => {
     expect(attrs.get('x-Owner')?.map((v) => v.value)).toEqual(['shared-name']);
     expect(attrs.has('x-Intruder')).toBe(false);
     expect(attrs.has('Revocation Reason')).toBe(false);
+    // Not replaced either: no ReKey reached it.
+    expect(attrs.has('Link')).toBe(false);
+    expect(attrs.get('Name')).toHaveLength(1);
   });
 
   it('Locate never returns another tenant’s objects, whatever the filter', async () => {
