@@ -4,10 +4,13 @@
  *   npm run pki -- --config kmip.config.json [--stack kmip-prod-us-south] [--renew] [--dns-suffix kmip.example.com]
  *
  * Creates what is missing: a CA per stack (RSA 3072, 10 years), one server certificate per node (RSA 2048,
- * 825 days, the node's fixed address as IP SAN — plus `<zone>.<dns-suffix>` when given), and the shared TLS
- * ticket keys. Existing files are kept; `--renew` re-issues node certificates that no longer match their
- * node or expire within 30 days. The CA is never replaced: remove its files yourself if you mean to (vCenter
- * must then trust the new CA). Writes keys with mode 0600.
+ * 825 days, the node's fixed address as IP SAN — plus `<zone>.<dns-suffix>` when given), the shared TLS
+ * ticket keys, and for the management API a separate admin CA (RSA 3072, 10 years; only its certificate goes
+ * to the nodes) with one operator client certificate (RSA 2048, 397 days, EKU clientAuth) for kmipctl.
+ * Existing files are kept; `--renew` re-issues node certificates that no longer match their node or expire
+ * within 30 days, and the operator certificate on the same terms. CAs are never replaced: remove their files
+ * yourself if you mean to (vCenter must then trust the new server CA; the nodes must get the new admin CA).
+ * Writes keys with mode 0600.
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +58,8 @@ export interface IssueOptions {
   readonly now?: Date;
   /** @default 825 */
   readonly nodeDays?: number;
+  /** Lifetime of the operator's admin client certificate. @default 397 */
+  readonly operatorDays?: number;
 }
 
 export interface IssueResult {
@@ -70,30 +75,7 @@ export function issueStackPki(o: IssueOptions): IssueResult {
   const created: string[] = [];
   const kept: string[] = [];
 
-  if (existsSync(p.caCert) !== existsSync(p.caKey)) throw new Error(`${p.dir}: ca-cert.pem and ca-key.pem must both exist or both be absent`);
-  if (!existsSync(p.caCert)) {
-    const keys = rsa(3072);
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
-    cert.serialNumber = serial();
-    cert.validity.notBefore = new Date(now.getTime() - 60_000);
-    cert.validity.notAfter = new Date(now.getTime() + 3650 * 86_400_000);
-    const subject = [
-      { name: 'commonName', value: `${o.stack} KMIP server CA` },
-      { name: 'organizationName', value: 'kmip-for-vmware' },
-    ];
-    cert.setSubject(subject);
-    cert.setIssuer(subject);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      { name: 'subjectKeyIdentifier' },
-    ]);
-    cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
-    writeSecret(p.caKey, keys.privateKeyPem);
-    writeFileSync(p.caCert, pem(cert));
-    created.push(p.caCert, p.caKey);
-  } else kept.push(p.caCert);
+  ensureCa(p.caCert, p.caKey, `${o.stack} KMIP server CA`, now, created, kept);
 
   if (!existsSync(p.ticketKeys)) {
     writeSecret(p.ticketKeys, randomBytes(48));
@@ -141,7 +123,75 @@ export function issueStackPki(o: IssueOptions): IssueResult {
     writeFileSync(certFile, pem(cert));
     created.push(certFile, keyFile);
   }
+
+  // The management API's own CA: a node's server key cannot sign in as an administrator.
+  ensureCa(p.adminCaCert, p.adminCaKey, `${o.stack} KMIP admin CA`, now, created, kept);
+  const adminCaX509 = new X509Certificate(readFileSync(p.adminCaCert));
+  let keepClient = false;
+  if (existsSync(p.adminClientCert) && existsSync(p.adminClientKey)) {
+    const current = new X509Certificate(readFileSync(p.adminClientCert));
+    const fits =
+      current.checkIssued(adminCaX509) &&
+      current.verify(adminCaX509.publicKey) &&
+      current.checkPrivateKey(createPrivateKey(readFileSync(p.adminClientKey))) &&
+      new Date(current.validTo).getTime() - now.getTime() > RENEW_WARNING_DAYS * 86_400_000;
+    keepClient = fits || !o.renew;
+  }
+  if (keepClient) kept.push(p.adminClientCert);
+  else {
+    const keys = rsa(2048);
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
+    cert.serialNumber = serial();
+    cert.validity.notBefore = new Date(now.getTime() - 60_000);
+    cert.validity.notAfter = new Date(now.getTime() + (o.operatorDays ?? 397) * 86_400_000);
+    cert.setSubject([
+      { name: 'commonName', value: `${o.stack} operator` },
+      { name: 'organizationName', value: 'kmip-for-vmware' },
+    ]);
+    cert.setIssuer(forge.pki.certificateFromPem(readFileSync(p.adminCaCert, 'utf8')).subject.attributes);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', clientAuth: true },
+      { name: 'subjectKeyIdentifier' },
+    ]);
+    cert.sign(forge.pki.privateKeyFromPem(readFileSync(p.adminCaKey, 'utf8')), forge.md.sha256.create());
+    writeSecret(p.adminClientKey, keys.privateKeyPem);
+    writeFileSync(p.adminClientCert, pem(cert));
+    created.push(p.adminClientCert, p.adminClientKey);
+  }
   return { created, kept };
+}
+
+/** Creates a self-signed CA (RSA 3072, 10 years) unless both files exist; half a CA is an error. */
+function ensureCa(certFile: string, keyFile: string, commonName: string, now: Date, created: string[], kept: string[]): void {
+  if (existsSync(certFile) !== existsSync(keyFile)) throw new Error(`${certFile} and ${keyFile} must both exist or both be absent`);
+  if (existsSync(certFile)) {
+    kept.push(certFile);
+    return;
+  }
+  const keys = rsa(3072);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(now.getTime() - 60_000);
+  cert.validity.notAfter = new Date(now.getTime() + 3650 * 86_400_000);
+  const subject = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'kmip-for-vmware' },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
+  writeSecret(keyFile, keys.privateKeyPem);
+  writeFileSync(certFile, pem(cert));
+  created.push(certFile, keyFile);
 }
 
 function main(): void {

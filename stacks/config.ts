@@ -71,8 +71,13 @@ const RegionSchema = z
     zones: z.array(z.number().int().min(1).max(3)).min(2, 'at least 2 zones: vCenter needs a second server to fail over to').max(3).default([1, 2, 3]),
     /** vCenter and ESXi networks: the only sources that reach KMIP (5696). */
     kmipClientCidrs: z.array(cidr).min(1, 'name the vCenter/ESXi networks that may reach KMIP'),
-    /** Sources for the admin port (9696). Default: the cluster's own subnets. */
-    adminCidrs: z.array(cidr).optional(),
+    /**
+     * Operator networks that may reach the admin port (9696, HTTPS): kmipctl with the stack's admin client
+     * certificate. The cluster's own subnets always may (load balancer health checks). Default: none.
+     */
+    operatorNetworks: z.array(cidr).default([]),
+    /** Replaced by operatorNetworks (kept only to say so instead of "unrecognized key"). */
+    adminCidrs: z.array(z.unknown()).optional(),
     ssh: z
       .object({ keyIds: z.array(z.string().min(1)).default([]), allowedCidrs: z.array(cidr).default([]) })
       .strict()
@@ -137,8 +142,9 @@ const EnvironmentSchema = z
     name: z.string().regex(/^[a-z][a-z0-9]{0,11}$/, '1-12 lower-case letters and digits, starting with a letter'),
     /**
      * Terraform `prevent_destroy` on the root key, the Key Protect instance and the database (and the
-     * database's own deletion protection). Only the teardown flow (kmipctl teardown) sets this to false,
-     * after it has proved that no tenant still holds active keys.
+     * database's own deletion protection). Leave it on: `npm run teardown -- <stack>` lifts it for that one
+     * stack (never for the whole environment, never in this file) after proving on every node that no key
+     * is in use and taking a verified backup.
      */
     destroyProtection: z.boolean().default(true),
     tags,
@@ -213,6 +219,9 @@ export const StacksConfigSchema = z
           issue(at('keyProtect', 'rotationMonths'), 'Key Protect rotates only keys it generated; rotate an imported root key by importing new material');
         }
         if (r.identity.policyScope === 'key-ring' && !kp.keyRing) issue(at('identity', 'policyScope'), 'scope "key-ring" needs keyProtect.keyRing');
+        if (r.adminCidrs !== undefined) {
+          issue(at('adminCidrs'), 'renamed to operatorNetworks: list only the operator networks; the node subnets now always reach the admin port (HTTPS health checks)');
+        }
         if (r.ssh.allowedCidrs.length > 0 && r.ssh.keyIds.length === 0) issue(at('ssh', 'keyIds'), 'SSH is opened (ssh.allowedCidrs) but no key is given');
         if (r.assets.existingCosInstanceCrn && r.assets.existingCosInstanceCrn.split(':')[4] !== 'cloud-object-storage') {
           issue(at('assets', 'existingCosInstanceCrn'), 'not a cloud-object-storage instance CRN');

@@ -14,7 +14,7 @@ import { PostgresDatabase } from '../modules/database/database.js';
 import { ServiceIdentity } from '../modules/identity/service-identity.js';
 import { KeyProtect, type RootKeySource } from '../modules/key-protect/key-protect.js';
 import { KmipCluster } from '../modules/kmip-cluster/kmip-cluster.js';
-import { KMIP_PORT, PATHS, PRIVATE_IAM_ENDPOINT, SERVICE_USER, cosDirectEndpoint, renderCloudConfig, renderServerConfig, type Asset } from '../modules/kmip-cluster/plan-boot.js';
+import { ADMIN_PORT, KMIP_PORT, PATHS, PRIVATE_IAM_ENDPOINT, SERVICE_USER, adminEndpoint, cosDirectEndpoint, renderCloudConfig, renderServerConfig, type Asset } from '../modules/kmip-cluster/plan-boot.js';
 import { KmipNetwork } from '../modules/network/network.js';
 import { planSubnets, type SubnetPlan } from '../modules/network/plan-subnets.js';
 import { normalizeTags, resourceName, stackName } from '../modules/shared/plan-names.js';
@@ -29,6 +29,11 @@ export interface KmipRegionStackProps {
   readonly baseDir?: string;
   /** Clock for certificate expiry checks. @default now */
   readonly now?: Date;
+  /**
+   * Overrides the environment's `destroyProtection` for this stack only. Only the teardown flow
+   * (scripts/teardown.ts) sets it, to false, after its preflight and backup. @default the environment's
+   */
+  readonly destroyProtection?: boolean;
 }
 
 /** vCenter's KmipServerSpec for one server (CryptoManagerKmip.RegisterKmipServer). */
@@ -56,6 +61,8 @@ export class KmipRegionStack extends TerraformStack {
   readonly bundleSha256: string;
   readonly vcenterServers: readonly VcenterKmipServerSpec[];
   readonly endpoints: readonly string[];
+  /** https://<node>:9696 per node, zone order: where kmipctl (and the teardown) reaches the management API. */
+  readonly adminEndpoints: readonly string[];
   readonly keyProtect: KeyProtect;
   readonly identity: ServiceIdentity;
   readonly network: KmipNetwork;
@@ -73,7 +80,7 @@ export class KmipRegionStack extends TerraformStack {
     const r = props.region;
     const base = props.baseDir ?? process.cwd();
     const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-    const protect = env.destroyProtection;
+    const protect = props.destroyProtection ?? env.destroyProtection;
     const tags = normalizeTags([...cfg.tags, ...env.tags, ...r.tags, `kmip-env:${env.name}`, `kmip-stack:${name}`]);
     this.tags = tags;
 
@@ -146,11 +153,11 @@ export class KmipRegionStack extends TerraformStack {
       resourceGroupId: resourceGroup.id,
       plan: this.plan,
       kmipClientCidrs: r.kmipClientCidrs,
-      ...(r.adminCidrs ? { adminCidrs: r.adminCidrs } : {}),
+      operatorCidrs: r.operatorNetworks,
       sshCidrs: r.ssh.allowedCidrs,
       kmipFromSubnets: r.loadBalancer.enabled,
       kmipPort: KMIP_PORT,
-      adminPort: 9696,
+      adminPort: ADMIN_PORT,
       tags,
     });
 
@@ -159,6 +166,8 @@ export class KmipRegionStack extends TerraformStack {
     const files = [
       { id: 'server-bundle', file: bundleFile },
       { id: 'tls-ticket-keys', file: this.pki.ticketKeysFile },
+      // Only the admin CA's certificate: its key stays with the operator (npm run pki).
+      { id: 'tls-admin-ca', file: this.pki.adminCaCertFile },
       ...this.plan.zoneNames.flatMap((z) => [
         { id: `tls-${z}-cert`, file: this.pki.nodes[z]!.certFile },
         { id: `tls-${z}-key`, file: this.pki.nodes[z]!.keyFile },
@@ -219,6 +228,7 @@ export class KmipRegionStack extends TerraformStack {
         assets: [
           shared('server-bundle', PATHS.bundle, '0644', 'root'),
           shared('tls-ticket-keys', PATHS.ticketKeys, '0640', SERVICE_USER),
+          shared('tls-admin-ca', PATHS.adminCa, '0644', 'root'),
           shared(`tls-${zone}-cert`, PATHS.cert, '0644', 'root'),
           shared(`tls-${zone}-key`, PATHS.key, '0640', SERVICE_USER),
         ],
@@ -270,6 +280,7 @@ export class KmipRegionStack extends TerraformStack {
 
     // What vCenter needs.
     this.endpoints = nodes.map((n) => `${n.ip}:${KMIP_PORT}`);
+    this.adminEndpoints = nodes.map((n) => adminEndpoint(n.ip));
     this.vcenterServers = nodes.map((n) => ({
       clusterId: { id: name },
       info: { name: `${name}-${n.zone}`, address: n.ip, port: KMIP_PORT, protocol: 'KMIP1' },
@@ -287,6 +298,10 @@ export class KmipRegionStack extends TerraformStack {
     };
 
     new TerraformOutput(this, 'kmip_endpoints', { value: this.endpoints, description: 'KMIP servers of this region (host:port), one per zone; list them all in one vCenter key provider' });
+    new TerraformOutput(this, 'admin_endpoints', {
+      value: this.adminEndpoints,
+      description: 'Admin ports (HTTPS) of the nodes: kmipctl --admin-url with the admin client certificate from npm run pki; the teardown preflights each',
+    });
     new TerraformOutput(this, 'kmip_server_ca_pem', { value: this.pki.caCertPem, description: 'CA that signed the KMIP server certificates: vCenter must trust it' });
     new TerraformOutput(this, 'vcenter_key_provider', { value: JSON.stringify(keyProvider), description: 'Key provider document for vCenter (KmipServerSpec per server, CA to trust)' });
     new TerraformOutput(this, 'key_protect_instance_crn', { value: this.keyProtect.instanceCrn, description: 'Key Protect instance holding the root key' });
@@ -304,13 +319,35 @@ export class KmipRegionStack extends TerraformStack {
   }
 }
 
+export interface BuildStacksOptions {
+  readonly baseDir?: string;
+  readonly now?: Date;
+  /** Build only these stacks. @default all */
+  readonly only?: readonly string[];
+  /**
+   * Stacks whose destroy protection is lifted, whatever their environment says (teardown only: the
+   * environment's flag would lift it for every region of the environment at once).
+   */
+  readonly unprotect?: readonly string[];
+}
+
 /** One stack per environment and region of the config. */
-export function buildStacks(scope: Construct, config: StacksConfig, options: { baseDir?: string; now?: Date; only?: readonly string[] } = {}): KmipRegionStack[] {
+export function buildStacks(scope: Construct, config: StacksConfig, options: BuildStacksOptions = {}): KmipRegionStack[] {
   const stacks: KmipRegionStack[] = [];
   for (const environment of config.environments) {
     for (const region of environment.regions) {
-      if (options.only && options.only.length && !options.only.includes(stackName(environment.name, region.region))) continue;
-      stacks.push(new KmipRegionStack(scope, { config, environment, region, ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.now ? { now: options.now } : {}) }));
+      const name = stackName(environment.name, region.region);
+      if (options.only && options.only.length && !options.only.includes(name)) continue;
+      stacks.push(
+        new KmipRegionStack(scope, {
+          config,
+          environment,
+          region,
+          ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+          ...(options.now ? { now: options.now } : {}),
+          ...(options.unprotect?.includes(name) ? { destroyProtection: false } : {}),
+        }),
+      );
     }
   }
   return stacks;

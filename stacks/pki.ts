@@ -7,6 +7,10 @@
  *   ca-key.pem             the CA key: only `npm run pki` reads it; keep it offline
  *   <zone>-cert.pem/-key.pem one server certificate per node, naming the node's address
  *   ticket-keys.bin        48 random bytes shared by the nodes so TLS sessions resume on any node
+ *   admin-ca.pem           the stack's admin CA, a CA of its own: the nodes accept client certificates it
+ *                          issued on the admin port (management API); it is shipped to the nodes
+ *   admin-ca-key.pem       its key: stays on the operator's machine, never shipped
+ *   admin-client-cert.pem/-key.pem  the operator's client certificate (kmipctl --client-cert/--client-key)
  */
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -21,6 +25,10 @@ export function pkiPaths(pkiDir: string, stack: string) {
     caCert: join(dir, 'ca-cert.pem'),
     caKey: join(dir, 'ca-key.pem'),
     ticketKeys: join(dir, 'ticket-keys.bin'),
+    adminCaCert: join(dir, 'admin-ca.pem'),
+    adminCaKey: join(dir, 'admin-ca-key.pem'),
+    adminClientCert: join(dir, 'admin-client-cert.pem'),
+    adminClientKey: join(dir, 'admin-client-key.pem'),
     nodeCert: (zone: string) => join(dir, `${zone}-cert.pem`),
     nodeKey: (zone: string) => join(dir, `${zone}-key.pem`),
   };
@@ -38,6 +46,8 @@ export interface StackPki {
   /** SHA-256 of the CA certificate (DER), lower-case hex. */
   readonly caFingerprint: string;
   readonly ticketKeysFile: string;
+  /** The admin CA certificate the nodes trust for management API clients (its key is not read). */
+  readonly adminCaCertFile: string;
   readonly nodes: Readonly<Record<string, { readonly certFile: string; readonly keyFile: string; readonly notAfter: Date }>>;
   /** Certificates that expire within RENEW_WARNING_DAYS. */
   readonly warnings: readonly string[];
@@ -77,6 +87,20 @@ export function loadStackPki(pkiDir: string, stack: string, nodes: readonly PkiN
       problems.push(`${p.caCert}: ${(err as Error).message}`);
     }
   }
+  // The admin CA must be a CA of its own: with the server CA, every node's server key (on the nodes)
+  // could sign in as an administrator of every other node.
+  const adminCaPem = read(p.adminCaCert);
+  if (adminCaPem) {
+    try {
+      const adminCa = new X509Certificate(adminCaPem);
+      if (!adminCa.ca) problems.push(`${p.adminCaCert} is not a CA certificate`);
+      if (new Date(adminCa.validTo) <= now) problems.push(`${p.adminCaCert} expired on ${adminCa.validTo}`);
+      if (ca && adminCa.fingerprint256 === ca.fingerprint256) problems.push(`${p.adminCaCert} must be a CA of its own, not the server CA ${p.caCert}`);
+      warnings.push(...adminClientWarnings(p.adminClientCert, p.adminClientKey, adminCa, now));
+    } catch (err) {
+      problems.push(`${p.adminCaCert}: ${(err as Error).message}`);
+    }
+  }
   if (existsSync(p.ticketKeys)) {
     if (statSync(p.ticketKeys).size < 48) problems.push(`${p.ticketKeys} must hold at least 48 bytes`);
   } else problems.push(`missing ${p.ticketKeys}`);
@@ -108,7 +132,26 @@ export function loadStackPki(pkiDir: string, stack: string, nodes: readonly PkiN
     caCertPem: caPem,
     caFingerprint: createHash('sha256').update(ca.raw).digest('hex'),
     ticketKeysFile: p.ticketKeys,
+    adminCaCertFile: p.adminCaCert,
     nodes: out,
     warnings,
   };
+}
+
+/**
+ * The operator's admin client certificate is not shipped, so it never stops a synth; but an operator who
+ * cannot reach the management API cannot run the teardown preflight, so say so early.
+ */
+function adminClientWarnings(certFile: string, keyFile: string, adminCa: X509Certificate, now: Date): string[] {
+  if (!existsSync(certFile) || !existsSync(keyFile)) return [`missing ${certFile} or ${keyFile}: kmipctl cannot reach the admin port (npm run pki)`];
+  try {
+    const cert = new X509Certificate(readFileSync(certFile));
+    if (!(cert.checkIssued(adminCa) && cert.verify(adminCa.publicKey))) return [`${certFile} is not signed by the admin CA: the nodes will refuse it (npm run pki -- --renew)`];
+    const left = new Date(cert.validTo).getTime() - now.getTime();
+    if (left <= 0) return [`${certFile} expired on ${cert.validTo} (npm run pki -- --renew)`];
+    if (left < RENEW_WARNING_DAYS * 86_400_000) return [`${certFile} expires on ${cert.validTo}: renew it (npm run pki -- --renew)`];
+  } catch (err) {
+    return [`${certFile}: ${(err as Error).message}`];
+  }
+  return [];
 }

@@ -33,7 +33,8 @@ export interface KmipClusterProps {
   /** Boot volume size in GB. @default 100 (the image minimum) */
   readonly bootVolumeGb?: number;
   /**
-   * A private load balancer in front of the nodes with a health check on `/readyz` of the admin port.
+   * A private load balancer in front of the nodes with an HTTPS health check on `/readyz` of the admin port
+   * (the admin port only speaks HTTPS; readiness needs no client certificate).
    * vCenter still lists every node itself; the balancer serves clients that take one address.
    * @default false
    */
@@ -101,7 +102,8 @@ export class KmipCluster extends Construct {
         name: `${props.name}-kmip`,
         protocol: 'tcp',
         algorithm: 'round_robin',
-        healthType: 'http',
+        // The admin port is HTTPS only (admin client certificates); a plain-http check would fail on every node.
+        healthType: 'https',
         healthMonitorUrl: '/readyz',
         healthMonitorPort: ADMIN_PORT,
         healthDelay: 10,

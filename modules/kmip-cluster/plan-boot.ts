@@ -4,7 +4,7 @@
  *
  * IBM VPC user data is limited to 64 KiB and the server bundle is about 1 MB, so the user data carries only
  * the small files and a manifest of assets (the bundle, the node's TLS certificate and key, the cluster's
- * TLS ticket keys) with the SHA-256 of each. `kmip-assets.service` downloads them from the stack's IBM Cloud
+ * TLS ticket keys, the admin CA certificate) with the SHA-256 of each. `kmip-assets.service` downloads them from the stack's IBM Cloud
  * Object Storage bucket over the direct (private) endpoint with the service ID's API key and installs a file
  * only when its hash matches the one pinned here; `kmip.service` requires it, so a node whose assets do not
  * match never starts the server. The check runs again at every boot.
@@ -29,6 +29,8 @@ export const PATHS = Object.freeze({
   cert: '/etc/kmip/tls/server-cert.pem',
   key: '/etc/kmip/tls/server-key.pem',
   ticketKeys: '/etc/kmip/tls/ticket-keys.bin',
+  /** The admin CA certificate (never its key): client certificates it issued may use the management API. */
+  adminCa: '/etc/kmip/tls/admin-ca.pem',
   serverUnit: '/etc/systemd/system/kmip.service',
   assetsUnit: '/etc/systemd/system/kmip-assets.service',
 });
@@ -65,11 +67,26 @@ export interface ServerConfigParams {
 /** IAM's private endpoint: nodes have no public egress. */
 export const PRIVATE_IAM_ENDPOINT = 'https://private.iam.cloud.ibm.com';
 
-/** The server's production configuration (server/config/schema.ts) for one node. */
+/**
+ * Where an operator (kmipctl --admin-url) reaches a node's admin port. HTTPS with the node's own server
+ * certificate, which names the node's address, so kmipctl verifies it against the stack's server CA.
+ */
+export function adminEndpoint(nodeIp: string): string {
+  return `https://${nodeIp}:${ADMIN_PORT}`;
+}
+
+/**
+ * The server's production configuration (server/config/schema.ts) for one node.
+ *
+ * The admin port speaks HTTPS with the node's KMIP server certificate and asks for a client certificate
+ * from the stack's admin CA: such a certificate (kept on the operator's machine, issued by `npm run pki`)
+ * authorizes the management API, so kmipctl works against the region without a token on the node.
+ * /healthz, /readyz and /metrics stay open without one (HTTPS), for the load balancer's health checks.
+ */
 export function renderServerConfig(p: ServerConfigParams): Record<string, unknown> {
   return {
     listen: { host: '0.0.0.0', port: KMIP_PORT },
-    admin: { enabled: true, host: p.nodeIp, port: ADMIN_PORT },
+    admin: { enabled: true, host: p.nodeIp, port: ADMIN_PORT, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } },
     tls: { certFile: PATHS.cert, keyFile: PATHS.key, ticketKeyFile: PATHS.ticketKeys, sessionTimeoutSeconds: 3600 },
     store: {
       kind: 'postgres',

@@ -21,8 +21,12 @@ export interface KmipNetworkProps {
   readonly plan: SubnetPlan;
   /** vCenter and ESXi networks: the only sources allowed to reach KMIP (5696). */
   readonly kmipClientCidrs: readonly string[];
-  /** Sources allowed on the admin port (9696: health, readiness, metrics). @default the cluster's subnets */
-  readonly adminCidrs?: readonly string[];
+  /**
+   * Operator networks allowed on the admin port (9696: kmipctl with an admin client certificate, health,
+   * metrics), in addition to the cluster's own subnets, which always reach it (the load balancer's health
+   * checks come from there). @default [] (only the subnets)
+   */
+  readonly operatorCidrs?: readonly string[];
   /** Sources allowed to SSH to the nodes. @default [] (SSH closed) */
   readonly sshCidrs?: readonly string[];
   /** The nodes also take KMIP from inside their subnets (a private load balancer forwards from there). @default false */
@@ -35,8 +39,9 @@ export interface KmipNetworkProps {
 
 /**
  * A VPC with one subnet per zone as planned, and the nodes' security group: KMIP only from the configured
- * vCenter/ESXi networks, the admin port only from inside, SSH closed unless asked for, and egress only to
- * IBM Cloud's private service networks. Subnets are keyed by zone name, never by position.
+ * vCenter/ESXi networks, the admin port from inside and the named operator networks, SSH closed unless asked
+ * for, and egress only to IBM Cloud's private service networks. Subnets are keyed by zone name, never by
+ * position.
  */
 export class KmipNetwork extends Construct {
   readonly vpc: IsVpc;
@@ -49,7 +54,7 @@ export class KmipNetwork extends Construct {
     this.plan = props.plan;
     if (props.kmipClientCidrs.length === 0) throw new ModuleValidationError('kmipClientCidrs must list the vCenter/ESXi networks (at least one)', this);
     const cidrProblems: string[] = [];
-    for (const [name, list] of [['kmipClientCidrs', props.kmipClientCidrs], ['adminCidrs', props.adminCidrs ?? []], ['sshCidrs', props.sshCidrs ?? []]] as const) {
+    for (const [name, list] of [['kmipClientCidrs', props.kmipClientCidrs], ['operatorCidrs', props.operatorCidrs ?? []], ['sshCidrs', props.sshCidrs ?? []]] as const) {
       for (const c of list) {
         try {
           if (parseCidr(c).prefixLength === 0) cidrProblems.push(`${name}: ${c} opens the port to every address`);
@@ -100,7 +105,9 @@ export class KmipNetwork extends Construct {
       });
     for (const cidr of props.kmipClientCidrs) rule(`KmipFrom-${cidr}`, 'inbound', cidr, props.kmipPort);
     if (props.kmipFromSubnets) for (const cidr of subnetCidrs) rule(`KmipFromSubnet-${cidr}`, 'inbound', cidr, props.kmipPort);
-    for (const cidr of props.adminCidrs ?? subnetCidrs) rule(`AdminFrom-${cidr}`, 'inbound', cidr, props.adminPort);
+    // The subnets always: health checks must reach every node. An operator network equal to a subnet adds
+    // nothing (and would be a second rule with the same id).
+    for (const cidr of new Set([...subnetCidrs, ...(props.operatorCidrs ?? [])])) rule(`AdminFrom-${cidr}`, 'inbound', cidr, props.adminPort);
     for (const cidr of props.sshCidrs ?? []) rule(`SshFrom-${cidr}`, 'inbound', cidr, 22);
     for (const cidr of IBM_SERVICE_NETWORKS) rule(`EgressTo-${cidr}`, 'outbound', cidr);
   }

@@ -85,6 +85,23 @@ describe('stacks config', () => {
     at('environments[2].name', /already defined at environments\[0\]/);
   });
 
+  it('operator networks for the admin port: none by default, validated like every CIDR; adminCidrs says what replaced it', () => {
+    const input = exampleInput() as any;
+    expect(parseStacksConfig(input).environments[0]!.regions[1]!.operatorNetworks).toEqual([]);
+    expect(parseStacksConfig(input).environments[0]!.regions[0]!.operatorNetworks).toEqual(['10.50.16.0/28']);
+    input.environments[0].regions[0].operatorNetworks = ['0.0.0.0/0', '10.9.9.9/24'];
+    input.environments[0].regions[1].adminCidrs = ['10.9.0.0/24'];
+    const problems = problemsOf(input);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^environments\[0\]\.regions\[0\]\.operatorNetworks\[0\]: 0\.0\.0\.0\/0 would open the port to every address/),
+        expect.stringMatching(/^environments\[0\]\.regions\[0\]\.operatorNetworks\[1\]: 10\.9\.9\.9\/24 has host bits set/),
+        'environments[0].regions[1].adminCidrs: renamed to operatorNetworks: list only the operator networks; the node subnets now always reach the admin port (HTTPS health checks)',
+      ]),
+    );
+    expect(problems).toHaveLength(3);
+  });
+
   it('file errors are reported as config errors', () => {
     expect(() => loadStacksConfig('/nonexistent/kmip.config.json')).toThrow(StacksConfigError);
     expect(() => loadStacksConfig('/nonexistent/kmip.config.json')).toThrow(/cannot read/);

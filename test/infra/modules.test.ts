@@ -144,6 +144,15 @@ describe('KmipNetwork', () => {
     expect(rules.filter((r) => r['port_min'] === 5696)).toHaveLength(4);
   });
 
+  it('the admin port is open to the subnets (health checks) and to the operator networks, never to the world', () => {
+    const doc = parse(synthWith((s) => new KmipNetwork(s, 'Network', { ...props, operatorCidrs: ['192.168.50.0/28', '10.240.0.0/24'] })));
+    const admin = resourcesOf(doc, 'ibm_is_security_group_rule').filter((r) => r['port_min'] === 9696);
+    // 10.240.0.0/24 is also a subnet: one rule, not two
+    expect(admin.map((r) => r['remote']).sort()).toEqual(['10.240.0.0/24', '10.240.128.0/24', '10.240.64.0/24', '192.168.50.0/28']);
+    expect(admin.every((r) => r['direction'] === 'inbound' && r['protocol'] === 'tcp' && r['port_max'] === 9696)).toBe(true);
+    expect(errorOf((s) => new KmipNetwork(s, 'Network', { ...props, operatorCidrs: ['0.0.0.0/0'] })).message).toMatch(/operatorCidrs: 0.0.0.0\/0 opens the port to every address/);
+  });
+
   it('refuses a KMIP port open to the world or no client network at all', () => {
     expect(errorOf((s) => new KmipNetwork(s, 'Network', { ...props, kmipClientCidrs: ['0.0.0.0/0'] })).message).toMatch(/^test\/Network: kmipClientCidrs: 0.0.0.0\/0 opens the port to every address/);
     expect(errorOf((s) => new KmipNetwork(s, 'Network', { ...props, kmipClientCidrs: [] })).message).toMatch(/kmipClientCidrs must list/);
@@ -194,11 +203,13 @@ describe('KmipCluster', () => {
   const nodes = ['us-south-1', 'us-south-2'].map((zone, i) => ({ zone, subnetId: `subnet-${i}`, ip: `10.240.${i * 64}.4`, userData: '#cloud-config\n{}\n' }));
   const props = { name: 'kmip-c', vpcId: 'vpc', resourceGroupId: 'rg', imageId: 'img', securityGroupIds: ['sg'], nodes };
 
-  it('one instance per zone at its fixed address, metadata service off, optional load balancer health-checking /readyz', () => {
+  it('one instance per zone at its fixed address, metadata service off, optional load balancer health-checking /readyz over HTTPS', () => {
     const out = synthWith((s) => new KmipCluster(s, 'Cluster', { ...props, loadBalancer: true }));
     expect(out).toHaveResourceWithProperties('ibm_is_instance', { name: 'kmip-c-us-south-2', zone: 'us-south-2', profile: 'bx2-2x8', primary_network_interface: { subnet: 'subnet-1', primary_ip: { address: '10.240.64.4' } }, metadata_service: { enabled: false } });
     expect(out).toHaveResourceWithProperties('ibm_is_lb', { type: 'private' });
-    expect(out).toHaveResourceWithProperties('ibm_is_lb_pool', { health_type: 'http', health_monitor_url: '/readyz', health_monitor_port: 9696, protocol: 'tcp' });
+    // The admin port speaks only HTTPS (admin client certificates); a plain-http health check would mark every node down.
+    expect(out).toHaveResourceWithProperties('ibm_is_lb_pool', { health_type: 'https', health_monitor_url: '/readyz', health_monitor_port: 9696, protocol: 'tcp' });
+    expect(out).not.toHaveResourceWithProperties('ibm_is_lb_pool', { health_type: 'http' });
     expect(out).toHaveResourceWithProperties('ibm_is_lb_pool_member', { port: 5696, target_address: '10.240.0.4' });
     expect(out).toHaveResourceWithProperties('ibm_is_lb_listener', { port: 5696, protocol: 'tcp' });
     expect(parse(synthWith((s) => new KmipCluster(s, 'Cluster', props))).resource?.['ibm_is_lb']).toBeUndefined();

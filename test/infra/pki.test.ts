@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('server TLS material', () => {
   const p = pkiPaths(dir, 'kmip-t-us-south');
 
   it('issues a CA, one server certificate per node naming its address, and ticket keys; keys are private', () => {
-    expect(first.created).toHaveLength(7);
+    expect(first.created).toHaveLength(11);
     const ca = new X509Certificate(readFileSync(p.caCert));
     expect(ca.ca).toBe(true);
     const cert = new X509Certificate(readFileSync(p.nodeCert('us-south-2')));
@@ -26,8 +26,25 @@ describe('server TLS material', () => {
     expect(cert.checkIssued(ca)).toBe(true);
     expect(cert.keyUsage).toContain('1.3.6.1.5.5.7.3.1');
     expect(readFileSync(p.caCert, 'utf8')).not.toContain('\r');
-    for (const f of [p.caKey, p.nodeKey('us-south-1'), p.ticketKeys]) expect(statSync(f).mode & 0o077, f).toBe(0);
+    for (const f of [p.caKey, p.nodeKey('us-south-1'), p.ticketKeys, p.adminCaKey, p.adminClientKey]) expect(statSync(f).mode & 0o077, f).toBe(0);
     expect(statSync(p.ticketKeys).size).toBe(48);
+  });
+
+  it('issues a separate admin CA and one operator client certificate (clientAuth only) signed by it', () => {
+    expect(first.created).toEqual(expect.arrayContaining([p.adminCaCert, p.adminCaKey, p.adminClientCert, p.adminClientKey]));
+    const serverCa = new X509Certificate(readFileSync(p.caCert));
+    const adminCa = new X509Certificate(readFileSync(p.adminCaCert));
+    expect(adminCa.ca).toBe(true);
+    expect(adminCa.fingerprint256).not.toBe(serverCa.fingerprint256);
+    expect(adminCa.subject).toMatch(/CN=kmip-t-us-south KMIP admin CA/);
+    const client = new X509Certificate(readFileSync(p.adminClientCert));
+    expect(client.ca).toBe(false);
+    expect(client.checkIssued(adminCa) && client.verify(adminCa.publicKey)).toBe(true);
+    // a certificate of the server CA is no admin credential, and the operator's is no server certificate
+    expect(client.checkIssued(serverCa)).toBe(false);
+    expect(client.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+    expect(new X509Certificate(readFileSync(p.nodeCert('us-south-1'))).checkIssued(adminCa)).toBe(false);
+    expect(readFileSync(p.adminClientCert, 'utf8')).not.toContain('\r');
   });
 
   it('loads and checks it for the stack; a second run keeps everything', () => {
@@ -59,8 +76,38 @@ describe('server TLS material', () => {
     expect(readFileSync(p.caCert, 'utf8')).toBe(caBefore);
     expect(loadStackPki(dir, 'kmip-t-us-south', moved).nodes['us-south-1']).toBeDefined();
     const later = new Date(Date.now() + 810 * 86_400_000);
-    expect(loadStackPki(dir, 'kmip-t-us-south', moved, later).warnings).toHaveLength(2);
+    const warnings = loadStackPki(dir, 'kmip-t-us-south', moved, later).warnings;
+    expect(warnings.filter((w) => /us-south-\d-cert\.pem expires/.test(w))).toHaveLength(2);
+    expect(warnings).toContain(`${p.adminClientCert} expired on ${new X509Certificate(readFileSync(p.adminClientCert)).validTo} (npm run pki -- --renew)`);
     expect(() => loadStackPki(dir, 'kmip-t-us-south', moved, new Date(Date.now() + 900 * 86_400_000))).toThrow(/expired/);
+  });
+
+  it('the admin CA is required, must not be the server CA, and --renew replaces an operator certificate it did not sign', () => {
+    const other = mkdtempSync(join(tmpdir(), 'kmip-pki-admin-'));
+    issueStackPki({ pkiDir: other, stack: 'kmip-t-us-south', nodes });
+    const q = pkiPaths(other, 'kmip-t-us-south');
+    const problemsOf = (): readonly string[] => {
+      try {
+        loadStackPki(other, 'kmip-t-us-south', nodes);
+        return [];
+      } catch (err) {
+        return (err as PkiError).problems;
+      }
+    };
+    const adminCa = readFileSync(q.adminCaCert);
+    rmSync(q.adminCaCert);
+    expect(problemsOf()).toEqual([`missing ${q.adminCaCert}`]);
+    writeFileSync(q.adminCaCert, readFileSync(q.caCert));
+    expect(problemsOf()).toEqual([`${q.adminCaCert} must be a CA of its own, not the server CA ${q.caCert}`]);
+    writeFileSync(q.adminCaCert, adminCa);
+    expect(problemsOf()).toEqual([]);
+    // an operator certificate from another admin CA: a warning at synth, replaced by --renew
+    writeFileSync(q.adminClientCert, readFileSync(p.adminClientCert));
+    writeFileSync(q.adminClientKey, readFileSync(p.adminClientKey));
+    expect(loadStackPki(other, 'kmip-t-us-south', nodes).warnings).toEqual([`${q.adminClientCert} is not signed by the admin CA: the nodes will refuse it (npm run pki -- --renew)`]);
+    expect(issueStackPki({ pkiDir: other, stack: 'kmip-t-us-south', nodes }).created).toEqual([]);
+    expect(issueStackPki({ pkiDir: other, stack: 'kmip-t-us-south', nodes, renew: true }).created).toEqual([q.adminClientCert, q.adminClientKey]);
+    expect(loadStackPki(other, 'kmip-t-us-south', nodes).warnings).toEqual([]);
   });
 
   it('a certificate from another CA or a key of another certificate is refused', () => {

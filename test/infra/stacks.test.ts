@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { IbmProvider } from '../../.gen/providers/ibm/provider/index.js';
 import { USER_DATA_LIMIT_BYTES, PATHS } from '../../modules/kmip-cluster/plan-boot.js';
 import { parseConfig } from '../../server/config/load.js';
 import { buildStacks, RequireTags, type KmipRegionStack } from '../../stacks/kmip-stack.js';
-import { PkiError } from '../../stacks/pki.js';
+import { PkiError, pkiPaths } from '../../stacks/pki.js';
 import type { StacksConfig } from '../../stacks/config.js';
 import { loadProviderSchema, validateAgainstSchema } from '../support/cdktf-schema.js';
 import { BUNDLE_FILE, SAMPLE, SCHEMA_FILE, exampleConfig, substituteReferences } from '../support/cdktf-fixtures.js';
@@ -107,9 +107,12 @@ describe('stacks from the example config', () => {
     const doc = example.docs['kmip-prod-us-south']!;
     const out = doc.output!;
     expect(Object.keys(out).sort()).toEqual(
-      ['asset_bucket', 'database_ca_base64', 'database_url', 'key_protect_instance_crn', 'kmip_endpoints', 'kmip_server_ca_pem', 'root_key_id', 'server_bundle_sha256', 'service_id', 'vcenter_key_provider'].sort(),
+      ['admin_endpoints', 'asset_bucket', 'database_ca_base64', 'database_url', 'key_protect_instance_crn', 'kmip_endpoints', 'kmip_server_ca_pem', 'root_key_id', 'server_bundle_sha256', 'service_id', 'vcenter_key_provider'].sort(),
     );
     expect(out['kmip_endpoints']!.value).toEqual(['10.240.0.4:5696', '10.240.64.4:5696', '10.240.128.4:5696']);
+    expect(out['admin_endpoints']!.value).toEqual(['https://10.240.0.4:9696', 'https://10.240.64.4:9696', 'https://10.240.128.4:9696']);
+    expect(out['admin_endpoints']!.sensitive).toBeUndefined();
+    expect(example.docs['kmip-prod-eu-de']!.output!['admin_endpoints']!.value).toEqual(['https://10.243.0.4:9696', 'https://10.243.64.4:9696']);
     expect(out['kmip_server_ca_pem']!.value).toBe(readFileSync(join(config.pkiDir, 'kmip-prod-us-south', 'ca-cert.pem'), 'utf8'));
     expect(String(out['key_protect_instance_crn']!.value)).toMatch(/^\$\{ibm_resource_instance\.[^.]+\.crn\}$/);
     expect(String(out['root_key_id']!.value)).toMatch(/^\$\{ibm_kms_key\.[^.]+\.key_id\}$/);
@@ -153,6 +156,21 @@ describe('stacks from the example config', () => {
     expect(resourcesOf(torn.docs['kmip-dev-us-east']!, 'ibm_kms_key')[0]!['lifecycle']).toEqual({ prevent_destroy: true });
   });
 
+  it('the teardown lifts destroy protection of one stack only, not of the other regions of its environment', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'kmip-unprotect-'));
+    const app = new App({ outdir });
+    buildStacks(app, config, { unprotect: ['kmip-prod-us-south'] });
+    app.synth();
+    const doc = (name: string) => parse(readFileSync(join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+    const lifted = doc('kmip-prod-us-south');
+    for (const type of ['ibm_kms_key', 'ibm_resource_instance', 'ibm_database']) for (const r of resourcesOf(lifted, type)) expect(r['lifecycle'], type).toBeUndefined();
+    expect(resourcesOf(lifted, 'ibm_database')[0]!['deletion_protection']).toBe(false);
+    // same environment, another region: still protected
+    expect(resourcesOf(doc('kmip-prod-eu-de'), 'ibm_database')[0]).toMatchObject({ lifecycle: { prevent_destroy: true }, deletion_protection: true });
+    expect(readFileSync(join(outdir, 'stacks', 'kmip-prod-eu-de', 'cdk.tf.json'), 'utf8')).toBe(example.texts['kmip-prod-eu-de']);
+    expect(readFileSync(join(outdir, 'stacks', 'kmip-dev-us-east', 'cdk.tf.json'), 'utf8')).toBe(example.texts['kmip-dev-us-east']);
+  });
+
   it('imported root key material arrives through a sensitive variable, never a literal', () => {
     const doc = example.docs['kmip-dev-us-east']!;
     expect(doc.variable?.['root_key_material']).toMatchObject({ sensitive: true, type: 'string' });
@@ -191,6 +209,46 @@ describe('stacks from the example config', () => {
     // the existing-key stack pins the literal ids
     const euDe = String(resourcesOf(example.docs['kmip-prod-eu-de']!, 'ibm_is_instance')[0]!['user_data']);
     expect(euDe).toContain('\\"instanceId\\": \\"6c7a3b1e-0d5f-4c1e-9b8a-2f3e4d5c6b7a\\"');
+  });
+
+  it('every node serves the admin port over HTTPS with its own certificate (naming its address) and trusts the shipped admin CA, whose key never ships', () => {
+    for (const [name, doc] of Object.entries(example.docs)) {
+      const stack = example.stacks.find((s) => s.stackName === name)!;
+      const p = pkiPaths(config.pkiDir, name);
+      const adminCaSha = sha256(readFileSync(p.adminCaCert));
+      for (const instance of resourcesOf(doc, 'ibm_is_instance')) {
+        const ip = (instance['primary_network_interface'] as { primary_ip: { address: string } }).primary_ip.address;
+        const zone = String(instance['zone']);
+        const cloud = JSON.parse(substituteReferences(String(instance['user_data']), stack.pki.caCertPem).slice('#cloud-config\n'.length)) as { write_files: { path: string; content: string }[] };
+        const file = (path: string) => cloud.write_files.find((f) => f.path === path)!.content;
+        const server = parseConfig(JSON.parse(file(PATHS.config)), name);
+        expect(server.admin, name).toEqual({ enabled: true, host: ip, port: 9696, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } });
+        const assets = (JSON.parse(file(PATHS.manifest)) as { assets: { sha256: string; path: string; mode: string }[] }).assets;
+        const at = (path: string) => assets.find((a) => a.path === path)!;
+        expect(at(PATHS.adminCa)).toMatchObject({ sha256: adminCaSha, mode: '0644' });
+        // the certificate the admin port presents is this node's, and it names the address kmipctl dials
+        expect(at(PATHS.cert).sha256).toBe(sha256(readFileSync(p.nodeCert(zone))));
+        expect(at(PATHS.key).sha256).toBe(sha256(readFileSync(p.nodeKey(zone))));
+        expect(new X509Certificate(readFileSync(p.nodeCert(zone))).checkIP(ip), `${name} ${zone}`).toBe(ip);
+        expect(doc.output!['admin_endpoints']!.value).toContain(`https://${ip}:9696`);
+      }
+      // no private key of a CA, nor the operator's, is among the files uploaded to the nodes' bucket
+      const secrets = new Set([p.caKey, p.adminCaKey, p.adminClientKey, p.adminClientCert].map((f) => sha256(readFileSync(f))));
+      const uploaded = resourcesOf(doc, 'ibm_cos_bucket_object').map((o) => join(example.outdir, 'stacks', name, String(o['content_file'])));
+      expect(uploaded.length).toBeGreaterThan(0);
+      for (const f of uploaded) expect(secrets.has(sha256(readFileSync(f))), f).toBe(false);
+      const assetFiles = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? assetFiles(join(dir, e.name)) : [join(dir, e.name)]));
+      for (const f of assetFiles(join(example.outdir, 'stacks', name, 'assets'))) expect(secrets.has(sha256(readFileSync(f))), f).toBe(false);
+      expect(uploaded.some((f) => sha256(readFileSync(f)) === adminCaSha)).toBe(true);
+    }
+  });
+
+  it('the admin port is open to the node subnets and the configured operator networks only; the load balancer health check is HTTPS', () => {
+    const rules = resourcesOf(example.docs['kmip-prod-us-south']!, 'ibm_is_security_group_rule');
+    expect(rules.filter((r) => r['port_min'] === 9696).map((r) => r['remote']).sort()).toEqual(['10.240.0.0/24', '10.240.128.0/24', '10.240.64.0/24', '10.50.16.0/28']);
+    const euDe = resourcesOf(example.docs['kmip-prod-eu-de']!, 'ibm_is_security_group_rule');
+    expect(euDe.filter((r) => r['port_min'] === 9696).map((r) => r['remote']).sort()).toEqual(['10.243.0.0/24', '10.243.64.0/24']);
+    expect(resourcesOf(example.docs['kmip-prod-eu-de']!, 'ibm_is_lb_pool')[0]).toMatchObject({ health_type: 'https', health_monitor_port: 9696, health_monitor_url: '/readyz' });
   });
 
   it('KMIP is reachable only from the configured vCenter/ESXi networks; SSH stays closed', () => {

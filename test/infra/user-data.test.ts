@@ -12,6 +12,7 @@ import {
   MIN_NODE_VERSION,
   PATHS,
   USER_DATA_LIMIT_BYTES,
+  adminEndpoint,
   byteLength,
   renderAssetsUnit,
   renderCloudConfig,
@@ -47,6 +48,17 @@ describe('server configuration rendered for a node', () => {
     expect(parsed.tls).toMatchObject({ certFile: PATHS.cert, keyFile: PATHS.key, ticketKeyFile: PATHS.ticketKeys });
     expect(parsed.listen.port).toBe(5696);
     expect(parsed.admin).toMatchObject({ host: '10.240.0.4', port: 9696 });
+  });
+
+  it('the admin port is HTTPS with the node certificate and takes admin client certificates from the admin CA, no token', () => {
+    const parsed = parseConfig(serverConfig(), 'rendered');
+    expect(parsed.admin).toEqual({ enabled: true, host: '10.240.0.4', port: 9696, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } });
+    expect(PATHS.adminCa).not.toBe(PATHS.cert);
+    expect(adminEndpoint('10.240.0.4')).toBe('https://10.240.0.4:9696');
+    // parseConfig does check the admin TLS block, so the test above can fail
+    const admin = serverConfig()['admin'] as { tls: Record<string, unknown> };
+    expect(() => parseConfig({ ...serverConfig(), admin: { ...admin, tls: { certFile: PATHS.cert } } })).toThrow(/admin\.tls\.keyFile/);
+    expect(() => parseConfig({ ...serverConfig(), admin: { ...admin, tls: { ...admin.tls, caFile: PATHS.adminCa } } })).toThrow(/admin\.tls/);
   });
 
   it('parseConfig rejects it when a rendered value is wrong (so the check above can fail)', () => {

@@ -1,0 +1,118 @@
+/**
+ * The teardown flow: checks (nothing runs unless everything needed is there), then the steps in order, each
+ * announced before it runs; the first failure stops it and names the step. Exit codes as kmipctl's:
+ * 0 done, 1 a step failed, 2 usage or setup problem (nothing ran), 3 refused for safety.
+ */
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { USAGE, UsageError, parseTeardownArgs } from './args.js';
+import { backupFileName, terraformApplyArgs, terraformInitArgs } from './commands.js';
+import { apply, backup, destroy, destroyInvocation, liftProtection, preflight, StepFailure, stackFolder, verify, type BackupSummary, type Context, type Io } from './steps.js';
+import { resolveTarget, type Target } from './target.js';
+
+interface Step {
+  readonly title: string;
+  readonly run: () => Promise<string> | string;
+}
+
+function header(ctx: Context): void {
+  const { args, target } = ctx;
+  ctx.io.out(`teardown of ${args.stack}${args.dryRun ? ' (DRY RUN: stops after the backup, changes nothing)' : ''}`);
+  ctx.io.out(`  nodes (from ${target.endpointsSource}):`);
+  for (const n of target.nodes) ctx.io.out(`    ${n.zone}  ${n.connection.url}`);
+  ctx.io.out(`  backup: ${join(resolve(args.backupDir), backupFileName(args.stack, ctx.now()))} (time of the backup step)`);
+  ctx.io.out(`  stack folder: ${stackFolder(ctx)}; destroy with ${target.tools.cdktf ? `cdktf (${target.tools.cdktf})` : `terraform (${target.tools.terraform ?? 'not found'})`}`);
+  for (const w of target.prepared.warnings) ctx.io.out(`  warning: ${w}`);
+}
+
+/** What a real run would do after the backup: printed by the dry run instead of done. */
+function remainingPlan(ctx: Context): string[] {
+  const tf = ctx.target.tools.terraform ?? 'terraform';
+  const dir = stackFolder(ctx);
+  const d = destroyInvocation(ctx);
+  return [
+    `preflight every node again`,
+    `lift the destroy protection of ${ctx.args.stack} only: rewrite ${join(dir, 'cdk.tf.json')} without prevent_destroy, database deletion_protection false`,
+    `${tf} ${terraformInitArgs(dir).join(' ')}`,
+    `${tf} ${terraformApplyArgs(dir, ctx.target.prepared.databaseAddress).join(' ')}`,
+    `${[...d.argv0, ...d.args].join(' ')}`,
+  ];
+}
+
+async function runSteps(ctx: Context): Promise<number> {
+  let saved: BackupSummary | undefined;
+  let liftStarted = false;
+  const steps: Step[] = [
+    { title: 'preflight: no key in use on any node', run: () => preflight(ctx) },
+    {
+      title: 'backup: encrypted export through one node',
+      run: async () => {
+        saved = await backup(ctx);
+        return `${saved.file}`;
+      },
+    },
+    { title: 'verify the backup (offline)', run: () => verify(ctx, saved!) },
+    ...(ctx.args.dryRun
+      ? []
+      : [
+          // The first answer predates the backup; a key created meanwhile would be destroyed without a copy.
+          { title: 'preflight again: still no key in use after the backup', run: () => preflight(ctx) },
+          {
+            title: `lift destroy protection of ${ctx.args.stack} only`,
+            run: () => {
+              liftStarted = true;
+              return liftProtection(ctx);
+            },
+          },
+          { title: 'apply the lifted protection (database deletion_protection)', run: () => apply(ctx) },
+          { title: `destroy ${ctx.args.stack}`, run: () => destroy(ctx) },
+        ]),
+  ];
+  for (const [i, step] of steps.entries()) {
+    const at = `[${i + 1}/${steps.length}] ${step.title}`;
+    ctx.io.out(at);
+    try {
+      ctx.io.out(`    ok: ${await step.run()}`);
+    } catch (err) {
+      const code = err instanceof StepFailure ? err.exitCode : 1;
+      ctx.io.err(`teardown: STOPPED at step ${at}`);
+      ctx.io.err(`teardown: ${err instanceof StepFailure ? err.message : ((err as Error).stack ?? String(err))}`);
+      ctx.io.err(`teardown: nothing after this step ran${liftStarted ? ` (the protection of ${ctx.args.stack} may already be lifted in ${stackFolder(ctx)}: run npm run synth to restore it, or the teardown again)` : ''}`);
+      return code;
+    }
+  }
+  if (ctx.args.dryRun) {
+    ctx.io.out('dry run: stopping here. A real run (--confirm <stack>) would now:');
+    for (const line of remainingPlan(ctx)) ctx.io.out(`  - ${line}`);
+  } else {
+    ctx.io.out(`teardown of ${ctx.args.stack} done. Keep ${saved!.file} and its passphrase: it is the only copy of the keys.`);
+  }
+  return 0;
+}
+
+export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, now: () => Date = () => new Date()): Promise<number> {
+  let target: Target | undefined;
+  try {
+    const args = parseTeardownArgs(argv, env);
+    if (args === 'help') {
+      io.out(USAGE);
+      return 0;
+    }
+    target = resolveTarget(args, env);
+    const ctx: Context = { args, target, env, io, now };
+    header(ctx);
+    return await runSteps(ctx);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`teardown: ${err.message}`);
+      io.err('teardown: nothing was done (npm run teardown -- --help)');
+      return 2;
+    }
+    // Before the first step (steps report their own failures): nothing ran.
+    io.err(`teardown: ${(err as Error).stack ?? String(err)}`);
+    io.err('teardown: nothing was done');
+    return 1;
+  } finally {
+    if (target) rmSync(target.prepared.scratchDir, { recursive: true, force: true });
+  }
+}
