@@ -25,7 +25,7 @@ interface Row {
 describe('benchmark (smoke)', () => {
   it('measures our server on SQLite and with a Key Protect root key, and writes the results', async () => {
     const out = join(dir, 'results.json');
-    const args = [BENCH, '--scenario', 'create', '--scenario', 'get', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
+    const args = [BENCH, '--scenario', 'create', '--scenario', 'mix', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, args, { timeout: 180_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so))),
     );
