@@ -148,7 +148,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     deps,
     operations: OPERATIONS,
     limits: { maxSize: config.limits.maxMessageSize, maxDepth: config.limits.maxDepth, maxBatchItems: config.limits.maxBatchItems },
-    observer: { onItem: (r) => auditLine(audit, metrics, r) },
+    observer: { onItem: (r) => auditLine(audit, metrics, r), onCommit: (seconds) => metrics.storeSeconds.observe(seconds) },
   });
   const authenticator = new ClientAuthenticator(store, {
     cacheTtlMs: config.identity.cacheSeconds * 1000,

@@ -43,6 +43,8 @@ export interface AuditRecord {
 
 export interface BatchObserver {
   onItem(record: AuditRecord): void;
+  /** Seconds a store commit took (a batch item's, or a whole Undo batch's). */
+  onCommit?(seconds: number): void;
 }
 
 export interface BatchExecutorOptions {
@@ -169,7 +171,7 @@ export class BatchExecutor {
         return outcomes.map((o) => (o.failed ? o : this.undone(o)));
       }
       try {
-        await session.commit();
+        await this.timedCommit(session);
         return outcomes;
       } catch (err) {
         if (isConflict(err) && attempt < this.conflictRetries) {
@@ -183,6 +185,16 @@ export class BatchExecutor {
           record: { ...o.record, result: 'failure', reason: reasonName(error.reason), cause: err },
         }));
       }
+    }
+  }
+
+  private async timedCommit(session: Session): Promise<void> {
+    if (!session.hasChanges || !this.options.observer?.onCommit) return session.commit();
+    const started = performance.now();
+    try {
+      await session.commit();
+    } finally {
+      this.options.observer.onCommit((performance.now() - started) / 1000);
     }
   }
 
@@ -227,7 +239,7 @@ export class BatchExecutor {
       const result = await handler.handle(ctx, payload);
       const responsePayload = handler.response.encode(Tag.ResponsePayload, result as never, { version: request.version });
       encodedSize(responsePayload); // validates every value before anything is committed
-      if (commit) await session.commit();
+      if (commit) await this.timedCommit(session);
       return {
         failed: false,
         response: { operation, uniqueBatchItemId, resultStatus: ResultStatus.Success, responsePayload },

@@ -57,6 +57,9 @@ describe('embedded default', () => {
       expect(metrics).toMatch(/kmip_operations_total\{operation="Create",reason="",result="success"\} 1/);
       expect(metrics).toMatch(/kmip_operation_duration_seconds_count\{operation="Create"\} 1/);
       expect(metrics).toContain('kmip_open_connections');
+      // The Create (and anything else that changed a key) went through a timed, durable commit.
+      const commits = /kmip_store_commit_duration_seconds_count(?:\{\})? (\d+)/.exec(metrics);
+      expect(Number(commits?.[1])).toBeGreaterThanOrEqual(1);
     } finally {
       // The whole process group gets the signal (Ctrl-C in a terminal): npm ends by it, the server drains (its log says so below).
       expect([0, null]).toContain(await server.stop('SIGINT'));
