@@ -8,10 +8,11 @@ import type { Command } from './command.js';
 import { adminCommands } from './commands/admin.js';
 import { backupCommands } from './commands/backup.js';
 import { maintenanceCommands } from './commands/maintenance.js';
+import { vcenterCommands } from './commands/vcenter.js';
 import { parseCli, USAGE, type CliOptions } from './options.js';
 import { output, table } from './output.js';
 
-const COMMANDS: Record<string, Command> = { ...adminCommands, ...maintenanceCommands, ...backupCommands };
+const COMMANDS: Record<string, Command> = { ...adminCommands, ...maintenanceCommands, ...backupCommands, ...vcenterCommands };
 
 async function main(values: CliOptions, positionals: string[]): Promise<void> {
   if (values.help || positionals.length === 0) {

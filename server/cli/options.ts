@@ -17,10 +17,23 @@ export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
   keys revoke ID --tenant NAME [--reason compromise|cessation|superseded|unspecified]
   keys destroy ID --tenant NAME         destroy a key's material (KMIP rules: not while Active)
   rewrap [--after ID]                   rewrap every key to the root key's current version (resumable)
-  preflight-destroy                     exit 0 when tearing down is safe, 3 (with the reasons) when not
+  preflight-destroy [vcenter --provider NAME]
+                                        exit 0 when tearing down is safe, 3 (with the reasons) when not;
+                                        with the vcenter flags, also 3 while vCenter uses the provider
   backup export --out FILE [--force]    a consistent snapshot, encrypted with a passphrase
   backup import --in FILE               restore a backup into a server that holds no keys
   backup verify --in FILE               decrypt and check a backup without a server
+  vcenter config SERVERS [--provider NAME] [--tenant NAME]
+                                        what vCenter needs (name, servers, server CA), as vSphere Client
+                                        steps, PowerCLI and govc commands; offline
+  vcenter register vcenter SERVERS --tenant NAME --sign-ca-cert FILE --sign-ca-key FILE
+         [--provider NAME] [--default] [--prune] [--expect-server-fingerprint SHA256[,...]]
+                                        register every server as one Standard Key Provider and set up trust
+                                        both ways (vCenter's CSR signed by the CA, its certificate pinned to
+                                        the tenant); idempotent: a second run changes nothing
+  vcenter usage vcenter --provider NAME
+                                        the VMs, hosts, vSAN clusters and defaults that still use the
+                                        provider (exit 0 once listed, whatever it finds)
 
 connection (one of):
   --admin-url URL --token-file FILE     the server's admin port and management token
@@ -29,6 +42,21 @@ connection (one of):
                                         an admin client certificate instead of (or with) the token
                                         (or KMIPCTL_CERT_FILE, KMIPCTL_KEY_FILE, KMIPCTL_CA_FILE)
   --dev [--data-dir DIR]                the running embedded default in DIR (default .kmip-dev)
+
+SERVERS (one of):
+  --stack NAME [--cdktf-out DIR]        the synthesized stack DIR/stacks/NAME/cdk.tf.json (default cdktf.out):
+                                        outputs kmip_endpoints, kmip_server_ca_pem; provider name = NAME
+  --endpoints [NAME=]HOST[:PORT],... --kmip-ca FILE --provider NAME
+                                        the servers (port 5696 by default) and the CA that issued their
+                                        certificates; unnamed servers are PROVIDER-1, PROVIDER-2, ...
+
+vcenter (for vcenter register/usage and preflight-destroy):
+  --vcenter https://HOST --vcenter-user USER --vcenter-password-file FILE
+                                        (or KMIPCTL_VCENTER_USER, KMIPCTL_VCENTER_PASSWORD_FILE); the password
+                                        is read from the file and never printed
+  --vcenter-ca FILE                     the CA that issued vCenter's certificate (default: system roots)
+  --insecure                            do not verify vCenter's certificate (labs only; prints a warning)
+  --vcenter-api auto|json|soap          VI/JSON (8.0 Update 1+) or SOAP (7.0 Update 2/3); auto picks (default)
 
   --json                  machine-readable output (progress as JSON lines before the result)
   --passphrase-file FILE  backup passphrase, at least 12 characters (or KMIPCTL_BACKUP_PASSPHRASE)
@@ -57,6 +85,22 @@ const OPTIONS = {
   out: { type: 'string' },
   in: { type: 'string' },
   'passphrase-file': { type: 'string' },
+  vcenter: { type: 'string' },
+  'vcenter-user': { type: 'string' },
+  'vcenter-password-file': { type: 'string' },
+  'vcenter-ca': { type: 'string' },
+  'vcenter-api': { type: 'string', default: 'auto' },
+  insecure: { type: 'boolean', default: false },
+  provider: { type: 'string' },
+  stack: { type: 'string' },
+  'cdktf-out': { type: 'string', default: 'cdktf.out' },
+  endpoints: { type: 'string' },
+  'kmip-ca': { type: 'string' },
+  'sign-ca-cert': { type: 'string' },
+  'sign-ca-key': { type: 'string' },
+  default: { type: 'boolean', default: false },
+  prune: { type: 'boolean', default: false },
+  'expect-server-fingerprint': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 

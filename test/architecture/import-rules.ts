@@ -36,7 +36,7 @@ function onlyLocal(allowed: ReadonlyArray<(p: string) => boolean>, packages: rea
   };
 }
 
-const SERVER_DIRS = ['ttlv', 'kmip', 'store', 'wrap', 'net', 'config', 'log', 'cli', 'admin', 'pki', 'identity'];
+const SERVER_DIRS = ['ttlv', 'kmip', 'store', 'wrap', 'net', 'config', 'log', 'cli', 'admin', 'pki', 'identity', 'vcenter'];
 
 export const RULES: readonly Rule[] = [
   {
@@ -94,6 +94,13 @@ export const RULES: readonly Rule[] = [
       if (e.local && e.typeOnly && e.to === 'server/store/store.ts') return undefined;
       return onlyLocal([under('server/backup/')], ['zod'])(e);
     },
+  },
+  {
+    // The vCenter client: its own HTTPS, SOAP and JSON code; node-forge only to sign vCenter's CSR.
+    // Nothing of the key server (store, KMIP, net) — kmipctl hands it what it needs from the management API.
+    name: 'server/vcenter is the vCenter client: node builtins, zod, node-forge and itself',
+    appliesTo: under('server/vcenter/'),
+    check: onlyLocal([under('server/vcenter/')], ['zod', 'node-forge']),
   },
   {
     name: 'server/config and server/log stand alone',

@@ -1,8 +1,9 @@
-/** Root-key rewrap and the teardown preflight. */
+/** Root-key rewrap and the teardown preflight (optionally asking vCenter who still uses the provider). */
 import { CliError } from '../client.js';
 import type { Command } from '../command.js';
 import { table } from '../output.js';
 import { progressReporter } from '../progress.js';
+import { providerInUse, usageText, wantsVcenter } from './vcenter.js';
 
 export const maintenanceCommands: Record<string, Command> = {
   rewrap: async ({ client, out, options: values }) => {
@@ -18,13 +19,25 @@ export const maintenanceCommands: Record<string, Command> = {
     out.result(final, () => `rewrapped ${final!.rewrapped}, already current ${final!.current}, failed ${final!.failed} (root key version ${final!.version})`);
     if (final.failed > 0) throw new CliError(`${final.failed} object(s) could not be rewrapped; run again to retry them`, 1);
   },
-  'preflight-destroy': async ({ client, out }) => {
+  'preflight-destroy': async ({ client, out, options }) => {
+    // With vCenter flags the vCenter check comes first: its usage errors (exit 2) need no server.
+    const vcenter = wantsVcenter(options) ? await providerInUse(options) : undefined;
     const r = await client().call<{ safe: boolean; recentUseDays: number; blockers: Array<{ tenant: string; id: string; state: string; why: string; lastGetAt: string | null }> }>('GET', '/v1/preflight-destroy');
-    out.result(r, () =>
-      r.safe
-        ? 'safe to tear down: no key is Pre-Active or Active, none was fetched in the last ' + r.recentUseDays + ' days'
-        : `NOT safe to tear down: ${r.blockers.length} key(s) still in use\n${table(['TENANT', 'ID', 'STATE', 'LAST GET', 'WHY'], r.blockers.map((b) => [b.tenant, b.id, b.state, b.lastGetAt, b.why]))}`,
-    );
-    if (!r.safe) process.exitCode = 3;
+    const safe = r.safe && !vcenter?.inUse;
+    const serverTable = () => table(['TENANT', 'ID', 'STATE', 'LAST GET', 'WHY'], r.blockers.map((b) => [b.tenant, b.id, b.state, b.lastGetAt, b.why]));
+    out.result(vcenter ? { ...r, safe, vcenter } : r, () => {
+      if (!vcenter) {
+        return r.safe
+          ? 'safe to tear down: no key is Pre-Active or Active, none was fetched in the last ' + r.recentUseDays + ' days'
+          : `NOT safe to tear down: ${r.blockers.length} key(s) still in use\n${serverTable()}`;
+      }
+      const reasons = [...(r.safe ? [] : [`${r.blockers.length} key(s) still in use`]), ...(vcenter.inUse ? [`vCenter still uses key provider ${vcenter.provider}`] : [])];
+      return [
+        safe ? `safe to tear down: no key is Pre-Active or Active or was fetched in the last ${r.recentUseDays} days, and vCenter does not use key provider ${vcenter.provider}` : `NOT safe to tear down: ${reasons.join('; ')}`,
+        ...(r.safe ? [] : [serverTable()]),
+        `vCenter: ${usageText(vcenter)}`,
+      ].join('\n');
+    });
+    if (!safe) process.exitCode = 3;
   },
 };
