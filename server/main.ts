@@ -120,7 +120,7 @@ async function main(): Promise<void> {
         `  client key:         ${p.clientKey}`,
         `  data:               ${config.store.kind === 'sqlite' ? config.store.path : 'PostgreSQL'}, root key ${dev.rootKeyFile}`,
         '  the client certificate is registered to tenant "dev"',
-        `  manage it:          kmipctl --dev --data-dir ${dev.dataDir} tenant list`,
+        `  manage it:          npm run kmipctl -- --dev --data-dir ${dev.dataDir} tenant list   (kmipctl when installed)`,
         '',
       ].join('\n') + '\n',
     );

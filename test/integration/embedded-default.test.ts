@@ -57,6 +57,11 @@ describe('embedded default', () => {
       expect(metrics).toMatch(/kmip_operations_total\{operation="Create",reason="",result="success"\} 1/);
       expect(metrics).toMatch(/kmip_operation_duration_seconds_count\{operation="Create"\} 1/);
       expect(metrics).toContain('kmip_open_connections');
+      // The banner's management command works as printed: npm run kmipctl -- --dev --data-dir DIR …
+      expect(banner).toContain(`npm run kmipctl -- --dev --data-dir ${dir} tenant list`);
+      const listed = await runToExit('npm', ['run', '--silent', 'kmipctl', '--', '--dev', '--data-dir', dir, '--json', 'tenant', 'list']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout).tenants).toEqual([expect.objectContaining({ name: 'dev', keys: { PreActive: 1 } })]);
       // The Create (and anything else that changed a key) went through a timed, durable commit.
       const commits = /kmip_store_commit_duration_seconds_count(?:\{\})? (\d+)/.exec(metrics);
       expect(Number(commits?.[1])).toBeGreaterThanOrEqual(1);
