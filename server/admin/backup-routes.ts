@@ -5,7 +5,7 @@
  * version it meets before writing those keys, and undoes everything it wrote if anything fails.
  */
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   certFromLine,
   lines,
@@ -34,6 +34,13 @@ const RESTORE_BATCH = 200;
 async function writeLine(res: ServerResponse, line: string): Promise<void> {
   if (res.destroyed) throw new Error('the reader went away');
   if (!res.write(`${line}\n`)) await once(res, 'drain');
+}
+
+/** Reads and drops the rest of a request body, for at most a minute. */
+async function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return;
+  req.resume();
+  await Promise.race([once(req, 'end').catch(() => undefined), once(req, 'close').catch(() => undefined), new Promise((r) => setTimeout(r, 60_000).unref())]);
 }
 
 export function backupHandlers(deps: BackupDeps): Handler[] {
@@ -181,6 +188,9 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
           () => false,
         );
         deps.audit('restore', { ...counts, undone, error: errorSummary(err) }, 'failed');
+        // Answer only once the client has finished sending: a client still writing its upload when we
+        // answer and close would see a broken pipe instead of the reason.
+        await drain(req);
         if (!undone) throw new HttpProblem(500, 'the restore failed and could not undo all it wrote: restore into a fresh store');
         if (err instanceof HttpProblem) throw err;
         if (req.destroyed || req.readableAborted) throw new HttpProblem(400, 'the upload stopped part way; nothing was restored');
