@@ -1,4 +1,4 @@
-import { ResultReason } from './generated/enums.js';
+import { ENUM_TABLE, ResultReason } from './generated/enums.js';
 
 export type ResultReasonCode = (typeof ResultReason)[keyof typeof ResultReason];
 
@@ -87,8 +87,30 @@ export function errorReasonForVersion(err: KmipError, version: number): ResultRe
 }
 
 export function reasonForVersion(reason: ResultReasonCode, version: number): ResultReasonCode {
-  if (version >= 20) return TO_2X.get(reason) ?? reason;
-  const mapped = TO_1X.get(reason) ?? reason;
+  if (version >= 20) {
+    const mapped = TO_2X.get(reason) ?? reason;
+    // 2.1 added a few reasons; a 2.0 client gets the general one.
+    return (REASON_SINCE.get(mapped) ?? 0) > version ? ResultReason.GeneralFailure : mapped;
+  }
+  let mapped = TO_1X.get(reason) ?? reason;
+  // 1.1–1.4 added reasons of their own; an older client gets the nearest one its version defines.
+  for (let since = REASON_SINCE.get(mapped); since !== undefined && since > version; since = REASON_SINCE.get(mapped)) {
+    mapped = OLDER_1X.get(mapped) ?? ResultReason.GeneralFailure;
+  }
   // Anything else introduced by 2.x has no 1.x meaning.
   return mapped > ResultReason.ObjectAlreadyExists && mapped !== ResultReason.GeneralFailure ? ResultReason.GeneralFailure : mapped;
 }
+
+/** The version (10 = 1.0) that introduced each Result Reason. */
+const REASON_SINCE: ReadonlyMap<number, number> = new Map(
+  ENUM_TABLE.find((e) => e.name === 'ResultReason')!.values.map((v) => [v.value, v.since]),
+);
+const OLDER_1X: ReadonlyMap<number, ResultReasonCode> = new Map([
+  [ResultReason.EncodingOptionError, ResultReason.FeatureNotSupported],
+  [ResultReason.KeyValueNotPresent, ResultReason.MissingData],
+  [ResultReason.AttestationRequired, ResultReason.PermissionDenied],
+  [ResultReason.AttestationFailed, ResultReason.PermissionDenied],
+  [ResultReason.Sensitive, ResultReason.PermissionDenied],
+  [ResultReason.NotExtractable, ResultReason.PermissionDenied],
+  [ResultReason.ObjectAlreadyExists, ResultReason.InvalidField],
+]);

@@ -2,6 +2,8 @@
  * One client connection: socket bytes → whole messages (FrameReader, size limit before buffering)
  * → handler → response, strictly in order. Pipelined requests queue up to a bound, then the socket
  * stops being read; a slow reader of responses stops us reading too (backpressure both ways).
+ * Every timeout also holds against a peer that keeps the socket barely alive: a message must arrive
+ * whole within the request timeout, and a peer that stops reading its responses is idle.
  */
 import type { TLSSocket } from 'node:tls';
 import { FrameReader, TtlvError } from '../ttlv/index.js';
@@ -14,6 +16,10 @@ export class Connection {
   private readonly queue: Buffer[] = [];
   private busy = false;
   private closing = false;
+  /** A response is waiting for the peer to read what we already wrote. */
+  private stalled = false;
+  /** Runs from the first byte of a message until it is whole. */
+  private arrival: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private settled: (() => void) | undefined;
   /** Resolves when the connection is gone. */
@@ -32,8 +38,11 @@ export class Connection {
     socket.setTimeout(limits.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => {
-      if (!this.busy && this.queue.length === 0) {
-        this.log.debug({ conn: info.id }, 'idle connection closed');
+      // Node reports the timeout only when our pending write made no progress either (it checks at
+      // the end of one idle period and again at the next), so a peer that reads nothing for that long
+      // is as gone as one that sends nothing: it is closed within two idle periods.
+      if (this.stalled || (!this.busy && this.queue.length === 0)) {
+        this.log.debug({ conn: info.id, stalled: this.stalled }, 'idle connection closed');
         socket.destroy();
       }
     });
@@ -44,6 +53,7 @@ export class Connection {
       socket.destroy();
     });
     socket.on('close', () => {
+      clearTimeout(this.arrival);
       this.abort.abort();
       this.queue.length = 0;
       this.settled?.();
@@ -67,10 +77,33 @@ export class Connection {
       this.socket.destroy();
       return;
     }
+    this.watchArrival(messages.length > 0);
     if (messages.length === 0) return;
     this.queue.push(...messages);
     if (this.queue.length >= this.limits.maxQueuedMessages) this.socket.pause();
     void this.pump();
+  }
+
+  /**
+   * The idle timeout restarts with every byte, so alone it lets a peer sending one byte a second
+   * hold a connection and its buffer for days: a message gets the request timeout to arrive whole.
+   */
+  private watchArrival(completedOne: boolean): void {
+    if (completedOne || this.framer.pendingBytes === 0) {
+      clearTimeout(this.arrival);
+      this.arrival = undefined;
+    }
+    if (this.framer.pendingBytes === 0 || this.arrival !== undefined) return;
+    const expire = (): void => {
+      // While we are not reading (backpressure), the delay is ours: wait until we read again.
+      if (this.socket.isPaused()) {
+        this.arrival = setTimeout(expire, this.limits.requestTimeoutMs);
+        return;
+      }
+      this.log.info({ conn: this.info.id, pendingBytes: this.framer.pendingBytes, timeoutMs: this.limits.requestTimeoutMs }, 'message not received in time; connection closed');
+      this.socket.destroy();
+    };
+    this.arrival = setTimeout(expire, this.limits.requestTimeoutMs);
   }
 
   private async pump(): Promise<void> {
@@ -113,8 +146,10 @@ export class Connection {
   }
 
   private waitForDrain(): Promise<void> {
+    this.stalled = true;
     return new Promise((resolve) => {
       const done = () => {
+        this.stalled = false;
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();

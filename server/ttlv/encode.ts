@@ -60,7 +60,8 @@ function checkRange(ok: boolean, tag: number, message: string): void {
 /** Smallest multiple of 8 bytes that holds the value in two's complement. */
 function bigIntegerLength(value: bigint): number {
   const magnitude = value < 0n ? -value - 1n : value;
-  const bitsNeeded = magnitude.toString(2).length + 1; // plus sign bit
+  const hex = magnitude.toString(16);
+  const bitsNeeded = (hex.length - 1) * 4 + parseInt(hex[0]!, 16).toString(2).length + 1; // plus sign bit
   return Math.max(8, Math.ceil(bitsNeeded / 64) * 8);
 }
 
@@ -116,11 +117,8 @@ function write(out: Buffer, at: number, item: TtlvItem): number {
     case ItemType.BigInteger: {
       const length = bigIntegerLength(item.value);
       writeHeader(out, at, item.tag, item.type, length);
-      let rest = BigInt.asUintN(length * 8, item.value);
-      for (let i = length - 8; i >= 0; i -= 8) {
-        out.writeBigUInt64BE(rest & 0xffffffffffffffffn, v + i);
-        rest >>= 64n;
-      }
+      // Two's complement written from hex in one step: peeling 64 bits off at a time is quadratic.
+      out.write(BigInt.asUintN(length * 8, item.value).toString(16).padStart(length * 2, '0'), v, length, 'hex');
       return v + length;
     }
     case ItemType.TextString: {
