@@ -102,7 +102,9 @@ export async function startOurs(options: { nodes: number; databaseUrl?: string |
     const log = openSync(join(dir, `server-${i}.log`), 'a');
     const args = [SERVER_MAIN, '--dev', '--data-dir', dir, '--port', '0', '--admin-port', '0', '--log-level', 'info'];
     if (database) args.push('--database-url', database.url);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, 'pipe'] });
+    // BENCH_CPU_PROF=DIR writes a V8 CPU profile of every node to DIR when it stops (open in Chrome DevTools).
+    const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
+    const child = spawn(process.execPath, [...profile, ...args], { stdio: ['ignore', log, 'pipe'] });
     children.push(child);
     const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
     ports.push(Number(m[1]));

@@ -20,7 +20,7 @@ import { certFromRow, objectFromRow, type CertRow, type ObjectRow } from './rows
 import { readSnapshotCopy } from './sqlite-snapshot.js';
 import { withPendingTouch } from './touches.js';
 import { indexDiff, indexRows } from './index-rows.js';
-import { buildLocateQuery, SQLITE_DIALECT } from './sql/locate-query.js';
+import { locateOnSqlite } from './sqlite-locate.js';
 import { SQLITE_MIGRATIONS } from './sql/sqlite-migrations.js';
 import type {
   ClientCertRecord,
@@ -191,11 +191,8 @@ export class SqliteStore implements KeyStore {
     return row ? withPendingTouch(objectFromRow(row), this.touches.get(uid)) : undefined;
   }
 
-  async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
-    const { select, count } = buildLocateQuery(tenantId, q, SQLITE_DIALECT);
-    const rows = this.run(() => this.cachedStatement<{ uid: string }>(select.sql).all(...select.params));
-    const total = q.withTotal ? this.run(() => this.cachedStatement<{ n: number }>(count.sql).get(...count.params))?.n : undefined;
-    return { uids: rows.map((r) => r.uid), total };
+  locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
+    return locateOnSqlite({ prepare: (sql) => this.cachedStatement(sql), run: (fn) => this.run(fn) }, tenantId, q);
   }
 
   commit(changes: readonly ObjectChange[]): Promise<void> {

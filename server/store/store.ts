@@ -89,6 +89,8 @@ export interface LocateQuery {
   readonly limit: number;
   /** Also count every match, ignoring offset and limit. */
   readonly withTotal: boolean;
+  /** Stops a long Locate once its request is given up (timeout, closed connection). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface LocateResult {

@@ -111,6 +111,7 @@ export const locate = defineOperation({
             offset: req.offsetItems ?? 0,
             limit,
             withTotal: paging,
+            signal: ctx.signal,
           });
     if (result.uids[0] !== undefined) ctx.batch.idPlaceholder = result.uids[0];
     // Located Items is optional (1.3+); it matters to clients that page, so only they get it.

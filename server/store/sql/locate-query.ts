@@ -74,3 +74,46 @@ export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlD
     count: { sql: `SELECT COUNT(DISTINCT o.uid) AS n ${body}`, params: countParams },
   };
 }
+
+/** How many objects a Locate may have to read before it is run in slices (see buildWindowedLocate). */
+export function buildCandidateCount(tenantId: string, q: LocateQuery, dialect: SqlDialect): BuiltQuery {
+  const first = q.attributes.find((f) => f.indexed);
+  if (first) {
+    return {
+      sql: `SELECT COUNT(*) AS n FROM object_index WHERE tenant_id = ${dialect.placeholder(1)} AND name = ${dialect.placeholder(2)} AND value = ${dialect.placeholder(3)}`,
+      params: [tenantId, first.name, first.key],
+    };
+  }
+  return { sql: `SELECT COUNT(*) AS n FROM objects WHERE tenant_id = ${dialect.placeholder(1)}`, params: [tenantId] };
+}
+
+/**
+ * The same Locate over one slice of the object sequence, `lo < seq <= hi` (params 0 and 1), read
+ * through the primary key so a slice costs what it holds and no more. Indexed equalities become
+ * probes of their index and indexed ranges are checked on the object's own attributes, so no
+ * condition is evaluated over the whole table once per slice. Every matching uid, in seq order.
+ * SQLite only (NOT INDEXED): the one backend whose queries run on the event loop.
+ */
+export function buildWindowedLocate(tenantId: string, q: LocateQuery): BuiltQuery {
+  const dialect = SQLITE_DIALECT;
+  const params: unknown[] = [];
+  const p = (value: unknown): string => {
+    params.push(value);
+    return dialect.placeholder(params.length);
+  };
+  const where = [`o.seq > ${p(0)} AND o.seq <= ${p(0)}`, `o.tenant_id = ${p(tenantId)}`];
+  if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
+  if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
+  for (const f of q.attributes.filter((a) => a.indexed)) {
+    where.push(`EXISTS (SELECT 1 FROM object_index i WHERE i.tenant_id = ${p(tenantId)} AND i.name = ${p(f.name)} AND i.value = ${p(f.key)} AND i.seq = o.seq)`);
+  }
+  q.attributes.filter((f) => !f.indexed).forEach((f, n) => where.push(dialect.attributeExists(`a${n}`, (field) => `${field('n')} = ${p(f.name)} AND ${field('k')} = ${p(f.key)}`)));
+  q.ranges.forEach((r, n) =>
+    where.push(
+      dialect.attributeExists(`r${n}`, (field) =>
+        [`${field('n')} = ${p(r.name)}`, ...(r.min !== undefined ? [`${field('u')} >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${field('u')} <= ${p(r.max)}`] : [])].join(' AND '),
+      ),
+    ),
+  );
+  return { sql: `SELECT o.uid AS uid FROM objects o NOT INDEXED WHERE ${where.join(' AND ')} ORDER BY o.seq`, params };
+}
