@@ -24,6 +24,8 @@ export function toKmipError(err: unknown): KmipError {
       legacyReason: ResultReason.InvalidField,
     });
   }
+  // Nobody reads this answer (the connection is closing); the reason says why the work stopped.
+  if (code === 'STORE_ERR_CANCELLED') return new KmipError(ResultReason.ServerLimitExceeded, 'request exceeded the time limit', { cause: err });
   if (code === 'STORE_ERR_CONFLICT') return new KmipError(ResultReason.GeneralFailure, 'the object changed concurrently; retry', { cause: err });
   if (code.startsWith('STORE_ERR_')) return new KmipError(ResultReason.GeneralFailure, 'key storage is unavailable', { cause: err });
   if (code === 'WRAP_ERR_AUTH') return new KmipError(ResultReason.CryptographicFailure, 'root key provider refused access', { cause: err });

@@ -5,6 +5,8 @@ export const StoreErrorCode = {
   Unavailable: 'STORE_ERR_UNAVAILABLE',
   Migration: 'STORE_ERR_MIGRATION',
   Corrupt: 'STORE_ERR_CORRUPT',
+  /** The request this work was for was given up (timeout, closed connection). */
+  Cancelled: 'STORE_ERR_CANCELLED',
 } as const;
 
 export type StoreErrorCodeValue = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];

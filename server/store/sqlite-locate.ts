@@ -46,7 +46,7 @@ async function locateInSlices(deps: LocateDeps, tenantId: string, q: LocateQuery
   let width = 1_024;
   // Objects created after the Locate began are not looked for: Locate sees the store as it was.
   for (let after = bounds.lo - 1; after < bounds.hi; ) {
-    if (q.signal?.aborted) throw new StoreError(StoreErrorCode.Unavailable, 'Locate given up: its request was cancelled');
+    if (q.signal?.aborted) throw new StoreError(StoreErrorCode.Cancelled, 'Locate given up: its request was cancelled');
     params[0] = after;
     params[1] = Math.min(bounds.hi, after + width);
     const started = performance.now();

@@ -110,7 +110,7 @@ describe('Locate over many objects on SQLite', () => {
     const controller = new AbortController();
     const pending = store.locate('a', { ...base, attributes: [length128], signal: controller.signal });
     controller.abort();
-    await expect(pending).rejects.toMatchObject({ code: StoreErrorCode.Unavailable });
+    await expect(pending).rejects.toMatchObject({ code: StoreErrorCode.Cancelled });
     // The store goes on serving.
     expect((await store.locate('a', { ...base, attributes: [group1], limit: 3, withTotal: false })).uids).toHaveLength(3);
   });
