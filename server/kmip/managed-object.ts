@@ -36,7 +36,8 @@ export function encodeAttributeValue(name: string, value: unknown): { json: Ttlv
   const json = ttlvToJson(item);
   const text = JSON.stringify(json);
   const key = text.length <= MAX_KEY_LENGTH ? text : `sha256:${createHash('sha256').update(text).digest('base64')}`;
-  return { json, key, num: def.index === 'range' ? numericView(item) : undefined, indexed: def.index !== 'none' };
+  // Every date keeps its numeric view: Locate ranges over dates the index does not hold read it from the stored JSON.
+  return { json, key, num: numericView(item), indexed: def.index !== 'none' };
 }
 
 export function toStoredAttribute(a: Attribute): StoredAttribute {

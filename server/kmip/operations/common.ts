@@ -43,7 +43,7 @@ export function saveObject(ctx: OperationContext, obj: ManagedObject, isNew = fa
   else ctx.session.update(record, obj.readRevision);
 }
 
-interface TemplateAttributeV1 {
+export interface TemplateAttributeV1 {
   readonly names: readonly NameValue[];
   readonly attributes: ReadonlyArray<{ attributeName: string; attributeIndex?: number | undefined; attributeValue?: TtlvItem | undefined }>;
 }

@@ -8,11 +8,13 @@ import { sealObject } from '../objects/material.js';
 import { register as registration } from '../objects/registration.js';
 import { opt, req, struct, text } from '../schema.js';
 import type { OperationContext } from '../context.js';
-import { clientAttributes } from './common.js';
+import { clientAttributes, type TemplateAttributeV1 } from './common.js';
+import type { TtlvItem } from '../../ttlv/index.js';
 import { newObject } from './new-object.js';
 import { defineOperation } from './types.js';
 
-const Request = struct('Create Key Pair Request Payload', {
+/** The attribute fields of a key pair request, the same in Create Key Pair and ReKey Key Pair. */
+export const KEY_PAIR_ATTRIBUTE_FIELDS = {
   commonTemplateAttribute: opt(Tag.CommonTemplateAttribute, TemplateAttributeSchema, { until: 14 }),
   privateKeyTemplateAttribute: opt(Tag.PrivateKeyTemplateAttribute, TemplateAttributeSchema, { until: 14 }),
   publicKeyTemplateAttribute: opt(Tag.PublicKeyTemplateAttribute, TemplateAttributeSchema, { until: 14 }),
@@ -22,16 +24,39 @@ const Request = struct('Create Key Pair Request Payload', {
   commonProtectionStorageMasks: opt(Tag.CommonProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
   privateProtectionStorageMasks: opt(Tag.PrivateProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
   publicProtectionStorageMasks: opt(Tag.PublicProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
-});
-const Response = struct('Create Key Pair Response Payload', {
+};
+/** The response fields of both key pair operations. */
+export const KEY_PAIR_RESPONSE_FIELDS = {
   privateKeyUniqueIdentifier: req(Tag.PrivateKeyUniqueIdentifier, text),
   publicKeyUniqueIdentifier: req(Tag.PublicKeyUniqueIdentifier, text),
-});
+};
 
-/** Attributes for one half: the common ones, overridden by that half's own (by name). */
-function merged(common: readonly Attribute[], own: readonly Attribute[]): Attribute[] {
+const Request = struct('Create Key Pair Request Payload', KEY_PAIR_ATTRIBUTE_FIELDS);
+const Response = struct('Create Key Pair Response Payload', KEY_PAIR_RESPONSE_FIELDS);
+
+/** `base` with every attribute `over` names replaced by `over`'s instances. */
+export function merged(common: readonly Attribute[], own: readonly Attribute[]): Attribute[] {
   const ownNames = new Set(own.map((a) => a.name));
   return [...common.filter((a) => !ownNames.has(a.name)), ...own];
+}
+
+interface KeyPairRequest {
+  readonly commonTemplateAttribute?: TemplateAttributeV1 | undefined;
+  readonly privateKeyTemplateAttribute?: TemplateAttributeV1 | undefined;
+  readonly publicKeyTemplateAttribute?: TemplateAttributeV1 | undefined;
+  readonly commonAttributes?: readonly TtlvItem[] | undefined;
+  readonly privateKeyAttributes?: readonly TtlvItem[] | undefined;
+  readonly publicKeyAttributes?: readonly TtlvItem[] | undefined;
+}
+
+/** The request's common attributes, and each half's: the common ones overridden by the half's own. */
+export function keyPairAttributes(ctx: OperationContext, req: KeyPairRequest): { common: Attribute[]; privateKey: Attribute[]; publicKey: Attribute[] } {
+  const common = clientAttributes(ctx, req.commonTemplateAttribute, req.commonAttributes);
+  return {
+    common,
+    privateKey: merged(common, clientAttributes(ctx, req.privateKeyTemplateAttribute, req.privateKeyAttributes)),
+    publicKey: merged(common, clientAttributes(ctx, req.publicKeyTemplateAttribute, req.publicKeyAttributes)),
+  };
 }
 
 const single = (attributes: readonly Attribute[], name: string) => attributes.find((a) => a.name === name)?.value;
@@ -83,11 +108,9 @@ export const createKeyPair = defineOperation({
   request: Request,
   response: Response,
   async handle(ctx, req) {
-    const common = clientAttributes(ctx, req.commonTemplateAttribute, req.commonAttributes);
-    const privateOwn = clientAttributes(ctx, req.privateKeyTemplateAttribute, req.privateKeyAttributes);
-    const publicOwn = clientAttributes(ctx, req.publicKeyTemplateAttribute, req.publicKeyAttributes);
-    if (common.some((a) => a.name === 'Name')) throw invalidField('a Name in the common attributes would name both keys alike; give each key its own');
-    const pair = await buildKeyPair(ctx, merged(common, privateOwn), merged(common, publicOwn));
+    const attributes = keyPairAttributes(ctx, req);
+    if (attributes.common.some((a) => a.name === 'Name')) throw invalidField('a Name in the common attributes would name both keys alike; give each key its own');
+    const pair = await buildKeyPair(ctx, attributes.privateKey, attributes.publicKey);
     insertKeyPair(ctx, pair);
     const { privateKey, publicKey } = pair;
     ctx.auditObjectId = privateKey.uid;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ItemType, type StructureItem, type TtlvItem } from '../../../server/ttlv/index.js';
 import { CryptographicAlgorithm, KeyFormatType, Operation, ResultReason, ResultStatus, State } from '../../../server/kmip/generated/enums.js';
 import { Tag } from '../../../server/kmip/generated/tags.js';
-import { attributeMap, enumAttr, intAttr, nameAttr, textAttr } from '../../support/attributes.js';
+import { attributeMap, dateAttr, enumAttr, intAttr, nameAttr, textAttr } from '../../support/attributes.js';
 import { executorHarness, type ExecutorHarness } from '../../support/executor.js';
 
 let h: ExecutorHarness;
@@ -131,6 +131,21 @@ describe('Locate', () => {
     // Destroyed objects are not online: Locate does not find them.
     await h.run([{ operation: Operation.Destroy, payload: { uniqueIdentifier: uids[0] } }]);
     expect(await locate([textAttr('x-Batch', tag)])).toEqual([...uids.slice(1), odd]);
+  });
+
+  it('finds objects by a range over dates the attribute index does not hold (Last Change Date, Original Creation Date)', async () => {
+    const tag = `dates-${Date.now()}`;
+    const uid = (await create(CryptographicAlgorithm.AES, 256, [textAttr('x-Dates', tag)])).payload!['uniqueIdentifier'] as string;
+    const now = Math.floor(Date.now() / 1000);
+    const locate = async (name: string, from: number, to: number) => {
+      const item = (await h.run([{ operation: Operation.Locate, payload: { attributes: [textAttr('x-Dates', tag), dateAttr(name, from), dateAttr(name, to)] } }], { version: 12 })).items[0]!;
+      expect(item.resultMessage ?? '', name).toBe('');
+      return item.payload!['uniqueIdentifiers'];
+    };
+    for (const name of ['Last Change Date', 'Original Creation Date']) {
+      expect(await locate(name, now - 60, now + 60), name).toEqual([uid]);
+      expect(await locate(name, now + 600, now + 900), name).toEqual([]);
+    }
   });
 
   it('reports Located Items to clients that page (1.3+), bounded by the server limit', async () => {
