@@ -25,6 +25,8 @@ export interface CertificateRequest {
   readonly notAfter?: Date;
   readonly isCa?: boolean;
   readonly rsaBits?: number;
+  /** The whole subject, e.g. a CSR's, instead of organization and common name. */
+  readonly subject?: forge.pki.CertificateField[];
 }
 
 export function generateRsaKeyPair(bits = 2048): KeyPairPem {
@@ -43,6 +45,7 @@ function serialNumber(): string {
 }
 
 function subjectAttributes(req: CertificateRequest): forge.pki.CertificateField[] {
+  if (req.subject && req.subject.length > 0) return req.subject;
   return [
     ...(req.organization ? [{ name: 'organizationName', value: req.organization }] : []),
     { name: 'commonName', value: req.commonName },

@@ -24,20 +24,6 @@ export interface ServerEndpoint {
   readonly port: number;
 }
 
-/** Calls that change vCenter's state: a run that makes none of them changed nothing. */
-export const MUTATING_METHODS = new Set([
-  'RegisterKmipServer',
-  'UpdateKmipServer',
-  'RemoveKmipServer',
-  'UploadKmipServerCert',
-  'UploadClientCert',
-  'GenerateClientCsr',
-  'UpdateKmsSignedCsrClientCert',
-  'MarkDefault',
-  'SetDefaultKmsCluster',
-  'UnregisterKmsCluster',
-]);
-
 const providerId = (id: string): DataObject => ({ _typeName: 'KeyProviderId', id });
 const serverInfo = (s: ServerEndpoint): DataObject => ({ _typeName: 'KmipServerInfo', name: s.name, address: s.address, port: s.port });
 

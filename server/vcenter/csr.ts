@@ -1,10 +1,12 @@
 /**
  * Our side of "make the KMS trust vCenter" (CSR flow): check and sign the certificate signing request
  * vCenter generated, with the CA the operator gives (its key stays on the operator's machine; vCenter's
- * key never leaves vCenter). node-forge signs, as in server/pki; node:crypto checks chains.
+ * key never leaves vCenter). server/pki issues the certificate; node:crypto checks chains.
  */
-import { createHash, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
+import { parseCertificatePem } from '../identity/fingerprint.js';
+import { issueCertificate } from '../pki/certificates.js';
 import { VcenterError } from './errors.js';
 
 export interface SigningCa {
@@ -13,13 +15,9 @@ export interface SigningCa {
   readonly cert: X509Certificate;
 }
 
-export function sha256Fingerprint(cert: X509Certificate): string {
-  return createHash('sha256').update(cert.raw).digest('hex');
-}
-
 export function parseCertificate(pem: string, what: string): X509Certificate {
   try {
-    return new X509Certificate(pem);
+    return parseCertificatePem(pem);
   } catch {
     throw new VcenterError('VC_ERR_INPUT', `${what} is not a PEM X.509 certificate`);
   }
@@ -76,29 +74,14 @@ export function signCsr(csrPem: string, ca: SigningCa, options: { days?: number;
   if (!csr.publicKey) throw new VcenterError('VC_ERR_PROTOCOL', "vCenter's certificate signing request has no public key");
   const bits = (csr.publicKey as forge.pki.rsa.PublicKey).n?.bitLength() ?? 0;
   if (bits < 2048) throw new VcenterError('VC_ERR_VERIFY', `vCenter's request has a ${bits}-bit key; at least 2048 bits are required`);
-  const issuer = forge.pki.certificateFromPem(ca.certificatePem);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = csr.publicKey;
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive
-  cert.serialNumber = serial.toString('hex');
   const now = options.now ?? new Date();
   const notBefore = new Date(now.getTime() - 5 * 60_000);
   const wanted = new Date(notBefore.getTime() + (options.days ?? 730) * 86_400_000);
-  const caEnd = issuer.validity.notAfter;
-  cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = wanted < caEnd ? wanted : caEnd;
-  const subject = csr.subject.attributes.length > 0 ? csr.subject.attributes : [{ name: 'commonName', value: 'vCenter' }];
-  cert.setSubject(subject);
-  cert.setIssuer(issuer.subject.attributes);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', clientAuth: true },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: issuer.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(ca.privateKeyPem), forge.md.sha256.create());
-  const certificatePem = forge.pki.certificateToPem(cert);
+  const caEnd = new Date(ca.cert.validTo);
+  const { certificatePem } = issueCertificate(
+    { commonName: 'vCenter', subject: csr.subject.attributes, extendedKeyUsage: ['clientAuth'], notBefore, notAfter: wanted < caEnd ? wanted : caEnd },
+    ca,
+    forge.pki.publicKeyToPem(csr.publicKey),
+  );
   return { certificatePem, subject: new X509Certificate(certificatePem).subject.replace(/\n/g, ', ') };
 }

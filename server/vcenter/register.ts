@@ -10,7 +10,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { CryptoManagerKmip, type ServerEndpoint } from './crypto-manager.js';
-import { issuedBy, sha256Fingerprint, signCsr, type SigningCa } from './csr.js';
+import { certificateFingerprint } from '../identity/fingerprint.js';
+import { issuedBy, signCsr, type SigningCa } from './csr.js';
 import { VcenterError } from './errors.js';
 import type { ProviderSpec } from './provider-spec.js';
 import type { VcenterSession } from './session.js';
@@ -68,7 +69,7 @@ export interface RegisterReport {
 }
 
 function describeCert(c: X509Certificate): string {
-  return `subject ${c.subject.replace(/\n/g, ', ')}; issuer ${c.issuer.replace(/\n/g, ', ')}; SHA-256 ${sha256Fingerprint(c)}`;
+  return `subject ${c.subject.replace(/\n/g, ', ')}; issuer ${c.issuer.replace(/\n/g, ', ')}; SHA-256 ${certificateFingerprint(c)}`;
 }
 
 /** The certificate vCenter sees at `s` must chain to our CA (and match a pin when given). */
@@ -92,8 +93,8 @@ function checkServerCertificate(pem: string, s: ServerEndpoint, ca: X509Certific
   if (Date.parse(leaf.validTo) < now.getTime() || Date.parse(leaf.validFrom) > now.getTime()) {
     throw new VcenterError('VC_ERR_VERIFY', `the certificate of ${where} is not valid now (valid ${leaf.validFrom} to ${leaf.validTo})`);
   }
-  if (pins.length > 0 && !pins.includes(sha256Fingerprint(leaf))) {
-    throw new VcenterError('VC_ERR_VERIFY', `the certificate vCenter sees at ${where} has SHA-256 ${sha256Fingerprint(leaf)}, not one of --expect-server-fingerprint: refusing to continue`);
+  if (pins.length > 0 && !pins.includes(certificateFingerprint(leaf))) {
+    throw new VcenterError('VC_ERR_VERIFY', `the certificate vCenter sees at ${where} has SHA-256 ${certificateFingerprint(leaf)}, not one of --expect-server-fingerprint: refusing to continue`);
   }
 }
 
@@ -204,7 +205,7 @@ export async function registerProvider(session: VcenterSession, input: RegisterI
     client = new X509Certificate(clientPem);
     did('install-client-cert', `vCenter presents a certificate signed by our CA (${signed.subject}, until ${new Date(client.validTo).toISOString()})`);
   }
-  const fingerprint = sha256Fingerprint(client);
+  const fingerprint = certificateFingerprint(client);
   if (!tenantFingerprints.has(fingerprint)) {
     await registry.register(tenant, clientPem, `vcenter ${p}`);
     did('register-client-cert', `registered vCenter's certificate ${fingerprint} to tenant ${tenant}`);

@@ -19,7 +19,6 @@ export function list<T extends z.ZodType>(item: T) {
 }
 
 export const MoRefSchema = z.object({ type: z.string(), value: z.string() });
-export type MoRefData = z.infer<typeof MoRefSchema>;
 const ProviderId = z.object({ id: z.string() });
 
 export const ServiceContentSchema = z.object({
@@ -70,7 +69,6 @@ export const ServerStatusSchema = z.object({
   clientTrustServer: bool.optional(),
   serverTrustClient: bool.optional(),
 });
-export type ServerStatus = z.infer<typeof ServerStatusSchema>;
 
 export const ClusterStatusSchema = z.object({
   clusterId: ProviderId,
