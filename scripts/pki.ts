@@ -92,7 +92,9 @@ export function issueStackPki(o: IssueOptions): IssueResult {
       const current = new X509Certificate(readFileSync(certFile));
       const fits =
         current.checkIP(node.ip) !== undefined &&
+        // Names alone do not tell a replaced CA from the old one (same subject): the signature does.
         current.checkIssued(caX509) &&
+        current.verify(caX509.publicKey) &&
         current.checkPrivateKey(createPrivateKey(readFileSync(keyFile))) &&
         new Date(current.validTo).getTime() - now.getTime() > RENEW_WARNING_DAYS * 86_400_000;
       if (fits || !o.renew) {

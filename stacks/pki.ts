@@ -60,7 +60,7 @@ export class PkiError extends Error {
     readonly problems: readonly string[],
     stack: string,
   ) {
-    super(`TLS material of ${stack} is not usable:\n${problems.map((p) => `  - ${p}`).join('\n')}\n(issue or renew it with: npm run pki -- --config <config file> --stack ${stack})`);
+    super(`TLS material of ${stack} is not usable:\n${problems.map((p) => `  - ${p}`).join('\n')}\n(issue what is missing with: npm run pki -- --config <config file> --stack ${stack}; replace what exists but does not fit with --renew)`);
   }
 }
 

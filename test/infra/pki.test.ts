@@ -65,7 +65,7 @@ describe('server TLS material', () => {
     }
     expect(error).toBeInstanceOf(PkiError);
     expect(error!.problems).toEqual([`${p.nodeCert('us-south-1')} does not name 10.240.0.9, the address of the us-south-1 node`, `missing ${p.nodeCert('us-south-3')}`, `missing ${p.nodeKey('us-south-3')}`]);
-    expect(error!.message).toMatch(/npm run pki -- --config <config file> --stack kmip-t-us-south/);
+    expect(error!.message).toMatch(/npm run pki -- --config <config file> --stack kmip-t-us-south; replace what exists but does not fit with --renew/);
   });
 
   it('--renew re-issues node certificates that no longer fit, never the CA; near expiry is a warning', () => {
@@ -80,6 +80,18 @@ describe('server TLS material', () => {
     expect(warnings.filter((w) => /us-south-\d-cert\.pem expires/.test(w))).toHaveLength(2);
     expect(warnings).toContain(`${p.adminClientCert} expired on ${new X509Certificate(readFileSync(p.adminClientCert)).validTo} (npm run pki -- --renew)`);
     expect(() => loadStackPki(dir, 'kmip-t-us-south', moved, new Date(Date.now() + 900 * 86_400_000))).toThrow(/expired/);
+  });
+
+  it('--renew after the CA was replaced re-issues every node certificate (same CA name, another key)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'kmip-pki-'));
+    const q = pkiPaths(d, 'kmip-t-us-south');
+    issueStackPki({ pkiDir: d, stack: 'kmip-t-us-south', nodes });
+    rmSync(q.caCert);
+    rmSync(q.caKey);
+    const renewed = issueStackPki({ pkiDir: d, stack: 'kmip-t-us-south', nodes, renew: true });
+    expect(renewed.created).toEqual(expect.arrayContaining([q.caCert, q.caKey, q.nodeCert('us-south-1'), q.nodeCert('us-south-2')]));
+    expect(loadStackPki(d, 'kmip-t-us-south', nodes).nodes['us-south-2']).toBeDefined();
+    rmSync(d, { recursive: true, force: true });
   });
 
   it('the admin CA is required, must not be the server CA, and --renew replaces an operator certificate it did not sign', () => {

@@ -20,7 +20,8 @@ import {
   renderServerUnit,
   type AssetManifest,
 } from '../../modules/kmip-cluster/plan-boot.js';
-import { SAMPLE } from '../support/cdktf-fixtures.js';
+import { requireBundle, SAMPLE } from '../support/cdktf-fixtures.js';
+import { PYTHON, requirement } from '../support/env.js';
 
 const manifest: AssetManifest = {
   endpoint: 'https://s3.direct.us-south.cloud-object-storage.appdomain.cloud',
@@ -89,9 +90,10 @@ describe('cloud-config user data', () => {
     expect(doc['runcmd']).toContainEqual(['systemctl', 'enable', 'kmip-assets.service', 'kmip.service']);
   });
 
-  const hasPyYaml = spawnSync('python3', ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!hasPyYaml)('parses with PyYAML too, the parser cloud-init reads user data with (skipped where python3-yaml is absent)', () => {
-    const out = spawnSync('python3', ['-c', 'import sys, yaml, json; print(json.dumps(sorted(yaml.safe_load(sys.stdin.read()).keys())))'], { input: render(), encoding: 'utf8' });
+  // Debian's python3-yaml comes with python3-pykmip, which .ci/run installs for /usr/bin/python3.
+  const noPyYaml = requirement('PyYAML', spawnSync(PYTHON, ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0, 'apt-get install python3-yaml');
+  it.skipIf(noPyYaml)('parses with PyYAML too, the parser cloud-init reads user data with', () => {
+    const out = spawnSync(PYTHON, ['-c', 'import sys, yaml, json; print(json.dumps(sorted(yaml.safe_load(sys.stdin.read()).keys())))'], { input: render(), encoding: 'utf8' });
     expect(out.stderr).toBe('');
     expect(JSON.parse(out.stdout)).toEqual(['package_update', 'packages', 'runcmd', 'users', 'write_files']);
   });
@@ -101,8 +103,7 @@ describe('cloud-config user data', () => {
     expect(size).toBeLessThan(16 * 1024);
     expect(USER_DATA_LIMIT_BYTES).toBe(65536);
     // The bundle itself would not fit, even compressed: this is why it is a hash-checked asset.
-    const bundle = join(process.cwd(), 'dist', 'kmip-server.mjs');
-    if (existsSync(bundle)) expect(statSync(bundle).size).toBeGreaterThan(USER_DATA_LIMIT_BYTES);
+    expect(statSync(requireBundle()).size).toBeGreaterThan(USER_DATA_LIMIT_BYTES);
   });
 
   it('refuses literal Terraform template sequences in the rendered text', () => {
