@@ -16,5 +16,7 @@ export default function setup(): () => void {
     rmSync(dir, { recursive: true, force: true });
     process.stdout.write(`\nsecrets scan: ${secrets} secrets against ${(outputBytes / 1e6).toFixed(1)} MB of logged output: ${hits.length} found\n`);
     if (hits.length > 0) throw new Error(`secrets found in output:\n${hits.join('\n')}`);
+    // Output but no secret means the helpers stopped reaching the ledger: the scan would prove nothing.
+    if (outputBytes > 0 && secrets === 0) throw new Error('secrets scan: output was noted but no secret was: the ledger is not reaching the test workers');
   };
 }

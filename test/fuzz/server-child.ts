@@ -5,6 +5,7 @@
  * so millions of audit lines never cross the pipe. It exits when the parent goes away.
  */
 import { memorySample } from '../support/memory.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 import { startTestServer } from '../support/server.js';
 import { WORTH_PARSING } from './log-findings.js';
 import { fuzzIdentities, FUZZ_LIMITS } from './target.js';
@@ -19,7 +20,10 @@ const { identities, legit } = await fuzzIdentities(server);
 
 // The test server keeps every line in memory: drain it, or it would be the leak we report.
 const drain = setInterval(() => {
-  const lines = server.logs.splice(0).filter((l) => WORTH_PARSING.test(l));
+  const all = server.logs.splice(0);
+  // Every line goes to the suite's secrets scan (a no-op outside the test suite); only some to the parent.
+  noteOutput('fuzzed server log', all.join(''));
+  const lines = all.filter((l) => WORTH_PARSING.test(l));
   if (lines.length > 0) send({ type: 'logs', lines: lines.slice(0, 200) });
 }, 250);
 

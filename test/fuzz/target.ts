@@ -4,6 +4,7 @@
  * child process in child-target.ts (the script, so a crash cannot take the fuzzer down with it).
  */
 import { memorySample, type MemorySample } from '../support/memory.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 import type { TestServer } from '../support/server.js';
 import type { Identity } from './connection.js';
 import type { Principal } from './mutators.js';
@@ -62,7 +63,11 @@ export async function inProcessTarget(server: TestServer, limits: ServerLimits):
     limits,
     memory: async () => memorySample(),
     crashed: () => undefined,
-    takeLogs: async () => server.logs.splice(0),
+    takeLogs: async () => {
+      const lines = server.logs.splice(0);
+      noteOutput('fuzzed server log', lines.join(''));
+      return lines;
+    },
     close: () => server.close(),
   };
 }

@@ -1,8 +1,26 @@
 /** Runs the built server as a child process and reads its banner and logs. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { noteOutput } from './secrets-ledger.js';
+import { devPkiPaths } from '../../server/pki/dev-pki.js';
+import { noteOutput, notePrivateKeyPem, noteSecret } from './secrets-ledger.js';
+
+/** A --dev server made its root key, admin token and private keys in its data folder: the scan looks for them too. */
+function noteDataDirSecrets(args: readonly string[]): void {
+  const at = args.indexOf('--data-dir');
+  const dataDir = at >= 0 ? args[at + 1] : undefined;
+  if (!dataDir) return;
+  const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+  const rootKey = read(join(dataDir, 'root-key.json'));
+  if (rootKey) for (const key of Object.values((JSON.parse(rootKey) as { versions: Record<string, string> }).versions)) noteSecret('root key', key);
+  noteSecret('admin token', read(join(dataDir, 'admin-token'))?.trim());
+  const pki = devPkiPaths(dataDir);
+  for (const file of [pki.caKey, pki.serverKey, pki.clientKey]) {
+    const pem = read(file);
+    if (pem) notePrivateKeyPem('dev PKI private key', pem);
+  }
+}
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
@@ -52,6 +70,7 @@ export function startServerProcess(command: string, args: readonly string[], cwd
       }
       if (ports) {
         clearTimeout(timer);
+        noteDataDirSecrets(args);
         resolve({
           child,
           stdout,
@@ -95,6 +114,7 @@ export function runToExit(command: string, args: readonly string[], timeoutMs = 
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
+      noteOutput(`${command} ${args.join(' ')}`, stdout + stderr);
       resolve({ code, stdout, stderr });
     });
   });

@@ -36,7 +36,16 @@ export function noteOutput(label: string, text: string): void {
   appendFileSync(join(d, `output-${process.pid}.log`), `\n### ${label}\n${text}\n`);
 }
 
-/** Every noted secret looked for in every noted output of a ledger folder; hits name the kind and the output, never the value. */
+/** Characters of the secrets we note (hex, base64, base64url, JWTs, UUIDs): the text between others cannot hold one. */
+const TOKEN = /[A-Za-z0-9+/=_.-]{16,}/g;
+const TOKEN_SHAPED = /^[A-Za-z0-9+/=_.-]+$/;
+
+/**
+ * Every noted secret looked for in every noted output of a ledger folder; hits name the kind and the
+ * output, never the value. One indexOf per secret per output grew as secrets × output (a minute per
+ * run); instead every position of every long token is looked up by its first MIN_SECRET characters,
+ * and only prefix matches are compared whole. Secrets of other characters (passphrases) use indexOf.
+ */
 export function scanLedger(folder: string): { secrets: number; outputBytes: number; hits: string[] } {
   const files = readdirSync(folder);
   const secrets = new Map<string, string>();
@@ -47,16 +56,35 @@ export function scanLedger(folder: string): { secrets: number; outputBytes: numb
       secrets.set(value, kind);
     }
   }
+  const byPrefix = new Map<string, string[]>();
+  const others: string[] = [];
+  for (const value of secrets.keys()) {
+    if (!TOKEN_SHAPED.test(value)) {
+      others.push(value);
+      continue;
+    }
+    const prefix = value.slice(0, MIN_SECRET);
+    byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), value]);
+  }
   const hits = new Set<string>();
   let outputBytes = 0;
   for (const f of files.filter((n) => n.startsWith('output-'))) {
     const text = readFileSync(join(folder, f), 'utf8');
     outputBytes += text.length;
-    for (const [value, kind] of secrets) {
-      const at = text.indexOf(value);
-      if (at < 0) continue;
+    const hit = (value: string, at: number) => {
       const label = text.lastIndexOf('\n### ', at);
-      hits.add(`${kind} appears in ${text.slice(label + 5, text.indexOf('\n', label + 5))}`);
+      hits.add(`${secrets.get(value)} appears in ${text.slice(label + 5, text.indexOf('\n', label + 5))}`);
+    };
+    for (const m of text.matchAll(TOKEN)) {
+      const token = m[0];
+      for (let k = 0; k + MIN_SECRET <= token.length; k++) {
+        const candidates = byPrefix.get(token.slice(k, k + MIN_SECRET));
+        if (candidates) for (const value of candidates) if (token.startsWith(value, k)) hit(value, m.index + k);
+      }
+    }
+    for (const value of others) {
+      const at = text.indexOf(value);
+      if (at >= 0) hit(value, at);
     }
   }
   return { secrets: secrets.size, outputBytes, hits: [...hits] };

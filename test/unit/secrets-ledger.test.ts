@@ -26,4 +26,24 @@ describe('the suite-wide secrets scan', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it('finds secrets inside longer tokens, tokens with dots, and passphrases with spaces', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ledger-test-'));
+    try {
+      const hex = '0123456789abcdef0123456789abcdef';
+      const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz';
+      withLedger(folder, () => {
+        noteSecret('key material', hex);
+        noteSecret('iam token', jwt);
+        noteSecret('passphrase', 'correct horse battery staple');
+        noteOutput('hex log', `{"m":"ff${hex}00"}`);
+        noteOutput('token log', `Bearer ${jwt}`);
+        noteOutput('passphrase log', 'used: correct horse battery staple.');
+        noteOutput('near miss', `${hex.slice(0, 31)}x ${jwt.slice(0, 40)} correct horse`);
+      });
+      expect(scanLedger(folder).hits.sort()).toEqual(['iam token appears in token log', 'key material appears in hex log', 'passphrase appears in passphrase log']);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
