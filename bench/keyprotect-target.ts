@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki } from '../server/pki/dev-pki.js';
 import { FakeKeyProtect } from '../test/support/fake-keyprotect.js';
-import { procCpuSeconds, procRssBytes, stopChild, type ServerUnderTest } from './servers.js';
+import { procCpuSeconds, procRssBytes, profileFlags, stopChild, type ServerUnderTest } from './servers.js';
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
@@ -74,7 +74,7 @@ export async function startOursWithKeyProtect(options: { latencyMs: number; labe
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   const log = openSync(join(dir, 'server.log'), 'a');
-  const child = spawn(process.execPath, [SERVER_MAIN, '--config', join(dir, 'config.json')], { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...profileFlags(), SERVER_MAIN, '--config', join(dir, 'config.json')], { stdio: ['ignore', log, log] });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   try {
     await waitReady(adminUrl, 60_000);

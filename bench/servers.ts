@@ -45,7 +45,7 @@ export function procRssBytes(pid: number): number {
   }
 }
 
-export function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${text.slice(-500)}`)), timeoutMs);
@@ -92,6 +92,12 @@ async function scratchDatabase(url: string): Promise<{ url: string; drop: () => 
   return { url: scratch.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+/** BENCH_CPU_PROF=DIR: every server of ours writes a V8 CPU profile to DIR when it stops (open in Chrome DevTools). */
+export function profileFlags(): string[] {
+  const dir = process.env['BENCH_CPU_PROF'];
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
 /** Our server: one node, or several on one (fresh) PostgreSQL database sharing a data folder. */
 export async function startOurs(options: { nodes: number; databaseUrl?: string | undefined; label: string }): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-'));
@@ -102,9 +108,7 @@ export async function startOurs(options: { nodes: number; databaseUrl?: string |
     const log = openSync(join(dir, `server-${i}.log`), 'a');
     const args = [SERVER_MAIN, '--dev', '--data-dir', dir, '--port', '0', '--admin-port', '0', '--log-level', 'info'];
     if (database) args.push('--database-url', database.url);
-    // BENCH_CPU_PROF=DIR writes a V8 CPU profile of every node to DIR when it stops (open in Chrome DevTools).
-    const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
-    const child = spawn(process.execPath, [...profile, ...args], { stdio: ['ignore', log, 'pipe'] });
+    const child = spawn(process.execPath, [...profileFlags(), ...args], { stdio: ['ignore', log, 'pipe'] });
     children.push(child);
     const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
     ports.push(Number(m[1]));

@@ -16,8 +16,6 @@ export class Connection {
   private readonly queue: Buffer[] = [];
   private busy = false;
   private closing = false;
-  /** A response is waiting for the peer to read what we already wrote. */
-  private stalled = false;
   /** Runs from the first byte of a message until it is whole. */
   private arrival: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
@@ -41,8 +39,9 @@ export class Connection {
       // Node reports the timeout only when our pending write made no progress either (it checks at
       // the end of one idle period and again at the next), so a peer that reads nothing for that long
       // is as gone as one that sends nothing: it is closed within two idle periods.
-      if (this.stalled || (!this.busy && this.queue.length === 0)) {
-        this.log.debug({ conn: info.id, stalled: this.stalled }, 'idle connection closed');
+      const stalled = socket.writableNeedDrain;
+      if (stalled || (!this.busy && this.queue.length === 0)) {
+        this.log.debug({ conn: info.id, stalled }, 'idle connection closed');
         socket.destroy();
       }
     });
@@ -146,10 +145,8 @@ export class Connection {
   }
 
   private waitForDrain(): Promise<void> {
-    this.stalled = true;
     return new Promise((resolve) => {
       const done = () => {
-        this.stalled = false;
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();

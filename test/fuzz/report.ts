@@ -1,5 +1,4 @@
 /** The human summary of a fuzzing run. */
-import { KNOWN_ISSUES } from './known-issues.js';
 import type { Progress, RunReport } from './runner.js';
 
 const top = (record: Record<string, number>, n: number) =>
@@ -27,10 +26,6 @@ export function formatReport(r: RunReport): string {
     `  server log: ${r.findings.length} kinds of error lines${r.toleratedFindings.length ? `, tolerated: ${r.toleratedFindings.map((f) => `${f.kind} ×${f.count}`).join('; ')}` : ''}`,
     ...r.findings.map((f) => `    ×${f.count} ${f.kind}\n      ${f.example}`),
     ...r.legit.failureExamples.map((e) => `    legit client: ${e}`),
-    ...Object.entries(r.known).map(([id, k]) => {
-      const issue = KNOWN_ISSUES.find((i) => i.id === id);
-      return `  known open issue ${id} (fix in ${issue?.where}): ${k.count} inputs\n    ${issue?.description}\n${k.examples.map((e) => `    saved: ${e.file}`).join('\n')}`;
-    }),
     r.crashed ? `  SERVER CRASHED: ${r.crashed}` : '',
     `  failures: ${r.failureCount}`,
     ...r.failures.slice(0, 20).map((f) => `    #${f.index} ${f.reason.slice(0, 300)}${f.file ? `\n      saved: ${f.file}` : ''}`),

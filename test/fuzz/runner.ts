@@ -12,7 +12,6 @@ import { FuzzConnection } from './connection.js';
 import { buildCorpus } from './corpus.js';
 import { saveFailure, type SavedFailure } from './failures.js';
 import { createKnownObjects } from './known-objects.js';
-import { knownIssueOf } from './known-issues.js';
 import { LegitClient, type LegitReport } from './legit-client.js';
 import { LogWatch, type ServerFinding } from './log-findings.js';
 import { InputGenerator, type FuzzInput, type Principal } from './mutators.js';
@@ -65,8 +64,6 @@ export interface RunReport {
   readonly inputsPerSecond: number;
   readonly failureCount: number;
   readonly failures: readonly SavedFailure[];
-  /** Inputs that hit a known, still open bug elsewhere (known-issues.ts), by issue id, with a few saved examples. */
-  readonly known: Readonly<Record<string, { count: number; examples: SavedFailure[] }>>;
   readonly counters: Counters;
   readonly legit: LegitReport;
   readonly memory: { readonly before: MemorySample; readonly after: MemorySample; readonly peakRssMb: number };
@@ -87,7 +84,6 @@ export async function runFuzz(o: RunOptions): Promise<RunReport> {
   const counters: Counters = { frames: 0, responses: 0, closes: 0, closedOnWholeMessages: 0, connects: 0, kinds: {}, statuses: {}, reasons: {} };
   const failures: SavedFailure[] = [];
   let failureCount = 0;
-  const known: Record<string, { count: number; examples: SavedFailure[] }> = {};
   const watch = new LogWatch();
   const sessions = new Map<Principal, Buffer>();
   const contexts = new Map((['registered', 'unregistered', 'anonymous'] as const).map((p) => [p, FuzzConnection.context(target.ca, target.identities[p])]));
@@ -163,15 +159,7 @@ export async function runFuzz(o: RunOptions): Promise<RunReport> {
         for (const s of v.statuses) bump(counters.statuses, STATUS_NAMES.get(s) ?? String(s));
         for (const r of v.reasons) bump(counters.reasons, REASON_NAMES.get(r) ?? String(r));
       }
-      if (outcome.problems.length > 0) {
-        const issue = knownIssueOf(outcome.problems);
-        if (!issue) fail(input, outcome.problems.join('; '), ex.responses);
-        else {
-          const k = (known[issue.id] ??= { count: 0, examples: [] });
-          k.count++;
-          if (k.examples.length < 3) k.examples.push(saveFailure(o.failuresDir, o.seed, input, `known issue ${issue.id}: ${outcome.problems.join('; ')}`, ex.responses));
-        }
-      }
+      if (outcome.problems.length > 0) fail(input, outcome.problems.join('; '), ex.responses);
       if (!conn.usable || expect.ending !== 'open' || ex.timedOut) {
         conn.destroy();
         pool.delete(input.principal);
@@ -205,7 +193,6 @@ export async function runFuzz(o: RunOptions): Promise<RunReport> {
     inputsPerSecond: done / (elapsedMs / 1000),
     failureCount: failureCount + (crashed ? 1 : 0),
     failures: crashed ? [...failures, { file: '', index: -1, reason: crashed }] : failures,
-    known,
     counters,
     legit: legitReport,
     memory: { before, after, peakRssMb: Math.max(peakRssMb, after.rssMb) },

@@ -149,7 +149,6 @@ const pickWhere = (rng: Rng, all: readonly Located[], keep: (l: Located) => bool
 const nonRoot = (l: Located) => l.path.length > 0;
 const isStructure = (l: Located) => l.item.type === ItemType.Structure;
 const withTag = (tag: number) => (l: Located) => l.item.tag === tag;
-const parentPath = (l: Located) => l.path.slice(0, -1);
 
 function donorItem(rng: Rng, ctx: TreeContext): TtlvItem {
   const all = walk(rng.pick(ctx.donors));

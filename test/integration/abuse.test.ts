@@ -41,15 +41,22 @@ const registered = () => ({ cert: target.identities.registered.cert, key: target
 const discover = () => encodeRequest([{ operation: Operation.DiscoverVersions }]);
 
 /** Runs `attack` while a legitimate client is served; returns its report and the server's memory growth. */
-async function underAttack<T>(name: string, attack: () => Promise<T>): Promise<{ result: T; legit: LegitReport; heapGrowthMb: number; peakRssMb: number }> {
+async function underAttack<T>(
+  name: string,
+  attack: () => Promise<T>,
+): Promise<{ result: T; legit: LegitReport; heapGrowthMb: number; peakHeapGrowthMb: number; peakRssMb: number; beforeHeapMb: number }> {
   const before = await target.memory();
   const legit = new LegitClient(target.port, { ca: target.ca, cert: target.legit.cert, key: target.legit.key }, 15_000);
   legit.start();
   let peakRssMb = before.rssMb;
+  // Sampled while the attack holds its connections: what is freed when they close must count too.
+  let peakHeapMb = before.heapMb;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peakRssMb = Math.max(peakRssMb, (await target.memory()).rssMb);
+      const now = await target.memory();
+      peakRssMb = Math.max(peakRssMb, now.rssMb);
+      peakHeapMb = Math.max(peakHeapMb, now.heapMb);
       await sleep(250);
     }
   })();
@@ -58,7 +65,9 @@ async function underAttack<T>(name: string, attack: () => Promise<T>): Promise<{
     const result = await attack();
     // Long enough for the legitimate client's figures to mean something, however quick the attack.
     await sleep(Math.max(0, 1_000 - (performance.now() - started)));
-    return { result, legit: await legit.stop(), heapGrowthMb: Math.round(((await target.memory()).heapMb - before.heapMb) * 10) / 10, peakRssMb };
+    const round = (mb: number) => Math.round(mb * 10) / 10;
+    const heapGrowthMb = round((await target.memory()).heapMb - before.heapMb);
+    return { result, legit: await legit.stop(), heapGrowthMb, peakHeapGrowthMb: round(peakHeapMb - before.heapMb), peakRssMb, beforeHeapMb: before.heapMb };
   } finally {
     sampling = false;
     await sampler;
@@ -103,12 +112,13 @@ describe('connection abuse', () => {
   it('closes 200 connections whose header claims a 4 GiB message, at once and without buffering', async () => {
     const header = Buffer.from('42007801fffffff8', 'hex');
     const sockets = await Promise.all(Array.from({ length: 200 }, () => openTls(target.port, target.ca, registered())));
-    const { result, legit, heapGrowthMb } = await underAttack('4 GiB headers', async () => {
+    const { result, legit, heapGrowthMb, peakHeapGrowthMb } = await underAttack('4 GiB headers', async () => {
       for (const s of sockets) s.write(Buffer.concat([header, Buffer.alloc(64 * 1024, 0x42)]));
       return Promise.all(sockets.map((s) => closedWithin(s, 5_000)));
     });
     expect(result.every((ms) => ms !== undefined)).toBe(true);
     expect(heapGrowthMb).toBeLessThan(20);
+    expect(peakHeapGrowthMb).toBeLessThan(20);
     expectServed(legit);
     note('200 × 4 GiB header', legit, `all closed within ${Math.round(Math.max(...(result as number[])))} ms, server heap change ${heapGrowthMb} MB`);
   }, 30_000);
@@ -131,7 +141,7 @@ describe('connection abuse', () => {
   }, 30_000);
 
   it('holds thousands of idle connections in bounded memory and closes them on time', async () => {
-    const { result, legit, heapGrowthMb, peakRssMb } = await underAttack('idle connections', async () => {
+    const { result, legit, heapGrowthMb, peakRssMb, beforeHeapMb } = await underAttack('idle connections', async () => {
       const tls: Socket[] = [];
       for (let batch = 0; batch < 500 / 25; batch++) tls.push(...(await Promise.all(Array.from({ length: 25 }, () => openTls(target.port, target.ca, registered())))));
       // In batches the server's accept queue (Node's default backlog, 511) can take.
@@ -150,10 +160,11 @@ describe('connection abuse', () => {
     });
     expect(result.tcpClosed.filter((ms) => ms === undefined)).toHaveLength(0);
     expect(result.tlsClosed.filter((ms) => ms === undefined)).toHaveLength(0);
-    // 2,500 open connections: a few KB each at most, not the 1 MiB message limit each.
+    // 2,500 open connections: a few KB each at most (40 MB is 16 KB each), not the 1 MiB message limit each.
     expect(heapGrowthMb).toBeLessThan(20);
+    expect(result.heldOpen - beforeHeapMb).toBeLessThan(40);
     expectServed(legit);
-    note('2,000 idle TCP + 500 idle TLS connections', legit, `server heap while held ${result.heldOpen} MB, peak RSS ${peakRssMb} MB, all closed by their timeouts`);
+    note('2,000 idle TCP + 500 idle TLS connections', legit, `server heap while held ${result.heldOpen} MB (before ${beforeHeapMb} MB), peak RSS ${peakRssMb} MB, all closed by their timeouts`);
   }, 60_000);
 
   it('keeps serving through a handshake flood', async () => {
@@ -197,7 +208,7 @@ describe('connection abuse', () => {
     const uid = registeredObject.items[0]?.payload?.['uniqueIdentifier'] as string;
     expect(uid).toBeTypeOf('string');
     const get = encodeRequest([{ operation: Operation.Get, payload: { uniqueIdentifier: uid } }], { version: 21 });
-    const { result, legit, heapGrowthMb } = await underAttack('never-reading clients', async () => {
+    const { result, legit, heapGrowthMb, beforeHeapMb } = await underAttack('never-reading clients', async () => {
       const sockets = await Promise.all(Array.from({ length: 20 }, () => openTls(target.port, target.ca, registered())));
       for (const socket of sockets) {
         socket.pause();
@@ -217,7 +228,9 @@ describe('connection abuse', () => {
     expect(result.closed.filter((ms) => ms === undefined)).toHaveLength(0);
     expect(Math.max(...result.received)).toBeLessThan((500 * get.length * 1024) / 10);
     expect(heapGrowthMb).toBeLessThan(20);
+    // While stalled: what the server holds for 20 clients that read nothing, not 10,000 answers of 192 KiB.
+    expect(result.whileStalled.heapMb - beforeHeapMb).toBeLessThan(20);
     expectServed(legit);
-    note('20 never-reading clients', legit, `${20 * 500} Gets of a 192 KiB object offered, at most ${Math.round(Math.max(...result.received) / 1024)} KiB answered per client, server heap while stalled ${result.whileStalled.heapMb} MB, all closed within two idle periods`);
+    note('20 never-reading clients', legit, `${20 * 500} Gets of a 192 KiB object offered, at most ${Math.round(Math.max(...result.received) / 1024)} KiB answered per client, server heap while stalled ${result.whileStalled.heapMb} MB (before ${beforeHeapMb} MB), all closed within two idle periods`);
   }, 40_000);
 });

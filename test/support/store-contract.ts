@@ -15,7 +15,7 @@ export interface StoreFactory {
   cleanup?(): Promise<void>;
 }
 
-const attr = (name: string, value: unknown, num?: number, index = 0, indexed = true): StoredAttribute => ({
+export const attr = (name: string, value: unknown, num?: number, index = 0, indexed = true): StoredAttribute => ({
   name,
   index,
   value,

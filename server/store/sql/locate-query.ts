@@ -29,48 +29,62 @@ export const POSTGRES_DIALECT: SqlDialect = {
     `EXISTS (SELECT 1 FROM jsonb_array_elements(o.attributes::jsonb) ${e} WHERE ${match((f) => (f === 'u' ? `(${e} ->> 'u')::float8` : `(${e} ->> '${f}')`))})`,
 };
 
-export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlDialect): { select: BuiltQuery; count: BuiltQuery } {
+/** The conditions both Locate forms are made of, numbering their parameters in the order they are written. */
+function conditionWriter(tenantId: string, dialect: SqlDialect) {
   const params: unknown[] = [];
   const p = (value: unknown): string => {
     params.push(value);
     return dialect.placeholder(params.length);
   };
-  const rangeConditions = (alias: string, r: RangeFilter): string =>
-    [`${alias}.tenant_id = ${p(tenantId)}`, `${alias}.name = ${p(r.name)}`, `${alias}.num IS NOT NULL`, ...(r.min !== undefined ? [`${alias}.num >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${alias}.num <= ${p(r.max)}`] : [])].join(' AND ');
-  const jsonEquality = (f: AttributeFilter, n: number) => dialect.attributeExists(`a${n}`, (field) => `${field('n')} = ${p(f.name)} AND ${field('k')} = ${p(f.key)}`);
-  const jsonRange = (r: RangeFilter, n: number) =>
-    dialect.attributeExists(`r${n}`, (field) =>
-      [`${field('n')} = ${p(r.name)}`, ...(r.min !== undefined ? [`${field('u')} >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${field('u')} <= ${p(r.max)}`] : [])].join(' AND '),
-    );
+  return {
+    params,
+    p,
+    /** The object's own columns: tenant, type, states. */
+    objectColumns(q: LocateQuery): string[] {
+      const where = [`o.tenant_id = ${p(tenantId)}`];
+      if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
+      if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
+      return where;
+    },
+    indexRange: (alias: string, r: RangeFilter): string =>
+      [`${alias}.tenant_id = ${p(tenantId)}`, `${alias}.name = ${p(r.name)}`, `${alias}.num IS NOT NULL`, ...(r.min !== undefined ? [`${alias}.num >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${alias}.num <= ${p(r.max)}`] : [])].join(' AND '),
+    /** An exact probe of the attribute index's primary key for object `o`. */
+    indexProbe: (f: AttributeFilter): string =>
+      `EXISTS (SELECT 1 FROM object_index i WHERE i.tenant_id = ${p(tenantId)} AND i.name = ${p(f.name)} AND i.value = ${p(f.key)} AND i.seq = o.seq)`,
+    jsonEquality: (f: AttributeFilter, n: number): string => dialect.attributeExists(`a${n}`, (field) => `${field('n')} = ${p(f.name)} AND ${field('k')} = ${p(f.key)}`),
+    jsonRange: (r: RangeFilter, n: number): string =>
+      dialect.attributeExists(`r${n}`, (field) =>
+        [`${field('n')} = ${p(r.name)}`, ...(r.min !== undefined ? [`${field('u')} >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${field('u')} <= ${p(r.max)}`] : [])].join(' AND '),
+      ),
+  };
+}
 
+export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlDialect): { select: BuiltQuery; count: BuiltQuery } {
+  const w = conditionWriter(tenantId, dialect);
   const where: string[] = [];
   let from = 'objects o';
   const equalities = q.attributes.filter((f) => f.indexed);
   const ranges = q.ranges.filter((r) => r.indexed);
   if (equalities[0]) {
     from = 'object_index d JOIN objects o ON o.seq = d.seq';
-    where.push(`d.tenant_id = ${p(tenantId)} AND d.name = ${p(equalities[0].name)} AND d.value = ${p(equalities[0].key)}`);
+    where.push(`d.tenant_id = ${w.p(tenantId)} AND d.name = ${w.p(equalities[0].name)} AND d.value = ${w.p(equalities[0].key)}`);
     equalities.shift();
   } else if (ranges[0]) {
     from = 'object_index d JOIN objects o ON o.seq = d.seq';
-    where.push(rangeConditions('d', ranges[0]));
+    where.push(w.indexRange('d', ranges[0]));
     ranges.shift();
   }
-  where.push(`o.tenant_id = ${p(tenantId)}`);
-  if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
-  if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
-  for (const f of equalities) {
-    where.push(`EXISTS (SELECT 1 FROM object_index i WHERE i.tenant_id = ${p(tenantId)} AND i.name = ${p(f.name)} AND i.value = ${p(f.key)} AND i.seq = o.seq)`);
-  }
-  for (const r of ranges) where.push(`o.seq IN (SELECT r.seq FROM object_index r WHERE ${rangeConditions('r', r)})`);
-  q.attributes.filter((f) => !f.indexed).forEach((f, n) => where.push(jsonEquality(f, n)));
-  q.ranges.filter((r) => !r.indexed).forEach((r, n) => where.push(jsonRange(r, n)));
+  where.push(...w.objectColumns(q));
+  for (const f of equalities) where.push(w.indexProbe(f));
+  for (const r of ranges) where.push(`o.seq IN (SELECT r.seq FROM object_index r WHERE ${w.indexRange('r', r)})`);
+  q.attributes.filter((f) => !f.indexed).forEach((f, n) => where.push(w.jsonEquality(f, n)));
+  q.ranges.filter((r) => !r.indexed).forEach((r, n) => where.push(w.jsonRange(r, n)));
   const body = `FROM ${from} WHERE ${where.join(' AND ')}`;
-  const countParams = [...params];
-  const limit = p(q.limit);
-  const offset = p(q.offset);
+  const countParams = [...w.params];
+  const limit = w.p(q.limit);
+  const offset = w.p(q.offset);
   return {
-    select: { sql: `SELECT DISTINCT o.uid AS uid, o.seq AS seq ${body} ORDER BY o.seq LIMIT ${limit} OFFSET ${offset}`, params },
+    select: { sql: `SELECT DISTINCT o.uid AS uid, o.seq AS seq ${body} ORDER BY o.seq LIMIT ${limit} OFFSET ${offset}`, params: w.params },
     count: { sql: `SELECT COUNT(DISTINCT o.uid) AS n ${body}`, params: countParams },
   };
 }
@@ -90,30 +104,15 @@ export function buildCandidateCount(tenantId: string, q: LocateQuery, dialect: S
 /**
  * The same Locate over one slice of the object sequence, `lo < seq <= hi` (params 0 and 1), read
  * through the primary key so a slice costs what it holds and no more. Indexed equalities become
- * probes of their index and indexed ranges are checked on the object's own attributes, so no
+ * probes of their index and every range is checked on the object's own attributes, so no
  * condition is evaluated over the whole table once per slice. Every matching uid, in seq order.
  * SQLite only (NOT INDEXED): the one backend whose queries run on the event loop.
  */
 export function buildWindowedLocate(tenantId: string, q: LocateQuery): BuiltQuery {
-  const dialect = SQLITE_DIALECT;
-  const params: unknown[] = [];
-  const p = (value: unknown): string => {
-    params.push(value);
-    return dialect.placeholder(params.length);
-  };
-  const where = [`o.seq > ${p(0)} AND o.seq <= ${p(0)}`, `o.tenant_id = ${p(tenantId)}`];
-  if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
-  if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
-  for (const f of q.attributes.filter((a) => a.indexed)) {
-    where.push(`EXISTS (SELECT 1 FROM object_index i WHERE i.tenant_id = ${p(tenantId)} AND i.name = ${p(f.name)} AND i.value = ${p(f.key)} AND i.seq = o.seq)`);
-  }
-  q.attributes.filter((f) => !f.indexed).forEach((f, n) => where.push(dialect.attributeExists(`a${n}`, (field) => `${field('n')} = ${p(f.name)} AND ${field('k')} = ${p(f.key)}`)));
-  q.ranges.forEach((r, n) =>
-    where.push(
-      dialect.attributeExists(`r${n}`, (field) =>
-        [`${field('n')} = ${p(r.name)}`, ...(r.min !== undefined ? [`${field('u')} >= ${p(r.min)}`] : []), ...(r.max !== undefined ? [`${field('u')} <= ${p(r.max)}`] : [])].join(' AND '),
-      ),
-    ),
-  );
-  return { sql: `SELECT o.uid AS uid FROM objects o NOT INDEXED WHERE ${where.join(' AND ')} ORDER BY o.seq`, params };
+  const w = conditionWriter(tenantId, SQLITE_DIALECT);
+  const where = [`o.seq > ${w.p(0)} AND o.seq <= ${w.p(0)}`, ...w.objectColumns(q)];
+  for (const f of q.attributes.filter((a) => a.indexed)) where.push(w.indexProbe(f));
+  q.attributes.filter((f) => !f.indexed).forEach((f, n) => where.push(w.jsonEquality(f, n)));
+  q.ranges.forEach((r, n) => where.push(w.jsonRange(r, n)));
+  return { sql: `SELECT o.uid AS uid FROM objects o NOT INDEXED WHERE ${where.join(' AND ')} ORDER BY o.seq`, params: w.params };
 }

@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreErrorCode } from '../../../server/store/errors.js';
 import { SqliteStore } from '../../../server/store/sqlite.js';
-import type { AttributeFilter, LocateQuery, ObjectRecord, RangeFilter, StoredAttribute } from '../../../server/store/store.js';
-import { objectRecord } from '../../support/store-contract.js';
+import type { AttributeFilter, LocateQuery, ObjectRecord, RangeFilter } from '../../../server/store/store.js';
+import { attr, objectRecord } from '../../support/store-contract.js';
 
 const OBJECTS = 12_000;
-const attr = (name: string, value: unknown, indexed: boolean, num?: number): StoredAttribute => ({ name, index: 0, value, key: JSON.stringify(value), num, indexed });
 
 let dir: string;
 let store: SqliteStore;
@@ -32,10 +31,10 @@ beforeAll(async () => {
           state: 1 + (k % 3),
           objectType: k % 7 === 0 ? 7 : 2,
           attributes: [
-            attr('Cryptographic Length', [2, k % 2 === 0 ? 256 : 128], false),
-            attr('x-Group', [7, `g${k % 4}`], true),
-            attr('Activation Date', [9, k * 10], true, k * 10),
-            attr('Last Change Date', [9, k], false, k),
+            attr('Cryptographic Length', [2, k % 2 === 0 ? 256 : 128], undefined, 0, false),
+            attr('x-Group', [7, `g${k % 4}`]),
+            attr('Activation Date', [9, k * 10], k * 10),
+            attr('Last Change Date', [9, k], k, 0, false),
           ],
         }),
       );
