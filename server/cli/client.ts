@@ -65,9 +65,9 @@ export function resolveEndpoint(options: EndpointOptions): Endpoint {
   }
   if (!url) throw new CliError('where is the server? give --admin-url URL (or --dev --data-dir DIR)', 2);
   if (!/^https?:\/\//.test(url)) throw new CliError(`--admin-url must be an http(s) URL, got ${url}`, 2);
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError('--cert and --key go together', 2);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError('--client-cert and --client-key go together', 2);
   if (certFile && !url.startsWith('https://')) throw new CliError('a client certificate needs an https:// admin URL', 2);
-  if (!tokenFile && !certFile) throw new CliError('give --token-file FILE or --cert FILE --key FILE (or --dev --data-dir DIR)', 2);
+  if (!tokenFile && !certFile) throw new CliError('give --token-file FILE or --client-cert FILE --client-key FILE (or --dev --data-dir DIR)', 2);
   const token = tokenFile ? readOrFail(tokenFile, 'token file').toString('utf8').trim() : undefined;
   const tls = certFile && keyFile ? { cert: readOrFail(certFile, 'certificate'), key: readOrFail(keyFile, 'key'), ca: caFile ? readOrFail(caFile, 'CA file') : undefined } : undefined;
   return { url: url.replace(/\/+$/, ''), token, tls };

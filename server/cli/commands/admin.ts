@@ -55,7 +55,7 @@ export const adminCommands: Record<string, Command> = {
     out.result(r, () =>
       [
         table(['ID', 'TENANT', 'STATE', 'CREATED', 'LAST GET', 'COMPONENT', 'NAME', 'IDENTIFIER'], r.keys.map((k) => [k['id'], k['tenant'], k['state'], k['created'], k['lastGet'], k['component'], k['name'], k['identifier']])),
-        ...(r.next ? [`more: kmipctl keys list --after ${r.next}`] : []),
+        ...(r.next ? [`more: kmipctl keys list${values.tenant ? ` --tenant ${values.tenant}` : ''}${values.state ? ` --state ${values.state}` : ''} --after ${r.next}`] : []),
       ].join('\n'),
     );
   },

@@ -9,13 +9,15 @@ export const maintenanceCommands: Record<string, Command> = {
   rewrap: async ({ client, out, options: values }) => {
     const bar = progressReporter(out.json);
     let final: { rewrapped: number; current: number; failed: number; version: string; cursor?: string } | undefined;
+    let cursor = values.after;
     await client().stream('POST', `/v1/rewrap${values.after ? `?after=${encodeURIComponent(values.after)}` : ''}`, (line) => {
       const l = line as { progress?: { done: number; total: number; rewrapped: number; failed: number; cursor?: string }; done?: typeof final };
+      if (l.progress?.cursor) cursor = l.progress.cursor;
       if (l.progress) bar.update(l.progress.done, l.progress.total, { rewrapped: l.progress.rewrapped, failed: l.progress.failed, cursor: l.progress.cursor });
       if (l.done) final = l.done;
     });
     bar.finish();
-    if (!final) throw new CliError('the rewrap stopped before it finished; run it again (it continues where it was)', 1);
+    if (!final) throw new CliError(`the rewrap stopped before it finished; continue with: kmipctl rewrap${cursor ? ` --after ${cursor}` : ''}`, 1);
     out.result(final, () => `rewrapped ${final!.rewrapped}, already current ${final!.current}, failed ${final!.failed} (root key version ${final!.version})`);
     if (final.failed > 0) throw new CliError(`${final.failed} object(s) could not be rewrapped; run again to retry them`, 1);
   },
