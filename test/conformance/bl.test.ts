@@ -244,8 +244,18 @@ describe('Query Server, KMIP 2.1', () => {
     const ops = raw.items[0]!.payload!['operations'] as number[];
     expect(ops.length).toBeGreaterThan(15);
     for (const op of [Operation.Register, Operation.Get, Operation.Locate, Operation.Check, Operation.Interop, Operation.Log, Operation.SetAttribute]) expect(ops).toContain(op);
+    // Exactly the operations the server implements (a fixed list, not the server's own answer).
+    const implemented = ['Activate', 'AddAttribute', 'Check', 'Create', 'CreateKeyPair', 'DeleteAttribute', 'Destroy', 'DiscoverVersions', 'Get', 'GetAttributeList', 'GetAttributes', 'GetUsageAllocation', 'Interop', 'Locate', 'Log', 'ModifyAttribute', 'ObtainLease', 'Query', 'ReKey', 'ReKeyKeyPair', 'Register', 'Revoke', 'SetAttribute'] as const;
+    expect([...ops].sort((a, b) => a - b)).toEqual(implemented.map((name) => Operation[name]).sort((a, b) => a - b));
+    // Every one listed is served: an empty request may be refused for what it lacks, never as unsupported.
+    for (const op of ops) {
+      const item = (await h.run([{ operation: op, payload: s(Tag.RequestPayload, []) }], { version: V })).items[0]!;
+      expect(item.resultReason, `operation ${op}`).not.toBe(ResultReason.OperationNotSupported);
+    }
+    expect((await h.run([{ operation: Operation.Archive, payload: s(Tag.RequestPayload, []) }], { version: V })).items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
     // Only Operation items, nothing else was asked for.
     const direct = await exchange(h.executor, h.principal, V, [{ operation: Operation.Query, payload: [e(Tag.QueryFunction, QueryFunction.QueryOperations)] }], [okItem(Operation.Query, ops.map((o) => p(Tag.Operation, ItemType.Enumeration, o)))], c);
     expect(payloadOf(direct).every((x) => x.tag === Tag.Operation)).toBe(true);
+    expect(payloadOf(direct)).toHaveLength(ops.length);
   });
 });

@@ -79,6 +79,8 @@ describe('backup file', () => {
       bad[at]! ^= 0x01;
       const err = await decrypt(bad).then(() => undefined, (e: unknown) => e);
       expect(err, `byte ${at}`).toBeInstanceOf(Error);
+      // Refused as a damaged file, not by a crash of the reader (RangeError and the like).
+      expect(await code(Promise.reject(err)), `byte ${at}`).toMatch(/^BACKUP_ERR_(AUTH|FORMAT|TRUNCATED)$/);
     }
   });
 

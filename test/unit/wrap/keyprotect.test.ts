@@ -195,21 +195,29 @@ describe('Key Protect client', () => {
   });
 
   it('keeps the API key and tokens out of every error it raises', async () => {
-    const errors: unknown[] = [];
+    const errors: Array<[string, unknown]> = [];
     const kp = client({ maxAttempts: 1 });
     await kp.wrap(secret, 'a');
-    const token = String(kpRequests()[0]!.headers['authorization']).slice(7);
     fake.setState(rootKeyId, 2);
-    errors.push(await kp.wrap(secret, 'b').catch((e: unknown) => e));
+    errors.push([WrapErrorCode.RootKeyUnusable, await kp.wrap(secret, 'b').catch((e: unknown) => e)]);
+    fake.setState(rootKeyId, 1);
     fake.revokeApiKey(API_KEY);
     fake.expireTokens();
-    errors.push(await client({ maxAttempts: 1 }).wrap(secret, 'c').catch((e: unknown) => e));
-    fake.fault = { kind: 'reset', remaining: 1 };
-    errors.push(await client({ maxAttempts: 1 }).wrap(secret, 'd').catch((e: unknown) => e));
-    for (const e of errors) {
+    errors.push([WrapErrorCode.Auth, await client({ maxAttempts: 1 }).wrap(secret, 'c').catch((e: unknown) => e)]);
+    // A dropped Key Protect call that carried a bearer token: the client holds a token first.
+    fake.addApiKey(API_KEY);
+    const warm = client({ maxAttempts: 1 });
+    await warm.wrap(secret, 'd');
+    fake.fault = { kind: 'reset', remaining: 1, kpOnly: true };
+    errors.push([WrapErrorCode.Unavailable, await warm.wrap(secret, 'e').catch((e: unknown) => e)]);
+    const tokens = [...new Set(kpRequests().map((r) => String(r.headers['authorization']).slice(7)))];
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    for (const [code, e] of errors) {
+      expect(e, code).toBeInstanceOf(Error);
+      expect((e as { code?: string }).code).toBe(code);
       const text = `${String(e)} ${JSON.stringify(e)} ${(e as Error).stack ?? ''} ${JSON.stringify((e as { details?: unknown }).details)}`;
       expect(text).not.toContain(API_KEY);
-      expect(text).not.toContain(token);
+      for (const token of tokens) expect(text).not.toContain(token);
     }
   });
 });
