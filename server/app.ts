@@ -210,6 +210,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         admin = new AdminServer({
           host: config.admin.host,
           port: config.admin.port,
+          requestTimeoutMs: config.admin.requestTimeoutMs,
           logger,
           tls: config.admin.tls && {
             cert: readFileSync(config.admin.tls.certFile),

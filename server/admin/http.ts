@@ -14,6 +14,13 @@ export interface ReadinessCheck {
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
+const exempt = new WeakSet<IncomingMessage>();
+
+/** Lifts the request deadline: only for authorized management calls, which may stream for long (a restore). */
+export function exemptFromDeadline(req: IncomingMessage): void {
+  exempt.add(req);
+}
+
 export interface AdminServerOptions {
   readonly host: string;
   readonly port: number;
@@ -22,6 +29,8 @@ export interface AdminServerOptions {
   readonly logger: Logger;
   readonly readinessTimeoutMs?: number;
   readonly routes?: readonly Route[];
+  /** From a request's first byte to its answer, body included, unless exemptFromDeadline(); default 30 s. */
+  readonly requestTimeoutMs?: number;
   /** HTTPS; with `ca`, client certificates are requested and verified (routes read socket.authorized). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined } | undefined;
 }
@@ -31,6 +40,17 @@ export class AdminServer {
 
   constructor(private readonly options: AdminServerOptions) {
     const handle = (req: IncomingMessage, res: ServerResponse) => {
+      // Node's own requestTimeout is off (it would cut a restore); this one binds everyone else,
+      // so a body trickled in below the idle timeout cannot hold one of the 256 connections.
+      const deadline = setTimeout(() => {
+        if (!exempt.has(req) && !(req.complete && res.writableFinished)) req.socket.destroy();
+      }, options.requestTimeoutMs ?? 30_000);
+      const settle = () => {
+        if (req.complete && res.writableFinished) clearTimeout(deadline);
+      };
+      req.once('end', settle);
+      res.once('finish', settle);
+      deadline.unref();
       this.route(req, res).catch((err) => {
         options.logger.error({ error: errorSummary(err) }, 'admin request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -41,7 +61,7 @@ export class AdminServer {
     this.server = tls
       ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) }, handle)
       : createServer(handle);
-    // Headers must come quickly; bodies may stream for long (a restore), but never sit idle.
+    // Headers must come quickly; bodies may stream for long only in authorized calls (see handle), never idle.
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 0;
     this.server.timeout = 60_000;

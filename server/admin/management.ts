@@ -17,7 +17,7 @@ import { rewrapAll } from '../maintenance/rewrap-all.js';
 import { certificateFingerprint } from '../identity/fingerprint.js';
 import type { KeyStore, ObjectSummary, TenantRecord } from '../store/store.js';
 import type { KeyWrapper } from '../wrap/wrapper.js';
-import type { Route } from './http.js';
+import { exemptFromDeadline, type Route } from './http.js';
 import { runKmipOperation } from './kmip-internal.js';
 import { backupHandlers } from './backup-routes.js';
 import { HttpProblem, NAME, parse, readJson, send, type Handler } from './management-http.js';
@@ -282,6 +282,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
         audit('denied', { path: url.pathname }, 'refused');
         throw new HttpProblem(401, 'a valid bearer token is required');
       }
+      exemptFromDeadline(req);
       for (const [method, pattern, handle] of handlers) {
         const m = pattern.exec(url.pathname);
         if (m && req.method === method) {

@@ -83,9 +83,14 @@ export const ServerConfigSchema = z
          * metrics stay reachable without one, for load balancers and scrapers.
          */
         tls: z.object({ certFile: path, keyFile: path, clientCaFile: path.optional() }).strict().optional(),
+        /**
+         * How long a request may take from its first byte to its answer, body included; authorized
+         * management calls (a restore streams for long) are exempt. Bounds slow senders.
+         */
+        requestTimeoutMs: z.number().int().min(500).max(600_000).default(30_000),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 9696 }),
+      .default({ enabled: true, host: '127.0.0.1', port: 9696, requestTimeoutMs: 30_000 }),
     teardown: z
       .object({ recentUseDays: z.number().min(0).max(3650).default(30) })
       .strict()

@@ -13,7 +13,8 @@ describe('server configuration', () => {
   it('fills safe defaults and freezes the result', () => {
     const c = parseConfig(minimal);
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 5696 });
-    expect(c.admin).toEqual({ enabled: true, host: '127.0.0.1', port: 9696 });
+    expect(c.admin).toEqual({ enabled: true, host: '127.0.0.1', port: 9696, requestTimeoutMs: 30_000 });
+    expect(parseConfig({ ...minimal, admin: { port: 9000 } }).admin.requestTimeoutMs).toBe(30_000);
     expect(c.limits.maxMessageSize).toBe(1024 * 1024);
     expect(c.identity.cacheSeconds).toBe(2);
     expect(Object.isFrozen(c)).toBe(true);
