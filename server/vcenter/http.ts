@@ -66,9 +66,13 @@ export class HttpClient {
     try {
       url = new URL(baseUrl);
     } catch {
-      throw new VcenterError('VC_ERR_INPUT', `--vcenter must be an https:// URL, got ${baseUrl}`);
+      // Not echoed: whatever it is, it may hold a password.
+      throw new VcenterError('VC_ERR_INPUT', '--vcenter must be an https:// URL, and this is not a URL');
     }
-    if (url.protocol !== 'https:') throw new VcenterError('VC_ERR_INPUT', `--vcenter must be an https:// URL, got ${baseUrl}`);
+    if (url.username || url.password) {
+      throw new VcenterError('VC_ERR_INPUT', '--vcenter must not carry a user or password (they would be printed and ignored): use --vcenter-user and --vcenter-password-file');
+    }
+    if (url.protocol !== 'https:') throw new VcenterError('VC_ERR_INPUT', `--vcenter must be an https:// URL, got ${url.origin}`);
     this.origin = url.origin;
     this.agent = new Agent({
       keepAlive: true,

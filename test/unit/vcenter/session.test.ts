@@ -105,6 +105,14 @@ describe('vCenter sessions', () => {
     expect((err as VcenterError).code).toBe('VC_ERR_INPUT');
   });
 
+  it('refuses a URL that carries a user or password, without repeating it', async () => {
+    for (const url of ['https://admin:s3cret-pass@127.0.0.1:1', 'http://admin:s3cret-pass@127.0.0.1:1', 'admin:s3cret-pass@nowhere']) {
+      const err = await VcenterSession.open({ url, user: 'u', password: 'p' }).catch((e: unknown) => e);
+      expect((err as VcenterError).code, url).toBe('VC_ERR_INPUT');
+      expect((err as Error).message, url).not.toContain('s3cret-pass');
+    }
+  });
+
   describe('bounds on every call', () => {
     const ca = issueCertificate({ commonName: 'slow CA', isCa: true });
     const leaf = issueCertificate({ commonName: 'slow', extendedKeyUsage: ['serverAuth'], ipAddresses: ['127.0.0.1'] }, ca);
