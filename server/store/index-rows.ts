@@ -2,6 +2,7 @@
  * The rows of the attribute index for an object: one per distinct indexed (attribute name, equality key),
  * so repeated instances with one value share a row. Updates write only the difference.
  */
+import { StoreError, StoreErrorCode } from './errors.js';
 import type { StoredAttribute } from './store.js';
 
 export interface IndexRow {
@@ -12,9 +13,18 @@ export interface IndexRow {
 
 const id = (name: string, key: string) => `${name}\u0000${key}`;
 
+/**
+ * Names are unique in a tenant. The database's unique index sees a clash between objects, but an
+ * object's own two equal Names would share one row, so that clash is caught here, for every write.
+ */
 export function indexRows(attributes: readonly StoredAttribute[]): Map<string, IndexRow> {
   const rows = new Map<string, IndexRow>();
-  for (const a of attributes) if (a.indexed) rows.set(id(a.name, a.key), { name: a.name, key: a.key, num: a.num ?? null });
+  for (const a of attributes) {
+    if (!a.indexed) continue;
+    const key = id(a.name, a.key);
+    if (a.name === 'Name' && rows.has(key)) throw new StoreError(StoreErrorCode.Duplicate, 'an object would carry the same Name twice');
+    rows.set(key, { name: a.name, key: a.key, num: a.num ?? null });
+  }
   return rows;
 }
 

@@ -1,6 +1,5 @@
-import { invalidField, KmipError } from '../errors.js';
-import { Operation, ResultReason } from '../generated/enums.js';
-import { encodeAttributeValue } from '../managed-object.js';
+import { invalidField } from '../errors.js';
+import { Operation } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { attributeDef, attributeFromV1, attributeFromV2, AttributeV1Schema, AttributesV2Codec } from '../model/attributes.js';
 import { opt, raw, req, struct, text } from '../schema.js';
@@ -43,13 +42,6 @@ export const addAttribute = defineOperation({
     if (!def.clientSets || !(def.clientModifies || def.multi)) throw attributeReadOnly(attribute.name);
     const obj = await loadObject(ctx, uid, true);
     if (!def.multi && obj.instances(attribute.name).length > 0) throw attributeSingleValued(attribute.name);
-    // Names are unique in a tenant; the store sees clashes with other objects, this one's own we check here.
-    if (attribute.name === 'Name') {
-      const key = encodeAttributeValue('Name', attribute.value).key;
-      if (obj.instances('Name').some((n) => encodeAttributeValue('Name', n.value).key === key)) {
-        throw new KmipError(ResultReason.NonUniqueNameAttribute, 'the object already has this Name', { legacyReason: ResultReason.InvalidField });
-      }
-    }
     const index = obj.add(attribute.name, attribute.value);
     saveObject(ctx, obj);
     ctx.batch.idPlaceholder = uid;

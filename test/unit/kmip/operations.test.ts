@@ -81,6 +81,21 @@ describe('Get formats', () => {
 });
 
 describe('attributes', () => {
+  it('never lets one object carry the same Name twice: not at Create, not by Add or Modify Attribute', async () => {
+    const tag = `twice-${Date.now()}`;
+    const twice = await create(3, 128, [nameAttr(`${tag}-a`), nameAttr(`${tag}-a`)]);
+    expect(twice.resultReason).toBe(ResultReason.InvalidField); // Non-Unique Name Attribute, as a 1.1 client sees it
+    expect(twice.resultMessage).toMatch(/Name already exists/);
+    const uid = (await create(3, 128, [nameAttr(`${tag}-a`), nameAttr(`${tag}-b`)])).payload!['uniqueIdentifier'] as string;
+    const run = (operation: number, payload: Record<string, unknown>) => h.run([{ operation, payload: { uniqueIdentifier: uid, ...payload } }], { version: 14 }).then((r) => r.items[0]!);
+    // 1.x clients get Invalid Field for Non-Unique Name Attribute (a 2.0 reason); the message says which.
+    for (const refused of [await run(Operation.AddAttribute, { attribute: nameAttr(`${tag}-a`) }), await run(Operation.ModifyAttribute, { attribute: { ...nameAttr(`${tag}-a`), attributeIndex: 1 } })]) {
+      expect(refused.resultReason).toBe(ResultReason.InvalidField);
+      expect(refused.resultMessage).toMatch(/Name already exists/);
+    }
+    expect((await run(Operation.ModifyAttribute, { attribute: { ...nameAttr(`${tag}-c`), attributeIndex: 1 } })).resultStatus).toBe(ResultStatus.Success);
+  });
+
   it('adds, modifies and deletes custom and multi-instance attributes with indices', async () => {
     const uid = (await create(3, 128)).payload!['uniqueIdentifier'] as string;
     const run = (operation: number, payload: Record<string, unknown>) => h.run([{ operation, payload: { uniqueIdentifier: uid, ...payload } }]).then((r) => r.items[0]!);
