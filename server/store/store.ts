@@ -81,6 +81,8 @@ export interface RangeFilter {
 
 export interface LocateQuery {
   readonly objectType?: number | undefined;
+  /** Never served by Get yet (KMIP's Fresh); a Get's time reaches the store within the touch flush interval. */
+  readonly fresh?: boolean | undefined;
   readonly states?: readonly number[] | undefined;
   /** Every filter must match some instance of its attribute. */
   readonly attributes: readonly AttributeFilter[];

@@ -28,6 +28,7 @@ const LIVE_STATES: number[] = [State.PreActive, State.Active, State.Deactivated,
 interface Criteria {
   uid?: string;
   objectType?: number;
+  fresh?: boolean;
   states?: number[];
   attributes: AttributeFilter[];
   ranges: RangeFilter[];
@@ -44,6 +45,10 @@ function criteria(attrs: readonly Attribute[]): Criteria {
       out.objectType = instances[0]!.value as number;
     } else if (name === 'State') {
       out.states = instances.map((i) => i.value as number);
+    } else if (name === 'Fresh') {
+      // A column (never served yet), not a stored attribute: the store compares it.
+      if (instances.length > 1) throw invalidField('Fresh may be given once');
+      out.fresh = instances[0]!.value as boolean;
     } else if (name === 'Unique Identifier') {
       if (instances.length > 1) throw invalidField('Unique Identifier may be given once');
       out.uid = instances[0]!.value as string;
@@ -79,6 +84,7 @@ async function locateOne(ctx: OperationContext, c: Criteria, states: readonly nu
   const matches =
     states.includes(obj.state) &&
     (c.objectType === undefined || c.objectType === obj.objectType) &&
+    (c.fresh === undefined || c.fresh === (record.lastGetAt === null)) &&
     c.attributes.every((f) => keysOf(f.name).some((k) => k.key === f.key)) &&
     c.ranges.every((r) => obj.instances(r.name).some((a) => typeof a.value === 'number' && a.value >= (r.min ?? -Infinity) && a.value <= (r.max ?? Infinity)));
   return matches ? { uids: [obj.uid], total: 1 } : { uids: [], total: 0 };
@@ -105,6 +111,7 @@ export const locate = defineOperation({
           ? await locateOne(ctx, c, states)
           : await ctx.deps.store.locate(ctx.principal.tenantId, {
             objectType: c.objectType,
+            fresh: c.fresh,
             states,
             attributes: c.attributes,
             ranges: c.ranges,

@@ -39,10 +39,11 @@ function conditionWriter(tenantId: string, dialect: SqlDialect) {
   return {
     params,
     p,
-    /** The object's own columns: tenant, type, states. */
+    /** The object's own columns: tenant, type, freshness, states. */
     objectColumns(q: LocateQuery): string[] {
       const where = [`o.tenant_id = ${p(tenantId)}`];
       if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
+      if (q.fresh !== undefined) where.push(q.fresh ? 'o.last_get_at IS NULL' : 'o.last_get_at IS NOT NULL');
       if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
       return where;
     },

@@ -163,6 +163,18 @@ describe('Locate', () => {
     }
   });
 
+  it('finds objects by Fresh: never served by Get, or served', async () => {
+    const tag = `fresh-${Date.now()}`;
+    const [kept, served] = await Promise.all([0, 1].map(async () => (await create(CryptographicAlgorithm.AES, 256, [textAttr('x-Fresh', tag)])).payload!['uniqueIdentifier'] as string));
+    await h.run([{ operation: Operation.Get, payload: { uniqueIdentifier: served } }]);
+    // A Get's time reaches the store with the next touch flush (1 s).
+    await new Promise((r) => setTimeout(r, 1_300));
+    const locate = async (fresh: boolean) =>
+      (await h.run([{ operation: Operation.Locate, payload: { attributes: [textAttr('x-Fresh', tag), { attributeName: 'Fresh', attributeValue: { tag: Tag.AttributeValue, type: ItemType.Boolean, value: fresh } as TtlvItem }] } }])).items[0]!.payload!['uniqueIdentifiers'];
+    expect(await locate(true)).toEqual([kept]);
+    expect(await locate(false)).toEqual([served]);
+  });
+
   it('reports Located Items to clients that page (1.3+), bounded by the server limit', async () => {
     const tag = `page-${Date.now()}`;
     for (let i = 0; i < 60; i++) await create(3, 128, [textAttr('x-Page', tag)]);
