@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { WrapError, WrapErrorCode } from './errors.js';
-import { backoffDelay, retryableStatus, sendJson, sleep, type RetryPolicy } from './http.js';
+import { backoffDelay, retryableStatus, sendJson, sleep, unlessAbandoned, type RetryPolicy } from './http.js';
 
 export interface IamTokenOptions {
   /** Base URL, e.g. https://iam.cloud.ibm.com (a trailing /identity/token is accepted). */
@@ -39,8 +39,6 @@ export class IamTokenSource {
   private inFlight: Promise<Cached> | undefined;
   private readonly endpoint: string;
   private readonly now: () => number;
-  /** How many tokens were fetched (for tests and metrics). */
-  fetches = 0;
 
   constructor(private readonly options: IamTokenOptions) {
     this.endpoint = `${options.url.replace(/\/+$/, '').replace(/\/identity\/token$/, '')}/identity/token`;
@@ -54,7 +52,8 @@ export class IamTokenSource {
       if (now >= c.refreshAt) void this.refresh().catch(() => undefined);
       return c.token;
     }
-    return (await this.refresh(signal)).token;
+    // The fetch is shared by every caller waiting for a token: one caller giving up must not fail the others.
+    return (await unlessAbandoned(this.refresh(), signal)).token;
   }
 
   /** Forgets a token Key Protect refused, so the next call fetches a new one. */
@@ -62,12 +61,13 @@ export class IamTokenSource {
     if (this.cached?.token === token) this.cached = undefined;
   }
 
-  private refresh(signal?: AbortSignal): Promise<Cached> {
-    this.inFlight ??= this.fetch(signal).finally(() => (this.inFlight = undefined));
+  private refresh(): Promise<Cached> {
+    this.inFlight ??= this.fetch().finally(() => (this.inFlight = undefined));
     return this.inFlight;
   }
 
-  private async fetch(signal?: AbortSignal): Promise<Cached> {
+  /** Bounded by the request timeout and the retry policy, whoever waits for it. */
+  private async fetch(): Promise<Cached> {
     const body = new URLSearchParams({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: this.options.apiKey, response_type: 'cloud_iam' }).toString();
     for (let attempt = 0; ; attempt++) {
       let failure: WrapError;
@@ -77,7 +77,6 @@ export class IamTokenSource {
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
           body,
           timeoutMs: this.options.timeoutMs,
-          signal,
         });
         if (res.status === 200) return this.accept(res.body);
         const errorCode = (res.body as { errorCode?: unknown } | undefined)?.errorCode;
@@ -90,7 +89,7 @@ export class IamTokenSource {
         failure = err;
       }
       if (!failure.details.retryable || attempt + 1 >= this.options.retry.maxAttempts) throw failure;
-      await sleep(backoffDelay(this.options.retry, attempt), signal);
+      await sleep(backoffDelay(this.options.retry, attempt));
     }
   }
 
@@ -99,7 +98,6 @@ export class IamTokenSource {
     if (!doc || typeof doc.access_token !== 'string' || doc.access_token.length === 0) {
       throw new WrapError(WrapErrorCode.Unavailable, 'IAM token response has no access_token', { retryable: true });
     }
-    this.fetches++;
     const now = this.now();
     const { iat, exp } = claims(doc.access_token);
     const issued = typeof iat === 'number' ? iat * 1000 : now;

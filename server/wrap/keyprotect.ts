@@ -97,11 +97,6 @@ export class KeyProtectWrapper implements KeyWrapper {
     this.cache = new UnwrapCache(options.cacheSeconds * 1000, options.cacheMaxEntries ?? 10_000, this.now);
   }
 
-  /** Tokens fetched so far (tests assert the cache works). */
-  get tokenFetches(): number {
-    return this.tokens.fetches;
-  }
-
   private async call(action: KeyProtectCall['action'], body: object | undefined, signal?: AbortSignal): Promise<unknown> {
     const deadline = this.now() + this.options.requestTimeoutMs * this.options.maxAttempts;
     let refreshedToken = false;

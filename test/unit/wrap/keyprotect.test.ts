@@ -86,6 +86,18 @@ describe('Key Protect client', () => {
     expect(fake.calls.token).toBe(3);
   });
 
+  it('one caller giving up does not fail the others waiting for the same token', async () => {
+    fake.latencyMs = 300;
+    const kp = client();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const outcome = (p: Promise<unknown>) => p.then(() => 'wrapped', (e: { code: string }) => e.code);
+    const [abandoned, patient] = await Promise.all([outcome(kp.wrap(secret, 'a', controller.signal)), outcome(kp.wrap(secret, 'b'))]);
+    expect(abandoned).toBe(WrapErrorCode.Timeout);
+    expect(patient).toBe('wrapped');
+    expect(fake.calls.token).toBe(1);
+  });
+
   it('answers a 401 with one fresh token and one retry (token expired under it)', async () => {
     const kp = client();
     await kp.wrap(secret, 'a');
