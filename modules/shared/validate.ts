@@ -26,11 +26,6 @@ export function matches(scope: IConstruct, name: string, value: string | undefin
   if (!pattern.test(value)) throw new ModuleValidationError(`${name} must be ${what}, got ${JSON.stringify(value)}`, scope);
 }
 
-export function nonEmpty<T>(scope: IConstruct, name: string, value: readonly T[] | undefined): void {
-  if (value === undefined || unresolved(value)) return;
-  if (value.length === 0) throw new ModuleValidationError(`${name} must not be empty`, scope);
-}
-
 export function check(scope: IConstruct, condition: boolean, message: string): void {
   if (!condition) throw new ModuleValidationError(message, scope);
 }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { BatchExecutor } from '../kmip/batch.js';
 import type { Principal } from '../kmip/context.js';
 import { Operation, RevocationReasonCode, State } from '../kmip/generated/enums.js';
-import { STATE_NAMES } from '../kmip/lifecycle.js';
+import { holdsMaterial, STATE_NAMES } from '../kmip/lifecycle.js';
 import { ManagedObject } from '../kmip/managed-object.js';
 import type { Logger } from '../log/logger.js';
 import { rewrapAll } from '../maintenance/rewrap-all.js';
@@ -39,7 +39,6 @@ export interface ManagementDeps {
 }
 
 const LIVE = new Set<number>([State.PreActive, State.Active]);
-const HOLDS_MATERIAL = new Set<number>([State.PreActive, State.Active, State.Deactivated, State.Compromised]);
 
 export function managementRoutes(deps: ManagementDeps): Route {
   const { store, logger } = deps;
@@ -77,7 +76,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
     const found: Array<{ tenant: string; id: string; state: string; lastGetAt: string | null; why: string }> = [];
     const names = new Map((await store.listTenants()).map((t) => [t.id, t.name]));
     for await (const o of allObjects(tenantId)) {
-      const recent = o.lastGetAt !== null && o.lastGetAt >= since && HOLDS_MATERIAL.has(o.state);
+      const recent = o.lastGetAt !== null && o.lastGetAt >= since && holdsMaterial(o.state);
       if (LIVE.has(o.state) || recent) {
         found.push({
           tenant: names.get(o.tenantId) ?? o.tenantId,

@@ -4,7 +4,7 @@
  * its own, but a backup file is still encrypted again so a copy reveals no names or certificates.
  */
 import { z } from 'zod';
-import type { ClientCertRecord, ObjectRecord, SnapshotItem, TenantRecord } from '../store/store.js';
+import type { ClientCertRecord, ObjectRecord, SnapshotItem } from '../store/store.js';
 
 export const SNAPSHOT_FORMAT = 'kmip-for-vmware-snapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -106,9 +106,6 @@ export function parseSnapshotLine(text: string, lineNumber: number): SnapshotLin
   return r.data;
 }
 
-export function tenantFromLine(t: z.infer<typeof TenantLine>): TenantRecord {
-  return t;
-}
 export function certFromLine(c: z.infer<typeof CertLine>): ClientCertRecord {
   return c;
 }

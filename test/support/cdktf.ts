@@ -70,8 +70,3 @@ export function resourcesOf(doc: SynthDoc, type: string): Record<string, unknown
 }
 
 /** The one resource of a type whose construct path ends with `pathSuffix`. */
-export function resourceAt(doc: SynthDoc, type: string, pathSuffix: string): Record<string, unknown> {
-  const found = resourcesOf(doc, type).filter((r) => String((r['//'] as { metadata?: { path?: string } } | undefined)?.metadata?.path ?? '').endsWith(pathSuffix));
-  if (found.length !== 1) throw new Error(`expected one ${type} at …${pathSuffix}, found ${found.length}`);
-  return found[0]!;
-}

@@ -51,8 +51,6 @@ const curveByJwk = (c: string | undefined) => CURVES.find((x) => x.jwk === c);
 
 const EC_ALGORITHMS = new Set<number>([CryptographicAlgorithm.EC, CryptographicAlgorithm.ECDSA, CryptographicAlgorithm.ECDH, CryptographicAlgorithm.ECMQV]);
 
-export const PRIVATE_FORMATS: readonly number[] = [KeyFormatType.PKCS_1, KeyFormatType.PKCS_8, KeyFormatType.ECPrivateKey, KeyFormatType.TransparentRSAPrivateKey, KeyFormatType.TransparentECPrivateKey];
-export const PUBLIC_FORMATS: readonly number[] = [KeyFormatType.PKCS_1, KeyFormatType.X_509, KeyFormatType.TransparentRSAPublicKey, KeyFormatType.TransparentECPublicKey];
 /** Forms we keep exactly as registered but cannot convert. */
 const OPAQUE_FORMATS = new Set<number>([
   KeyFormatType.TransparentDSAPrivateKey,

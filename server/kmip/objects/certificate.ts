@@ -1,6 +1,6 @@
 /** X.509 certificates: validation on Register and the attributes derived from them. */
 import { X509Certificate } from 'node:crypto';
-import { invalidField, KmipError } from '../errors.js';
+import { KmipError } from '../errors.js';
 import { CertificateType, ResultReason } from '../generated/enums.js';
 import type { Attribute } from '../model/attributes.js';
 import { describeKey } from './asymmetric-key.js';
@@ -63,7 +63,3 @@ export function certificateAttributes(certificateType: number, der: Uint8Array):
   return out;
 }
 
-export function requireCertificateBytes(value: Uint8Array | undefined): Uint8Array {
-  if (!value || value.length === 0) throw invalidField('Certificate Value is required');
-  return value;
-}
