@@ -349,11 +349,9 @@ export class PostgresStore implements KeyStore {
     if (f.afterUid) where.push(`seq > (SELECT seq FROM objects WHERE uid = ${p(f.afterUid)})`);
     const sql = `SELECT uid, tenant_id, object_type, state, created_at, last_get_at FROM objects ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${p(f.limit)}`;
     const rows = (await this.query<{ uid: string; tenant_id: string; object_type: number; state: number; created_at: number; last_get_at: number | null }>(sql, params)).rows;
-    return rows.map((r) => {
-      const pending = this.touches.get(r.uid);
-      const lastGetAt = pending !== undefined && pending > (r.last_get_at ?? 0) ? pending : r.last_get_at;
-      return { uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt };
-    });
+    return rows.map((r) =>
+      withPendingTouch({ uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt: r.last_get_at }, this.touches.get(r.uid)),
+    );
   }
 
   async deleteObjects(tenantId: string, uids: readonly string[]): Promise<number> {

@@ -377,11 +377,9 @@ export class SqliteStore implements KeyStore {
     const rows = this.run(() =>
       this.db.prepare<unknown[], { uid: string; tenant_id: string; object_type: number; state: number; created_at: number; last_get_at: number | null }>(sql).all(...params),
     );
-    return rows.map((r) => {
-      const pending = this.touches.get(r.uid);
-      const lastGetAt = pending !== undefined && pending > (r.last_get_at ?? 0) ? pending : r.last_get_at;
-      return { uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt };
-    });
+    return rows.map((r) =>
+      withPendingTouch({ uid: r.uid, tenantId: r.tenant_id, objectType: r.object_type, state: r.state, createdAt: r.created_at, lastGetAt: r.last_get_at }, this.touches.get(r.uid)),
+    );
   }
 
   async deleteObjects(tenantId: string, uids: readonly string[]): Promise<number> {

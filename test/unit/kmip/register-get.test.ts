@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTtlv, ItemType, type TtlvItem } from '../../../server/ttlv/index.js';
+import { encodeTtlv, type TtlvItem } from '../../../server/ttlv/index.js';
 import { CryptographicAlgorithm, KeyFormatType, ObjectType, Operation, RecommendedCurve, ResultReason, ResultStatus } from '../../../server/kmip/generated/enums.js';
 import { Tag } from '../../../server/kmip/generated/tags.js';
 import { issueCertificate } from '../../../server/pki/certificates.js';
