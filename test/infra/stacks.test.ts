@@ -222,7 +222,7 @@ describe('stacks from the example config', () => {
         const cloud = JSON.parse(substituteReferences(String(instance['user_data']), stack.pki.caCertPem).slice('#cloud-config\n'.length)) as { write_files: { path: string; content: string }[] };
         const file = (path: string) => cloud.write_files.find((f) => f.path === path)!.content;
         const server = parseConfig(JSON.parse(file(PATHS.config)), name);
-        expect(server.admin, name).toEqual({ enabled: true, host: ip, port: 9696, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } });
+        expect(server.admin, name).toEqual({ enabled: true, host: ip, port: 9696, requestTimeoutMs: 30_000, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } });
         const assets = (JSON.parse(file(PATHS.manifest)) as { assets: { sha256: string; path: string; mode: string }[] }).assets;
         const at = (path: string) => assets.find((a) => a.path === path)!;
         expect(at(PATHS.adminCa)).toMatchObject({ sha256: adminCaSha, mode: '0644' });

@@ -53,7 +53,7 @@ describe('server configuration rendered for a node', () => {
 
   it('the admin port is HTTPS with the node certificate and takes admin client certificates from the admin CA, no token', () => {
     const parsed = parseConfig(serverConfig(), 'rendered');
-    expect(parsed.admin).toEqual({ enabled: true, host: '10.240.0.4', port: 9696, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } });
+    expect(parsed.admin).toEqual({ enabled: true, host: '10.240.0.4', port: 9696, requestTimeoutMs: 30_000, tls: { certFile: PATHS.cert, keyFile: PATHS.key, clientCaFile: PATHS.adminCa } });
     expect(PATHS.adminCa).not.toBe(PATHS.cert);
     expect(adminEndpoint('10.240.0.4')).toBe('https://10.240.0.4:9696');
     // parseConfig does check the admin TLS block, so the test above can fail
