@@ -164,7 +164,14 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
       }
       const results: LoadStats[] = [];
       for (let run = 0; run < runs; run++) {
-        const stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections: target.connections ?? connections, workers, seconds });
+        // Sampled while the load runs (the workers do the work; this thread is free to look).
+        const sampler = setInterval(() => (rssBytes = Math.max(rssBytes, server.rssBytes())), 250);
+        let stats: LoadStats;
+        try {
+          stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections: target.connections ?? connections, workers, seconds });
+        } finally {
+          clearInterval(sampler);
+        }
         rssBytes = Math.max(rssBytes, server.rssBytes());
         results.push(stats);
         process.stderr.write(`  ${server.name} ${scenario} run ${run + 1}: ${formatRate(stats.opsPerSecond)} ops/s, p99 ${stats.p99Ms.toFixed(2)} ms\n`);

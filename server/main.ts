@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { prepareDevEnvironment, registerDevClient, writeDevAdminFile } from './dev/embedded.js';
 import { errorSummary } from './log/logger.js';
+import { tuneHeap } from './heap-tuning.js';
 
 const USAGE = `usage:
   kmip-server --config FILE
@@ -35,6 +36,7 @@ function parsePort(name: string, value: string | undefined, fallback: number): n
 }
 
 async function main(): Promise<void> {
+  tuneHeap();
   let values;
   try {
     ({ values } = parseArgs({

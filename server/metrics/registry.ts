@@ -139,6 +139,9 @@ export function serverMetrics(registry = new MetricsRegistry()) {
     rootKeyCalls: registry.counter('kmip_root_key_calls_total', 'Calls to the root-key provider (Key Protect), by action and HTTP status'),
     rootKeySeconds: registry.histogram('kmip_root_key_call_duration_seconds', 'Time of one root-key provider call', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
     rewrapsPersisted: registry.counter('kmip_root_key_rewraps_persisted_total', 'Objects moved to a newer root-key version after a rotation'),
+    residentMemory: registry.gauge('process_resident_memory_bytes', 'Resident memory of the server process', () => process.memoryUsage.rss()),
+    heapUsed: registry.gauge('nodejs_heap_used_bytes', 'JavaScript heap in use (live objects and garbage not yet collected)', () => process.memoryUsage().heapUsed),
+    heapTotal: registry.gauge('nodejs_heap_total_bytes', 'JavaScript heap reserved by V8', () => process.memoryUsage().heapTotal),
   };
 }
 

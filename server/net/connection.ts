@@ -53,7 +53,9 @@ export class Connection {
     });
     socket.on('close', () => {
       clearTimeout(this.arrival);
-      this.abort.abort();
+      // Only a request in flight listens; aborting builds a DOMException with a stack trace, which
+      // was a visible share of a connection's cost when clients connect once per request.
+      if (this.busy) this.abort.abort();
       this.queue.length = 0;
       this.settled?.();
     });

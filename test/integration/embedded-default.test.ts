@@ -57,6 +57,11 @@ describe('embedded default', () => {
       expect(metrics).toMatch(/kmip_operations_total\{operation="Create",reason="",result="success"\} 1/);
       expect(metrics).toMatch(/kmip_operation_duration_seconds_count\{operation="Create"\} 1/);
       expect(metrics).toContain('kmip_open_connections');
+      const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+      expect(gauge('process_resident_memory_bytes')).toBeGreaterThan(20 * 2 ** 20);
+      expect(gauge('process_resident_memory_bytes')).toBeLessThan(2 ** 30);
+      expect(gauge('nodejs_heap_used_bytes')).toBeGreaterThan(0);
+      expect(gauge('nodejs_heap_used_bytes')).toBeLessThanOrEqual(gauge('nodejs_heap_total_bytes'));
       // The banner's management command works as printed: npm run kmipctl -- --dev --data-dir DIR …
       expect(banner).toContain(`npm run kmipctl -- --dev --data-dir ${dir} tenant list`);
       const listed = await runToExit('npm', ['run', '--silent', 'kmipctl', '--', '--dev', '--data-dir', dir, '--json', 'tenant', 'list']);

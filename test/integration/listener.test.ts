@@ -10,6 +10,7 @@ import { decodeResponse, encodeRequest, TestKmipClient } from '../support/kmip-c
 import { createTestPki } from '../support/pki.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import type { TestClientCert } from '../support/pki.js';
+import type { MessageHandler } from '../../server/net/types.js';
 
 let server: TestServer;
 let cert: TestClientCert;
@@ -158,6 +159,19 @@ describe('connections and limits', () => {
   });
 });
 
+/** A listener alone (no KMIP behind it) whose handler the test writes. */
+function bareListener(pki: ReturnType<typeof createTestPki>, handler: MessageHandler): KmipListener {
+  return new KmipListener({
+    host: '127.0.0.1',
+    port: 0,
+    cert: pki.server.certificatePem,
+    key: pki.server.privateKeyPem,
+    limits: { maxMessageSize: 65536, maxConnections: 10, handshakeTimeoutMs: 2000, idleTimeoutMs: 60_000, requestTimeoutMs: 10_000, maxQueuedMessages: 4 },
+    logger: createLogger({ level: 'silent' }),
+    handler,
+  });
+}
+
 describe('drain', () => {
   it('lets an in-flight request finish and answer, refuses new connections, then closes', async () => {
     const pki = createTestPki();
@@ -165,18 +179,10 @@ describe('drain', () => {
     const gate = new Promise<void>((r) => (release = r));
     let started!: () => void;
     const inFlight = new Promise<void>((r) => (started = r));
-    const listener = new KmipListener({
-      host: '127.0.0.1',
-      port: 0,
-      cert: pki.server.certificatePem,
-      key: pki.server.privateKeyPem,
-      limits: { maxMessageSize: 65536, maxConnections: 10, handshakeTimeoutMs: 2000, idleTimeoutMs: 60_000, requestTimeoutMs: 10_000, maxQueuedMessages: 4 },
-      logger: createLogger({ level: 'silent' }),
-      handler: async (message) => {
-        started();
-        await gate;
-        return message; // echo
-      },
+    const listener = bareListener(pki, async (message) => {
+      started();
+      await gate;
+      return message; // echo
     });
     const port = await listener.start();
     const client = await TestKmipClient.connect(port, { ca: pki.ca.certificatePem });
@@ -191,5 +197,38 @@ describe('drain', () => {
     expect(Buffer.from(await response).equals(Buffer.from(discover()))).toBe(true);
     await drained;
     expect(client.socket.destroyed || client.socket.readableEnded).toBe(true);
+  });
+});
+
+describe('cancellation', () => {
+  it('aborts the signal of a request in flight when its client goes away, and of no request once idle', async () => {
+    const pki = createTestPki();
+    const signals: AbortSignal[] = [];
+    let started!: () => void;
+    const inFlight = new Promise<void>((r) => (started = r));
+    const listener = bareListener(pki, async (message, _info, signal) => {
+      signals.push(signal);
+      if (signals.length === 1) return message; // the idle connection's one request
+      started();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return message;
+    });
+    const port = await listener.start();
+    try {
+      const idle = await TestKmipClient.connect(port, { ca: pki.ca.certificatePem });
+      await idle.send(discover());
+      const busy = await TestKmipClient.connect(port, { ca: pki.ca.certificatePem });
+      void busy.send(discover()).catch(() => undefined);
+      await inFlight;
+      idle.socket.destroy();
+      busy.socket.destroy();
+      const deadline = Date.now() + 2000;
+      while (!signals[1]!.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(signals[1]!.aborted).toBe(true);
+      expect(signals[0]!.aborted).toBe(false);
+    } finally {
+      await listener.drain(1000);
+    }
   });
 });

@@ -110,6 +110,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
       for (const o of objects) expect([2, 3]).toContain((await store.getObject(tenant, o.uid))!.state);
     });
 
+    it('a change set refused within a group commit leaves the sets around it whole, index rows included', async () => {
+      const named = (n: string) => objectRecord(tenant, { attributes: [attr('Name', [1, [[0x420055, 7, n]]])] });
+      await store.commit([{ kind: 'insert', object: named('taken') }]);
+      const before = [named('g-1'), named('g-2')];
+      const after = [named('g-3'), named('g-4')];
+      // Issued together, so a backend that groups commits puts them in one transaction.
+      const results = await Promise.allSettled([
+        ...before.map((o) => store.commit([{ kind: 'insert', object: o }])),
+        store.commit([{ kind: 'insert', object: named('g-x') }, { kind: 'insert', object: named('taken') }]),
+        ...after.map((o) => store.commit([{ kind: 'insert', object: o }])),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: StoreErrorCode.Duplicate });
+      for (const o of [...before, ...after]) expect(await store.getObject(tenant, o.uid)).toBeDefined();
+      const byName = async (n: string) =>
+        (await store.locate(tenant, { attributes: [{ name: 'Name', key: named(n).attributes[0]!.key, indexed: true }], ranges: [], offset: 0, limit: 10, withTotal: false })).uids;
+      expect(await byName('g-1')).toEqual([before[0]!.uid]);
+      expect(await byName('g-4')).toEqual([after[1]!.uid]);
+      expect(await byName('g-x')).toEqual([]);
+    });
+
     it('keeps Names unique within a tenant, not across tenants', async () => {
       const named = (t: string, n: string) => objectRecord(t, { attributes: [attr('Name', [1, [[0x420055, 7, n]]])] });
       await store.commit([{ kind: 'insert', object: named(tenant, 'k1') }]);
