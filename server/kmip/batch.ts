@@ -72,6 +72,8 @@ function backoff(attempt: number): Promise<void> {
 
 export class BatchExecutor {
   private readonly byOperation: ReadonlyMap<number, OperationHandler>;
+  /** Built once per protocol version a client speaks: every batch item needs it. */
+  private readonly operationsByVersion = new Map<KmipVersion, readonly number[]>();
   private readonly conflictRetries: number;
   private readonly locks = new KeyedLock();
 
@@ -82,8 +84,13 @@ export class BatchExecutor {
   }
 
   /** Operations offered to a client of this version, in the order Query lists them. */
-  supportedOperations(version: KmipVersion): number[] {
-    return this.options.operations.filter((o) => inRange(version, o.since, undefined)).map((o) => o.operation);
+  supportedOperations(version: KmipVersion): readonly number[] {
+    let list = this.operationsByVersion.get(version);
+    if (!list) {
+      list = Object.freeze(this.options.operations.filter((o) => inRange(version, o.since, undefined)).map((o) => o.operation));
+      this.operationsByVersion.set(version, list);
+    }
+    return list;
   }
 
   /**

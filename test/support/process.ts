@@ -89,12 +89,15 @@ export function startServerProcess(command: string, args: readonly string[], cwd
         });
       }
     };
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout.push(d.toString());
+    // Decoded as streams: a UTF-8 character split between two reads must not become two U+FFFD.
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      stdout.push(d);
       check();
     });
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr.push(d.toString());
+    child.stderr!.on('data', (d: string) => {
+      stderr.push(d);
       check();
     });
     child.once('exit', (code) => {
@@ -109,8 +112,10 @@ export function runToExit(command: string, args: readonly string[], timeoutMs = 
     const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (stdout += d));
+    child.stderr.on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
