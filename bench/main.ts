@@ -188,6 +188,7 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
         p50Ms: median(results.map((r) => r.p50Ms)),
         p99Ms: median(results.map((r) => r.p99Ms)),
         serverCpuMsPerOp: median(results.map((r) => r.serverCpuMsPerOp)),
+        clientCpuMsPerOp: median(results.map((r) => r.clientCpuMsPerOp)),
         failedResults: results.reduce((s, r) => s + r.failedResults, 0),
         errors: results.reduce((s, r) => s + r.errors, 0),
         ...(note ? { note } : {}),

@@ -9,6 +9,8 @@ export interface ScenarioReport {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly serverCpuMsPerOp: number;
+  /** The load generator's CPU per operation: on a machine it shares with the server, its limit too. */
+  readonly clientCpuMsPerOp: number;
   readonly failedResults: number;
   readonly errors: number;
   readonly note?: string;
@@ -20,7 +22,7 @@ const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 export function renderTable(rows: readonly ScenarioReport[]): string {
   return table(
-    ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'CPU ms/op', 'vs PyKMIP', 'failed', 'note'],
+    ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'CPU ms/op', 'client CPU ms/op', 'vs PyKMIP', 'failed', 'note'],
     rows.map((r) => [
       r.server,
       r.scenario,
@@ -28,6 +30,7 @@ export function renderTable(rows: readonly ScenarioReport[]): string {
       fmt(r.p50Ms, 2),
       fmt(r.p99Ms, 2),
       fmt(r.serverCpuMsPerOp, 3),
+      fmt(r.clientCpuMsPerOp, 3),
       r.ratioToPyKmip === undefined ? '' : `${fmt(r.ratioToPyKmip, 1)}x`,
       String(r.failedResults + r.errors),
       r.note ?? '',

@@ -12,6 +12,8 @@ export interface LoadStats {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly serverCpuMsPerOp: number;
+  /** CPU of the load generator (this process, its worker threads included) per operation. */
+  readonly clientCpuMsPerOp: number;
   readonly failedResults: number;
   readonly errors: number;
   readonly resumed: number;
@@ -29,6 +31,7 @@ export interface LoadOptions {
 export async function runLoad(server: ServerUnderTest, options: LoadOptions): Promise<LoadStats> {
   const workers = Math.max(1, Math.min(options.workers, options.connections));
   const cpuBefore = server.cpuSeconds();
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: workers }, (_, w) => {
@@ -50,6 +53,7 @@ export async function runLoad(server: ServerUnderTest, options: LoadOptions): Pr
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = server.cpuSeconds() - cpuBefore;
+  const client = process.cpuUsage(clientBefore);
   const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
   for (const r of results) merged.add(hdr.decodeFromCompressedBase64(r.histogram, 32, false));
   const ops = results.reduce((s, r) => s + r.ops, 0);
@@ -60,6 +64,7 @@ export async function runLoad(server: ServerUnderTest, options: LoadOptions): Pr
     p50Ms: merged.getValueAtPercentile(50) / 1000,
     p99Ms: merged.getValueAtPercentile(99) / 1000,
     serverCpuMsPerOp: ops ? (cpu * 1000) / ops : 0,
+    clientCpuMsPerOp: ops ? (client.user + client.system) / 1000 / ops : 0,
     failedResults: results.reduce((s, r) => s + r.failedResults, 0),
     errors: results.reduce((s, r) => s + r.errors, 0),
     resumed: results.reduce((s, r) => s + r.resumed, 0),

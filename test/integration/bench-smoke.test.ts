@@ -17,6 +17,8 @@ interface Row {
   server: string;
   scenario: string;
   opsPerSecond: number;
+  serverCpuMsPerOp: number;
+  clientCpuMsPerOp: number;
   failedResults: number;
   errors: number;
   note?: string;
@@ -30,12 +32,16 @@ describe('benchmark (smoke)', () => {
       execFile(process.execPath, args, { timeout: 180_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so))),
     );
     expect(stdout).toMatch(/ours \(Key Protect, 20 ms\)\s+create/);
+    expect(stdout).toContain('client CPU ms/op');
     const report = JSON.parse(readFileSync(out, 'utf8')) as { load: Row[]; settings: { seconds: number } };
     expect(report.settings.seconds).toBe(1);
     const servers = [...new Set(report.load.map((r) => r.server))];
     expect(servers).toEqual(['ours (SQLite)', 'ours (Key Protect, 20 ms)']);
     for (const row of report.load) {
       expect(row.opsPerSecond, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
+      // Both sides of the machine are accounted: the server's CPU and the load generator's.
+      expect(row.serverCpuMsPerOp, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
+      expect(row.clientCpuMsPerOp, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
       expect(row.failedResults + row.errors, `${row.server} ${row.scenario}`).toBe(0);
     }
     expect(report.load.find((r) => r.server.includes('Key Protect'))!.note).toBe('8 connections, 20 ms per Key Protect call');
