@@ -24,15 +24,23 @@ export interface LocateDeps {
 }
 
 export async function locateOnSqlite(deps: LocateDeps, tenantId: string, q: LocateQuery): Promise<LocateResult> {
-  const candidates = buildCandidateCount(tenantId, q, SQLITE_DIALECT);
-  const n = deps.run(() => deps.prepare<{ n: number }>(candidates.sql).get(...candidates.params))?.n ?? 0;
-  if (n <= ONE_QUERY_CANDIDATES) {
+  if (byUniqueName(q) || countCandidates(deps, tenantId, q) <= ONE_QUERY_CANDIDATES) {
     const { select, count } = buildLocateQuery(tenantId, q, SQLITE_DIALECT);
     const rows = deps.run(() => deps.prepare<{ uid: string }>(select.sql).all(...select.params));
     const total = q.withTotal ? deps.run(() => deps.prepare<{ n: number }>(count.sql).get(...count.params))?.n : undefined;
     return { uids: rows.map((r) => r.uid), total };
   }
   return locateInSlices(deps, tenantId, q);
+}
+
+/** A Name is unique in its tenant (a unique index says so): at most one candidate, nothing to count. */
+function byUniqueName(q: LocateQuery): boolean {
+  return q.attributes.some((f) => f.indexed && f.name === 'Name');
+}
+
+function countCandidates(deps: LocateDeps, tenantId: string, q: LocateQuery): number {
+  const candidates = buildCandidateCount(tenantId, q, SQLITE_DIALECT);
+  return deps.run(() => deps.prepare<{ n: number }>(candidates.sql).get(...candidates.params))?.n ?? 0;
 }
 
 async function locateInSlices(deps: LocateDeps, tenantId: string, q: LocateQuery): Promise<LocateResult> {

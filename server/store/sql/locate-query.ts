@@ -60,11 +60,19 @@ function conditionWriter(tenantId: string, dialect: SqlDialect) {
   };
 }
 
+/** The indexed equalities, a Name first: unique in its tenant, it is the filter that drives best. */
+function indexedEqualities(q: LocateQuery): AttributeFilter[] {
+  const equalities = q.attributes.filter((f) => f.indexed);
+  const name = equalities.findIndex((f) => f.name === 'Name');
+  if (name > 0) equalities.unshift(...equalities.splice(name, 1));
+  return equalities;
+}
+
 export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlDialect): { select: BuiltQuery; count: BuiltQuery } {
   const w = conditionWriter(tenantId, dialect);
   const where: string[] = [];
   let from = 'objects o';
-  const equalities = q.attributes.filter((f) => f.indexed);
+  const equalities = indexedEqualities(q);
   const ranges = q.ranges.filter((r) => r.indexed);
   if (equalities[0]) {
     from = 'object_index d JOIN objects o ON o.seq = d.seq';
@@ -92,7 +100,7 @@ export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlD
 
 /** How many objects a Locate may have to read before it is run in slices (see buildWindowedLocate). */
 export function buildCandidateCount(tenantId: string, q: LocateQuery, dialect: SqlDialect): BuiltQuery {
-  const first = q.attributes.find((f) => f.indexed);
+  const first = indexedEqualities(q)[0];
   if (first) {
     return {
       sql: `SELECT COUNT(*) AS n FROM object_index WHERE tenant_id = ${dialect.placeholder(1)} AND name = ${dialect.placeholder(2)} AND value = ${dialect.placeholder(3)}`,

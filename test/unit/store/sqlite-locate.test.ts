@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreErrorCode } from '../../../server/store/errors.js';
 import { SqliteStore } from '../../../server/store/sqlite.js';
 import type { AttributeFilter, LocateQuery, ObjectRecord, RangeFilter } from '../../../server/store/store.js';
+import { buildLocateQuery, SQLITE_DIALECT } from '../../../server/store/sql/locate-query.js';
 import { attr, objectRecord } from '../../support/store-contract.js';
 
 const OBJECTS = 12_000;
+const nameValue = (k: number) => [1, [[0x420055, 7, `n${k}`]]];
+const nameFilter = (k: number): AttributeFilter => ({ name: 'Name', key: JSON.stringify(nameValue(k)), indexed: true });
 
 let dir: string;
 let store: SqliteStore;
@@ -35,6 +38,7 @@ beforeAll(async () => {
             attr('x-Group', [7, `g${k % 4}`]),
             attr('Activation Date', [9, k * 10], k * 10),
             attr('Last Change Date', [9, k], k, 0, false),
+            attr('Name', nameValue(k)),
           ],
         }),
       );
@@ -74,6 +78,10 @@ describe('Locate over many objects on SQLite', () => {
       { ...base, attributes: [length128], offset: 1_500, limit: 700 },
       { ...base, attributes: [length128], offset: 4_000, limit: 10, withTotal: false },
       { ...base, attributes: [{ name: 'Cryptographic Length', key: JSON.stringify([2, 999]), indexed: false }] },
+      // A Name drives wherever it stands among the filters (one candidate at most).
+      { ...base, attributes: [group1, nameFilter(5)] },
+      { ...base, attributes: [group1, nameFilter(6)] },
+      { ...base, attributes: [nameFilter(9)] },
     ];
     for (const q of queries) {
       const want = expected('a', q);
@@ -82,6 +90,8 @@ describe('Locate over many objects on SQLite', () => {
       expect(got.total).toBe(q.withTotal ? want.total : undefined);
     }
     expect(expected('a', base).total).toBeGreaterThan(5_000);
+    expect(expected('a', { ...base, attributes: [group1, nameFilter(5)] }).total).toBe(1);
+    expect(buildLocateQuery('a', { ...base, attributes: [group1, nameFilter(5)] }, SQLITE_DIALECT).select.params.slice(0, 3)).toEqual(['a', 'Name', nameFilter(5).key]);
   });
 
   it('lets other work run between slices instead of holding the event loop for the whole Locate', async () => {
