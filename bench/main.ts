@@ -163,16 +163,17 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
         names = Array.from({ length: 2000 }, () => `bench-locate-${Math.floor(Math.random() * locateObjects)}`);
       }
       const results: LoadStats[] = [];
+      let scenarioRss = 0;
       for (let run = 0; run < runs; run++) {
         // Sampled while the load runs (the workers do the work; this thread is free to look).
-        const sampler = setInterval(() => (rssBytes = Math.max(rssBytes, server.rssBytes())), 250);
+        const sampler = setInterval(() => (scenarioRss = Math.max(scenarioRss, server.rssBytes())), 250);
         let stats: LoadStats;
         try {
           stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections: target.connections ?? connections, workers, seconds });
         } finally {
           clearInterval(sampler);
         }
-        rssBytes = Math.max(rssBytes, server.rssBytes());
+        scenarioRss = Math.max(scenarioRss, server.rssBytes());
         results.push(stats);
         process.stderr.write(`  ${server.name} ${scenario} run ${run + 1}: ${formatRate(stats.opsPerSecond)} ops/s, p99 ${stats.p99Ms.toFixed(2)} ms\n`);
       }
@@ -191,8 +192,10 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
         clientCpuMsPerOp: median(results.map((r) => r.clientCpuMsPerOp)),
         failedResults: results.reduce((s, r) => s + r.failedResults, 0),
         errors: results.reduce((s, r) => s + r.errors, 0),
+        peakRssBytes: scenarioRss,
         ...(note ? { note } : {}),
       });
+      rssBytes = Math.max(rssBytes, scenarioRss);
     }
   } finally {
     await server.stop();

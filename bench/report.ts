@@ -13,6 +13,8 @@ export interface ScenarioReport {
   readonly clientCpuMsPerOp: number;
   readonly failedResults: number;
   readonly errors: number;
+  /** Largest resident memory of the server seen while this scenario ran (processes summed). */
+  readonly peakRssBytes: number;
   readonly note?: string;
   /** Our ops/s divided by PyKMIP's for the same scenario in the same run. */
   ratioToPyKmip?: number;
@@ -22,7 +24,7 @@ const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 export function renderTable(rows: readonly ScenarioReport[]): string {
   return table(
-    ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'CPU ms/op', 'client CPU ms/op', 'vs PyKMIP', 'failed', 'note'],
+    ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'CPU ms/op', 'client CPU ms/op', 'RSS MB', 'vs PyKMIP', 'failed', 'note'],
     rows.map((r) => [
       r.server,
       r.scenario,
@@ -31,6 +33,7 @@ export function renderTable(rows: readonly ScenarioReport[]): string {
       fmt(r.p99Ms, 2),
       fmt(r.serverCpuMsPerOp, 3),
       fmt(r.clientCpuMsPerOp, 3),
+      fmt(r.peakRssBytes / 1e6, 0),
       r.ratioToPyKmip === undefined ? '' : `${fmt(r.ratioToPyKmip, 1)}x`,
       String(r.failedResults + r.errors),
       r.note ?? '',

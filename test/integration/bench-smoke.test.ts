@@ -19,6 +19,7 @@ interface Row {
   opsPerSecond: number;
   serverCpuMsPerOp: number;
   clientCpuMsPerOp: number;
+  peakRssBytes: number;
   failedResults: number;
   errors: number;
   note?: string;
@@ -42,6 +43,7 @@ describe('benchmark (smoke)', () => {
       // Both sides of the machine are accounted: the server's CPU and the load generator's.
       expect(row.serverCpuMsPerOp, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
       expect(row.clientCpuMsPerOp, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
+      expect(row.peakRssBytes, `${row.server} ${row.scenario}`).toBeGreaterThan(20e6);
       expect(row.failedResults + row.errors, `${row.server} ${row.scenario}`).toBe(0);
     }
     expect(report.load.find((r) => r.server.includes('Key Protect'))!.note).toBe('8 connections, 20 ms per Key Protect call');
