@@ -129,11 +129,15 @@ describe.skipIf(skip)('three nodes on one PostgreSQL', () => {
       expect(revoked || destroyed || activated).toBe(true);
     }
     await Promise.all(clients.map((c) => c.close()));
-    const audit = nodes
-      .flatMap((n) => n.stdout.join('').split('\n'))
-      .filter((l) => l.includes('"audit":true'))
-      .map((l) => JSON.parse(l) as { op: string; result: string });
-    for (const op of ['Activate', 'Revoke', 'Destroy']) expect(audit.some((a) => a.op === op)).toBe(true);
+    const audit = () =>
+      nodes
+        .flatMap((n) => n.stdout.join('').split('\n'))
+        .filter((l) => l.includes('"audit":true'))
+        .map((l) => JSON.parse(l) as { op: string; result: string });
+    // Log lines reach standard output in blocks, at the latest 200 ms after they were written.
+    const told = (op: string) => audit().some((a) => a.op === op);
+    for (const deadline = Date.now() + 3000; !['Activate', 'Revoke', 'Destroy'].every(told) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const op of ['Activate', 'Revoke', 'Destroy']) expect(told(op), op).toBe(true);
     expect(finals.size).toBeGreaterThan(0);
   });
 
