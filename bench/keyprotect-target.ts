@@ -5,14 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki } from '../server/pki/dev-pki.js';
 import { FakeKeyProtect } from '../test/support/fake-keyprotect.js';
-import { procCpuSeconds, procRssBytes, profileFlags, stopChild, type ServerUnderTest } from './servers.js';
+import { oneProcessServer, profileFlags, type ServerUnderTest } from './servers.js';
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
@@ -85,17 +85,5 @@ export async function startOursWithKeyProtect(options: { latencyMs: number; labe
     await fake.stop();
     throw new Error(`${(err as Error).message}\n${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`);
   }
-  return {
-    name: options.label,
-    ports: [kmipPort],
-    pids: [child.pid!],
-    tls: { ca: readFileSync(paths.caCert), cert: readFileSync(paths.clientCert), key: readFileSync(paths.clientKey) },
-    cpuSeconds: () => procCpuSeconds(child.pid!),
-    rssBytes: () => procRssBytes(child.pid!),
-    async stop() {
-      await stopChild(child);
-      await fake.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return oneProcessServer(options.label, kmipPort, child, paths, dir, () => fake.stop());
 }

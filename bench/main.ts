@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: our server against Debian's PyKMIP server, side by side in the same run, plus the
- * codec micro-benchmark. Every load scenario runs `--runs` times (median reported). Traffic goes
+ * `npm run bench`: our server against Debian's PyKMIP server, side by side in the same run, Node's
+ * TLS server alone as the ceiling of the handshake scenarios, plus the codec micro-benchmark. Every load scenario runs `--runs` times (median reported). Traffic goes
  * only to 127.0.0.1. Results: a table on stdout, a JSON file, optionally an SVG chart.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,9 +13,10 @@ import type { ScenarioSpec } from './load/scenarios.js';
 import { getEach, populate } from './populate.js';
 import { renderSvg, renderTable, type ScenarioReport } from './report.js';
 import { freePort, startOursWithKeyProtect } from './keyprotect-target.js';
-import { startOurs, startPyKmip, type ServerUnderTest } from './servers.js';
+import { startBareTls, startOurs, startPyKmip, type ServerUnderTest } from './servers.js';
 import { formatRate, median, table } from './stats.js';
 
+const BARE_TLS_LABEL = 'reference: Node TLS alone';
 const LOAD_SCENARIOS = ['create', 'get', 'mix', 'handshake', 'handshake-resumed', 'locate'] as const;
 type LoadScenario = (typeof LOAD_SCENARIOS)[number];
 
@@ -32,6 +33,7 @@ const USAGE = `usage: npm run bench -- [options]
   --keyprotect-connections N  connections for the Key Protect scenarios (default 64)
   --no-keyprotect      skip our server with a Key Protect root key
   --no-pykmip          skip the PyKMIP server
+  --no-reference       skip Node's TLS server alone (the handshake ceiling, no KMIP behind it)
   --python PATH        Python with python3-pykmip (default /usr/bin/python3)
   --out FILE           JSON results (default bench-results.json)
   --chart FILE         also write an SVG chart (e.g. docs/bench.svg)`;
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     'keyprotect-connections': { type: 'string', default: '64' },
     'no-keyprotect': { type: 'boolean', default: false },
     'no-pykmip': { type: 'boolean', default: false },
+    'no-reference': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string', default: 'bench-results.json' },
     chart: { type: 'string' },
@@ -109,6 +112,9 @@ if (!values['no-pykmip']) {
   if (pykmipAvailable(values.python)) targets.push({ label: 'PyKMIP', isPyKmip: true, start: async () => startPyKmip(values.python, await freePort()) });
   else notes.push(`PyKMIP is not importable by ${values.python}: no ratios (apt-get install python3-pykmip)`);
 }
+if (!values['no-reference']) {
+  targets.push({ label: BARE_TLS_LABEL, isPyKmip: false, start: () => startBareTls(BARE_TLS_LABEL), scenarios: ['handshake', 'handshake-resumed'], note: 'Node TLS alone: no KMIP, store or log' });
+}
 const databaseUrl = values['database-url'];
 if (databaseUrl) {
   targets.push({ label: 'ours (PostgreSQL, 1 node)', isPyKmip: false, start: () => startOurs({ nodes: 1, databaseUrl, label: 'ours (PostgreSQL, 1 node)' }) });
@@ -145,12 +151,17 @@ function spec(scenario: LoadScenario, getUids: string[], names: string[]): Scena
   }
 }
 
+function scenariosOf(target: Target): LoadScenario[] {
+  return LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate') && (target.scenarios?.includes(s) ?? true));
+}
+
 async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; rssBytes: number }> {
   const rows: ScenarioReport[] = [];
+  const scenarios = scenariosOf(target);
+  if (scenarios.length === 0) return { rows, rssBytes: 0 };
   const server = await target.start();
   let rssBytes = 0;
   try {
-    const scenarios = LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate') && (target.scenarios?.includes(s) ?? true));
     const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
     if (getUids.length) await getEach(server, getUids);
     for (const scenario of scenarios) {
@@ -222,6 +233,7 @@ if (LOAD_SCENARIOS.some((s) => wanted.has(s))) {
   const rows: ScenarioReport[] = [];
   const memory: Record<string, number> = {};
   for (const target of targets) {
+    if (scenariosOf(target).length === 0) continue;
     process.stderr.write(`\n${target.label}\n`);
     const measured = await measureTarget(target);
     rows.push(...measured.rows);
@@ -230,7 +242,7 @@ if (LOAD_SCENARIOS.some((s) => wanted.has(s))) {
   const pykmip = new Map(rows.filter((r) => r.server === 'PyKMIP').map((r) => [r.scenario, r.opsPerSecond]));
   for (const r of rows) {
     const base = pykmip.get(r.scenario);
-    if (r.server !== 'PyKMIP' && base) r.ratioToPyKmip = r.opsPerSecond / base;
+    if (r.server !== 'PyKMIP' && r.server !== BARE_TLS_LABEL && base) r.ratioToPyKmip = r.opsPerSecond / base;
   }
   report['load'] = rows;
   report['peakRssBytes'] = memory;

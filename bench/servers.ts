@@ -24,6 +24,7 @@ export interface ServerUnderTest {
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 const PYKMIP_SERVER = fileURLToPath(new URL('../../bench/pykmip_server.py', import.meta.url));
+const BARE_TLS_SERVER = fileURLToPath(new URL('./bare-tls-server.js', import.meta.url));
 const TICKS = 100; // USER_HZ on Linux
 
 export function procCpuSeconds(pid: number): number {
@@ -129,6 +130,30 @@ export async function startOurs(options: { nodes: number; databaseUrl?: string |
   };
 }
 
+/** A server under test that is one child process with a development PKI in a scratch folder `dir`. */
+export function oneProcessServer(
+  name: string,
+  port: number,
+  child: ChildProcess,
+  pki: { readonly caCert: string; readonly clientCert: string; readonly clientKey: string },
+  dir: string,
+  stopAlso?: () => Promise<void>,
+): ServerUnderTest {
+  return {
+    name,
+    ports: [port],
+    pids: [child.pid!],
+    tls: { ca: readFileSync(pki.caCert), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) },
+    cpuSeconds: () => procCpuSeconds(child.pid!),
+    rssBytes: () => procRssBytes(child.pid!),
+    async stop() {
+      await stopChild(child);
+      await stopAlso?.();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Debian's PyKMIP server with the same kind of PKI (a dev PKI made by our server in a scratch folder). */
 export async function startPyKmip(python: string, port: number): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-pykmip-'));
@@ -139,17 +164,15 @@ export async function startPyKmip(python: string, port: number): Promise<ServerU
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await waitFor(child, 'stdout', /ready/, 60_000);
-  const pki = (f: string) => readFileSync(f);
-  return {
-    name: 'PyKMIP',
-    ports: [port],
-    pids: [child.pid!],
-    tls: { ca: pki(paths.caCert), cert: pki(paths.clientCert), key: pki(paths.clientKey) },
-    cpuSeconds: () => procCpuSeconds(child.pid!),
-    rssBytes: () => procRssBytes(child.pid!),
-    async stop() {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return oneProcessServer('PyKMIP', port, child, paths, dir);
+}
+
+/** Node's TLS server alone (bench/bare-tls-server.ts), on a development PKI like ours: the handshake ceiling. */
+export async function startBareTls(label: string): Promise<ServerUnderTest> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-bare-'));
+  const { ensureDevPki } = await import('../server/pki/dev-pki.js');
+  const { paths } = ensureDevPki(dir);
+  const child = spawn(process.execPath, [BARE_TLS_SERVER, paths.serverCert, paths.serverKey, paths.caCert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
+  return oneProcessServer(label, Number(m[1]), child, paths, dir);
 }
