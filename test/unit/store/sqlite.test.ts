@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../server/store/sqlite.js';
+import { PAGE_CACHE_KIB, SqliteStore } from '../../../server/store/sqlite.js';
 import { StoreErrorCode } from '../../../server/store/errors.js';
 import { SQLITE_MIGRATIONS } from '../../../server/store/sql/sqlite-migrations.js';
 import { objectRecord, storeContract } from '../../support/store-contract.js';
@@ -32,6 +32,10 @@ describe('SQLite migrations and settings', () => {
     expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version })));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+    // Per connection, so read from the store's own: the page cache stays small (memory goal).
+    const store = new SqliteStore({ path });
+    expect((store as unknown as { db: Database.Database }).db.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    await store.close();
     rmSync(d, { recursive: true, force: true });
   });
 
