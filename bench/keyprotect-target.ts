@@ -85,5 +85,5 @@ export async function startOursWithKeyProtect(options: { latencyMs: number; labe
     await fake.stop();
     throw new Error(`${(err as Error).message}\n${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`);
   }
-  return oneProcessServer(options.label, kmipPort, child, paths, dir, () => fake.stop());
+  return oneProcessServer(options.label, kmipPort, child, paths, dir, { stopAlso: () => fake.stop() });
 }

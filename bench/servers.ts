@@ -65,12 +65,29 @@ function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegE
   });
 }
 
-export function stopChild(child: ChildProcess): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after 10 s. With `group`, to the child's whole process group (it was spawned
+ * `detached`): PyKMIP's server forks a helper that outlives a signal to the parent alone and keeps
+ * our pipes open, so the benchmark never ended and idle PyKMIP servers piled up.
+ */
+export function stopChild(child: ChildProcess, options: { readonly group?: boolean } = {}): Promise<void> {
+  const send = (signal: NodeJS.Signals): void => {
+    try {
+      if (options.group && child.pid !== undefined) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      // Nothing left to signal.
+    }
+  };
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    const finish = (): void => {
+      if (options.group) send('SIGKILL'); // whatever it forked goes with it
+      resolve();
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return finish();
+    child.once('exit', finish);
+    send('SIGTERM');
+    setTimeout(() => send('SIGKILL'), 10_000).unref();
   });
 }
 
@@ -123,7 +140,7 @@ export async function startOurs(options: { nodes: number; databaseUrl?: string |
     cpuSeconds: () => children.reduce((s, c) => s + procCpuSeconds(c.pid!), 0),
     rssBytes: () => children.reduce((s, c) => s + procRssBytes(c.pid!), 0),
     async stop() {
-      await Promise.all(children.map(stopChild));
+      await Promise.all(children.map((c) => stopChild(c)));
       await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -137,7 +154,7 @@ export function oneProcessServer(
   child: ChildProcess,
   pki: { readonly caCert: string; readonly clientCert: string; readonly clientKey: string },
   dir: string,
-  stopAlso?: () => Promise<void>,
+  options: { readonly stopAlso?: () => Promise<void>; readonly group?: boolean } = {},
 ): ServerUnderTest {
   return {
     name,
@@ -147,8 +164,8 @@ export function oneProcessServer(
     cpuSeconds: () => procCpuSeconds(child.pid!),
     rssBytes: () => procRssBytes(child.pid!),
     async stop() {
-      await stopChild(child);
-      await stopAlso?.();
+      await stopChild(child, { group: options.group ?? false });
+      await options.stopAlso?.();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -162,9 +179,19 @@ export async function startPyKmip(python: string, port: number): Promise<ServerU
   const { paths } = ensureDevPki(dir);
   const child = spawn(python, [PYKMIP_SERVER, String(port), paths.serverCert, paths.serverKey, paths.caCert, join(dir, 'pykmip.db'), join(dir, 'pykmip.log')], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so stopping it stops what it forks
   });
+  // Detached, it would not get the terminal's Ctrl-C: if the benchmark ends any other way, so does it.
+  const orphanGuard = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', orphanGuard);
   await waitFor(child, 'stdout', /ready/, 60_000);
-  return oneProcessServer('PyKMIP', port, child, paths, dir);
+  return oneProcessServer('PyKMIP', port, child, paths, dir, { group: true, stopAlso: async () => void process.off('exit', orphanGuard) });
 }
 
 /** Node's TLS server alone (bench/bare-tls-server.ts), on a development PKI like ours: the handshake ceiling. */

@@ -3,11 +3,12 @@
  * Key Protect target runs production-style (--config, management API) against the fake.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pykmipAvailable, requirement } from '../support/env.js';
 
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-smoke-'));
@@ -50,4 +51,31 @@ describe('benchmark (smoke)', () => {
     }
     expect(report.load.find((r) => r.server.includes('Key Protect'))!.note).toBe('8 connections, 20 ms per Key Protect call');
   }, 200_000);
+
+  const noPyKmip = requirement('PyKMIP (python3-pykmip for /usr/bin/python3)', pykmipAvailable(), 'apt-get install python3-pykmip');
+  it.skipIf(noPyKmip)('measures PyKMIP beside ours with ratios, then ends, leaving no PyKMIP process behind', async () => {
+    const out = join(dir, 'with-pykmip.json');
+    // A connection per request is what makes PyKMIP fork a helper (it outlived the parent we stopped and
+    // held our pipes: the run never ended, and idle PyKMIP servers piled up). The run must end by itself.
+    const args = [BENCH, '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--no-keyprotect', '--no-reference', '--out', out];
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, args, { timeout: 90_000 }, (err, _so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve())),
+    );
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { load: Array<Row & { ratioToPyKmip?: number }> };
+    expect(report.load.map((r) => r.server)).toEqual(['ours (SQLite)', 'PyKMIP']);
+    expect(report.load[0]!.ratioToPyKmip).toBeGreaterThan(0);
+    const leftovers = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        } catch {
+          return '';
+        }
+      })
+      .filter((cmd) => cmd.includes('pykmip_server.py') && cmd.includes('kmip-bench-pykmip-'));
+    // Only runs of this test leave their folder name; another PyKMIP on the machine is not ours to judge.
+    const ours = leftovers.filter((cmd) => !existsSync(cmd.split(' ').find((a) => a.endsWith('server-cert.pem')) ?? '/'));
+    expect(ours).toEqual([]);
+  }, 150_000);
 });
