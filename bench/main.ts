@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: our server against Debian's PyKMIP server, side by side in the same run, Node's
- * TLS server alone as the ceiling of the handshake scenarios, plus the codec micro-benchmark. Every load scenario runs `--runs` times (median reported). Traffic goes
- * only to 127.0.0.1. Results: a table on stdout, a JSON file, optionally an SVG chart.
+ * TLS server alone as the ceiling of the handshake scenarios, plus the codec micro-benchmark. Every
+ * load scenario runs `--runs` times (median reported). Traffic goes only to 127.0.0.1. Results: a
+ * table on stdout, a JSON file, optionally an SVG chart.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -157,12 +158,9 @@ function scenariosOf(target: Target): LoadScenario[] {
   return LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate') && (target.scenarios?.includes(s) ?? true));
 }
 
-async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; rssBytes: number }> {
+async function measureTarget(target: Target, scenarios: readonly LoadScenario[]): Promise<ScenarioReport[]> {
   const rows: ScenarioReport[] = [];
-  const scenarios = scenariosOf(target);
-  if (scenarios.length === 0) return { rows, rssBytes: 0 };
   const server = await target.start();
-  let rssBytes = 0;
   try {
     const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
     if (getUids.length) await getEach(server, getUids);
@@ -208,12 +206,11 @@ async function measureTarget(target: Target): Promise<{ rows: ScenarioReport[]; 
         peakRssBytes: scenarioRss,
         ...(note ? { note } : {}),
       });
-      rssBytes = Math.max(rssBytes, scenarioRss);
     }
   } finally {
     await server.stop();
   }
-  return { rows, rssBytes };
+  return rows;
 }
 
 const report: Record<string, unknown> = {
@@ -233,14 +230,14 @@ if (wanted.has('codec')) {
 
 if (LOAD_SCENARIOS.some((s) => wanted.has(s))) {
   const rows: ScenarioReport[] = [];
-  const memory: Record<string, number> = {};
   for (const target of targets) {
-    if (scenariosOf(target).length === 0) continue;
+    const scenarios = scenariosOf(target);
+    if (scenarios.length === 0) continue;
     process.stderr.write(`\n${target.label}\n`);
-    const measured = await measureTarget(target);
-    rows.push(...measured.rows);
-    memory[target.label] = measured.rssBytes;
+    rows.push(...(await measureTarget(target, scenarios)));
   }
+  const memory: Record<string, number> = {};
+  for (const r of rows) memory[r.server] = Math.max(memory[r.server] ?? 0, r.peakRssBytes);
   const pykmip = new Map(rows.filter((r) => r.server === 'PyKMIP').map((r) => [r.scenario, r.opsPerSecond]));
   for (const r of rows) {
     const base = pykmip.get(r.scenario);

@@ -9,6 +9,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDevPki, type DevPkiPaths } from '../server/pki/dev-pki.js';
 
 export interface ServerUnderTest {
   readonly name: string;
@@ -171,12 +172,15 @@ export function oneProcessServer(
   };
 }
 
+/** A scratch folder holding a development PKI like the one our server makes for itself. */
+function scratchPki(prefix: string): { dir: string; paths: DevPkiPaths } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, paths: ensureDevPki(dir).paths };
+}
+
 /** Debian's PyKMIP server with the same kind of PKI (a dev PKI made by our server in a scratch folder). */
 export async function startPyKmip(python: string, port: number): Promise<ServerUnderTest> {
-  const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-pykmip-'));
-  // Borrow the development PKI generator: start and stop our server once in this folder.
-  const { ensureDevPki } = await import('../server/pki/dev-pki.js');
-  const { paths } = ensureDevPki(dir);
+  const { dir, paths } = scratchPki('kmip-bench-pykmip-');
   const child = spawn(python, [PYKMIP_SERVER, String(port), paths.serverCert, paths.serverKey, paths.caCert, join(dir, 'pykmip.db'), join(dir, 'pykmip.log')], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so stopping it stops what it forks
@@ -196,9 +200,7 @@ export async function startPyKmip(python: string, port: number): Promise<ServerU
 
 /** Node's TLS server alone (bench/bare-tls-server.ts), on a development PKI like ours: the handshake ceiling. */
 export async function startBareTls(label: string): Promise<ServerUnderTest> {
-  const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-bare-'));
-  const { ensureDevPki } = await import('../server/pki/dev-pki.js');
-  const { paths } = ensureDevPki(dir);
+  const { dir, paths } = scratchPki('kmip-bench-bare-');
   const child = spawn(process.execPath, [BARE_TLS_SERVER, paths.serverCert, paths.serverKey, paths.caCert], { stdio: ['ignore', 'ignore', 'pipe'] });
   const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
   return oneProcessServer(label, Number(m[1]), child, paths, dir);

@@ -33,22 +33,13 @@ export const REDACT_PATHS: readonly string[] = [
 
 /**
  * Standard output, buffered: one write per 8 KB or per 200 ms instead of one per line (an audit
- * line per request made that write the costliest call of a Get). Flushed synchronously on exit.
- * Lines go in as Buffers: in text mode the writer appends each line to one growing string and
- * measures that string's byte length on every write, copying up to 16 KB per line (a seventh of
- * everything a Get allocated).
+ * line per request made that write the costliest call of a Get). pino flushes it synchronously when
+ * the process exits. Lines go in as Buffers: in text mode the writer appends each line to one
+ * growing string and measures that string's byte length on every write, copying up to 16 KB per
+ * line (a seventh of everything a Get allocated).
  */
 function bufferedStdout(): DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 8192, contentMode: 'buffer' });
-  const timer = setInterval(() => destination.flush(), 200);
-  timer.unref();
-  process.once('exit', () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // stdout is gone; nothing left to do with the lines.
-    }
-  });
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 8192, periodicFlush: 200, contentMode: 'buffer' });
   // sonic-boom types its write as taking a string; in buffer mode it takes Buffers.
   return { write: (line: string) => void destination.write(Buffer.from(line, 'utf8') as unknown as string) };
 }

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.js';
-import { buildCandidateCount, buildLocateQuery, buildWindowedLocate, SQLITE_DIALECT } from './sql/locate-query.js';
+import { buildCandidateCount, buildLocateQuery, buildWindowedLocate, drivenByUniqueAttribute, SQLITE_DIALECT } from './sql/locate-query.js';
 import type { LocateQuery, LocateResult } from './store.js';
 
 /** Up to this many candidate objects, one query: it costs at most a few milliseconds. */
@@ -24,18 +24,13 @@ export interface LocateDeps {
 }
 
 export async function locateOnSqlite(deps: LocateDeps, tenantId: string, q: LocateQuery): Promise<LocateResult> {
-  if (byUniqueName(q) || countCandidates(deps, tenantId, q) <= ONE_QUERY_CANDIDATES) {
+  if (drivenByUniqueAttribute(q) || countCandidates(deps, tenantId, q) <= ONE_QUERY_CANDIDATES) {
     const { select, count } = buildLocateQuery(tenantId, q, SQLITE_DIALECT);
     const rows = deps.run(() => deps.prepare<{ uid: string }>(select.sql).all(...select.params));
     const total = q.withTotal ? deps.run(() => deps.prepare<{ n: number }>(count.sql).get(...count.params))?.n : undefined;
     return { uids: rows.map((r) => r.uid), total };
   }
   return locateInSlices(deps, tenantId, q);
-}
-
-/** A Name is unique in its tenant (a unique index says so): at most one candidate, nothing to count. */
-function byUniqueName(q: LocateQuery): boolean {
-  return q.attributes.some((f) => f.indexed && f.name === 'Name');
 }
 
 function countCandidates(deps: LocateDeps, tenantId: string, q: LocateQuery): number {

@@ -68,5 +68,3 @@ export function parse(synthesized: string): SynthDoc {
 export function resourcesOf(doc: SynthDoc, type: string): Record<string, unknown>[] {
   return Object.values(doc.resource?.[type] ?? {});
 }
-
-/** The one resource of a type whose construct path ends with `pathSuffix`. */

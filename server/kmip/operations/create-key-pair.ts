@@ -35,9 +35,9 @@ const Request = struct('Create Key Pair Request Payload', KEY_PAIR_ATTRIBUTE_FIE
 const Response = struct('Create Key Pair Response Payload', KEY_PAIR_RESPONSE_FIELDS);
 
 /** `base` with every attribute `over` names replaced by `over`'s instances. */
-export function merged(common: readonly Attribute[], own: readonly Attribute[]): Attribute[] {
-  const ownNames = new Set(own.map((a) => a.name));
-  return [...common.filter((a) => !ownNames.has(a.name)), ...own];
+export function merged(base: readonly Attribute[], over: readonly Attribute[]): Attribute[] {
+  const named = new Set(over.map((a) => a.name));
+  return [...base.filter((a) => !named.has(a.name)), ...over];
 }
 
 interface KeyPairRequest {

@@ -60,12 +60,20 @@ function conditionWriter(tenantId: string, dialect: SqlDialect) {
   };
 }
 
-/** The indexed equalities, a Name first: unique in its tenant, it is the filter that drives best. */
+/** Unique in its tenant (a unique index says so): a filter on it matches one object at most. */
+const UNIQUE_ATTRIBUTE = 'Name';
+
+/** The indexed equalities, a Name first: it is the filter that drives best. */
 function indexedEqualities(q: LocateQuery): AttributeFilter[] {
   const equalities = q.attributes.filter((f) => f.indexed);
-  const name = equalities.findIndex((f) => f.name === 'Name');
+  const name = equalities.findIndex((f) => f.name === UNIQUE_ATTRIBUTE);
   if (name > 0) equalities.unshift(...equalities.splice(name, 1));
   return equalities;
+}
+
+/** Whether the query is driven by a Name, so it has one candidate at most and needs no count. */
+export function drivenByUniqueAttribute(q: LocateQuery): boolean {
+  return indexedEqualities(q)[0]?.name === UNIQUE_ATTRIBUTE;
 }
 
 export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlDialect): { select: BuiltQuery; count: BuiltQuery } {

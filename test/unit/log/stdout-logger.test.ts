@@ -3,6 +3,7 @@
  * must come out whole, once, in order, with its UTF-8 intact, including lines longer than a block
  * and the ones still buffered when the process exits.
  */
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { assertBuilt, runToExit } from '../../support/process.js';
@@ -31,5 +32,23 @@ describe('buffered standard output logger', () => {
       expect(l.tenant).toBe(`Zürich-東京-${l.i}`);
       if (l.i % 500 === 7) expect(l.big).toBe('é'.repeat(20000));
     }
+  });
+
+  it('writes a lone line within the flush period, without waiting for the block to fill or the process to end', async () => {
+    assertBuilt();
+    const script = `
+      const { createLoggers } = await import(${JSON.stringify(LOGGER)});
+      createLoggers({ level: 'info' }).logger.info({ lone: true }, 'line');
+      setTimeout(() => process.exit(0), 3000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = performance.now();
+    const firstLineAfterMs = await new Promise<number>((resolve) => {
+      child.stdout.once('data', () => resolve(performance.now() - started));
+      child.once('exit', () => resolve(Infinity));
+    });
+    child.kill();
+    // Node's start-up plus the 200 ms period; the process lives 3 s, so an exit flush would be too late.
+    expect(firstLineAfterMs).toBeLessThan(2_000);
   });
 });
