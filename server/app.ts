@@ -18,6 +18,7 @@ import { KmipListener } from './net/listener.js';
 import type { MessageHandler } from './net/types.js';
 import { ConfigError } from './config/load.js';
 import type { KeyStore } from './store/store.js';
+import type { KeyProtectAuth } from './wrap/credentials.js';
 import { KeyProtectWrapper } from './wrap/keyprotect.js';
 import { LocalKeyWrapper } from './wrap/local.js';
 import { RewrapQueue } from './maintenance/rewrap-queue.js';
@@ -75,6 +76,12 @@ function readApiKey(w: Extract<ServerConfig['wrap'], { kind: 'keyprotect' }>): s
   return key;
 }
 
+/** The configured credential source: the instance's trusted profile (wrap.auth), or an API key at IAM. */
+function keyProtectAuth(w: Extract<ServerConfig['wrap'], { kind: 'keyprotect' }>): KeyProtectAuth {
+  if (w.auth) return { kind: 'trustedProfile', profileId: w.auth.profileId, metadataEndpoint: w.auth.metadataEndpoint };
+  return { kind: 'apiKey', apiKey: readApiKey(w), iamEndpoint: w.iamEndpoint };
+}
+
 function openWrapper(config: Readonly<ServerConfig>, logger: Logger, metrics: ServerMetrics): KeyWrapper {
   const w = config.wrap;
   if (w.kind === 'local') return new LocalKeyWrapper(w.keyFile);
@@ -83,8 +90,7 @@ function openWrapper(config: Readonly<ServerConfig>, logger: Logger, metrics: Se
     instanceId: w.instanceId,
     rootKeyId: w.rootKeyId,
     endpoint: w.endpoint,
-    iamEndpoint: w.iamEndpoint,
-    apiKey: readApiKey(w),
+    auth: keyProtectAuth(w),
     cacheSeconds: w.cacheSeconds,
     requestTimeoutMs: w.requestTimeoutMs,
     maxAttempts: w.maxAttempts,

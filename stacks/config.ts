@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KEY_PROTECT_ROLES, POLICY_SCOPES } from '../modules/identity/service-identity.js';
 import { keyProtectInstanceGuid } from '../modules/key-protect/plan-crn.js';
-import { parseCidr, planSubnets } from '../modules/network/plan-subnets.js';
+import { cidrsOverlap, parseCidr, planSubnets } from '../modules/network/plan-subnets.js';
 import { normalizeTags, stackName } from '../modules/shared/plan-names.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -21,10 +21,22 @@ const cidr = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** A CIDR its own field accepts (bad ones are reported there, once). */
+function validCidr(value: string): boolean {
+  try {
+    return parseCidr(value).prefixLength > 0;
+  } catch {
+    return false;
+  }
+}
+
 const tags = z.array(z.string().regex(/^[A-Za-z0-9 _.:-]{1,128}$/, 'tags are letters, digits, space, _ . - : (at most 128)')).default([]);
 
-/** Debian 13 packages Node.js 20.19 (the server needs 20.18+); Ubuntu 24.04 and Debian 12 package Node 18. */
-export const DEFAULT_IMAGE = 'ibm-debian-13-0-minimal-amd64-1';
+/**
+ * The operating system of the stock image the nodes boot, as IBM names it (`os` of an image). Debian 13
+ * packages Node.js 20.19 (the server needs 20.18+); Ubuntu 24.04 and Debian 12 package Node 18.
+ */
+export const DEFAULT_IMAGE_OS = 'debian-13-amd64';
 
 const keyName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{1,89}$/, 'a key name: 2-90 letters, digits, space, _ . - (no personal data)');
 
@@ -52,8 +64,14 @@ const KeyProtectSchema = z
         .object({
           source: z.literal('import'),
           name: keyName,
-          /** Terraform variable (sensitive) that carries base64 key material at apply time: TF_VAR_<name>. */
+          /**
+           * Terraform variables (sensitive) that carry the secure-import values at apply time (TF_VAR_<name>):
+           * the material wrapped under a Key Protect import token, the encrypted nonce and its IV, as
+           * `kmipctl keyprotect import-prepare` writes them. The plaintext material never reaches Terraform.
+           */
           materialVariable: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/).default('root_key_material'),
+          encryptedNonceVariable: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/).default('root_key_encrypted_nonce'),
+          ivVariable: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/).default('root_key_iv'),
         })
         .strict(),
       z.object({ source: z.literal('existing'), id: z.string().regex(UUID, 'a Key Protect key id (UUID)') }).strict(),
@@ -88,9 +106,23 @@ const RegionSchema = z
         subnetIndex: z.number().int().min(0).default(0),
         hostIndex: z.number().int().min(4).default(4),
         zonePrefixes: z.record(z.string(), cidr).optional(),
+        /**
+         * Virtual private endpoint gateways for Key Protect, Object Storage and the database inside the VPC.
+         * Off by default: the nodes already reach those services privately over IBM's service network.
+         */
+        privateEndpoints: z.boolean().default(false),
       })
       .strict()
-      .default({ subnetPrefixLength: 24, subnetIndex: 0, hostIndex: 4 }),
+      .default({ subnetPrefixLength: 24, subnetIndex: 0, hostIndex: 4, privateEndpoints: false }),
+    /**
+     * Context-based restrictions on the service instances the stack owns (Key Protect, database, Object
+     * Storage): only the VPC, the deployer networks and the operator networks. "report" (default) logs calls
+     * from elsewhere without refusing them; "enabled" refuses them (needs deployerNetworks); "off" creates none.
+     */
+    contextRestrictions: z
+      .object({ enforcement: z.enum(['report', 'enabled', 'off']).default('report'), deployerNetworks: z.array(cidr).default([]) })
+      .strict()
+      .default({ enforcement: 'report', deployerNetworks: [] }),
     keyProtect: KeyProtectSchema,
     identity: z
       .object({ keyProtectRole: z.enum(KEY_PROTECT_ROLES).default('Reader'), policyScope: z.enum(POLICY_SCOPES).default('key') })
@@ -99,11 +131,14 @@ const RegionSchema = z
     instance: z
       .object({
         profile: z.string().regex(/^[a-z0-9]+-[0-9]+x[0-9]+$/, 'a VPC instance profile such as bx2-2x8').default('bx2-2x8'),
-        image: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'an image name').default(DEFAULT_IMAGE),
+        /** The newest available public stock image of this operating system (resolved at plan time). */
+        imageOs: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'an IBM operating system name such as debian-13-amd64').default(DEFAULT_IMAGE_OS),
+        /** Pins one image by name instead (IBM deprecates stock image names by point release: prefer imageOs). */
+        image: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'an image name').optional(),
         bootVolumeGb: z.number().int().min(100).max(250).default(100),
       })
       .strict()
-      .default({ profile: 'bx2-2x8', image: DEFAULT_IMAGE, bootVolumeGb: 100 }),
+      .default({ profile: 'bx2-2x8', imageOs: DEFAULT_IMAGE_OS, bootVolumeGb: 100 }),
     database: z
       .object({
         plan: z.enum(['standard', 'enterprise']).default('standard'),
@@ -181,6 +216,8 @@ export const StacksConfigSchema = z
   .strict()
   .superRefine((cfg, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    /** Zone prefixes of every stack so far: VPCs joined by a Transit Gateway must not overlap. */
+    const prefixesSeen: { stack: string; zone: string; prefix: string }[] = [];
     const seenEnv = new Map<string, number>();
     const seenStack = new Map<string, string>();
     cfg.environments.forEach((env, e) => {
@@ -198,7 +235,17 @@ export const StacksConfigSchema = z
           issue(at('tags'), (err as Error).message);
         }
         try {
-          planSubnets({ region: r.region, zones: r.zones, subnetPrefixLength: r.network.subnetPrefixLength, subnetIndex: r.network.subnetIndex, hostIndex: r.network.hostIndex, ...(r.network.zonePrefixes ? { zonePrefixes: r.network.zonePrefixes } : {}) });
+          const plan = planSubnets({ region: r.region, zones: r.zones, subnetPrefixLength: r.network.subnetPrefixLength, subnetIndex: r.network.subnetIndex, hostIndex: r.network.hostIndex, ...(r.network.zonePrefixes ? { zonePrefixes: r.network.zonePrefixes } : {}) });
+          for (const zone of plan.zoneNames) {
+            const prefix = plan.zones[zone]!.zonePrefix;
+            for (const other of prefixesSeen) {
+              if (cidrsOverlap(prefix, other.prefix)) issue(at('network', 'zonePrefixes'), `${zone} ${prefix} overlaps ${other.stack} ${other.zone} ${other.prefix}: VPCs joined by a Transit Gateway must not overlap; give one of them network.zonePrefixes`);
+            }
+            for (const [field, list] of [['kmipClientCidrs', r.kmipClientCidrs], ['operatorNetworks', r.operatorNetworks]] as const) {
+              for (const c of list) if (validCidr(c) && cidrsOverlap(prefix, c)) issue(at(field), `${c} overlaps the VPC's address prefix ${prefix} of ${zone}: vCenter and operator networks lie outside the VPC; give network.zonePrefixes`);
+            }
+            prefixesSeen.push({ stack: name, zone, prefix });
+          }
         } catch (err) {
           issue(at('network'), (err as Error).message.replace(/^subnet plan for [a-z-]+: /, ''));
         }
@@ -221,6 +268,9 @@ export const StacksConfigSchema = z
         if (r.identity.policyScope === 'key-ring' && !kp.keyRing) issue(at('identity', 'policyScope'), 'scope "key-ring" needs keyProtect.keyRing');
         if (r.adminCidrs !== undefined) {
           issue(at('adminCidrs'), 'renamed to operatorNetworks: list only the operator networks; the node subnets now always reach the admin port (HTTPS health checks)');
+        }
+        if (r.contextRestrictions.enforcement === 'enabled' && r.contextRestrictions.deployerNetworks.length === 0) {
+          issue(at('contextRestrictions', 'deployerNetworks'), 'enforcing context-based restrictions needs the networks Terraform runs from, or the apply locks Terraform out of the keys it manages');
         }
         if (r.ssh.allowedCidrs.length > 0 && r.ssh.keyIds.length === 0) issue(at('ssh', 'keyIds'), 'SSH is opened (ssh.allowedCidrs) but no key is given');
         if (r.assets.existingCosInstanceCrn && r.assets.existingCosInstanceCrn.split(':')[4] !== 'cloud-object-storage') {

@@ -4,9 +4,11 @@
  * material, and prints what vCenter needs.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { Annotations, Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable, type IAspect } from 'cdktf';
+import { Annotations, Aspects, Fn, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable, propertyAccess, type IAspect } from 'cdktf';
 import type { Construct, IConstruct } from 'constructs';
 import { DataIbmIsImage } from '../.gen/providers/ibm/data-ibm-is-image/index.js';
+import { DataIbmIsImages } from '../.gen/providers/ibm/data-ibm-is-images/index.js';
+import { TimeProvider } from '../.gen/providers/time/provider/index.js';
 import { DataIbmResourceGroup } from '../.gen/providers/ibm/data-ibm-resource-group/index.js';
 import { IbmProvider } from '../.gen/providers/ibm/provider/index.js';
 import { AssetBucket } from '../modules/assets/asset-bucket.js';
@@ -14,12 +16,20 @@ import { PostgresDatabase } from '../modules/database/database.js';
 import { ServiceIdentity } from '../modules/identity/service-identity.js';
 import { KeyProtect, type RootKeySource } from '../modules/key-protect/key-protect.js';
 import { KmipCluster } from '../modules/kmip-cluster/kmip-cluster.js';
-import { ADMIN_PORT, KMIP_PORT, PATHS, PRIVATE_IAM_ENDPOINT, SERVICE_USER, adminEndpoint, cosDirectEndpoint, renderCloudConfig, renderServerConfig, type Asset } from '../modules/kmip-cluster/plan-boot.js';
+import { ADMIN_PORT, KMIP_PORT, METADATA_ENDPOINT, PATHS, SERVICE_USER, adminEndpoint, cosDirectEndpoint, renderCloudConfig, renderServerConfig, type Asset } from '../modules/kmip-cluster/plan-boot.js';
 import { KmipNetwork } from '../modules/network/network.js';
+import { PrivateEndpoints, serviceEndpointCrns } from '../modules/network/private-endpoints.js';
+import { ContextRestrictions } from '../modules/restrictions/context-restrictions.js';
 import { planSubnets, type SubnetPlan } from '../modules/network/plan-subnets.js';
 import { normalizeTags, resourceName, stackName } from '../modules/shared/plan-names.js';
 import type { EnvironmentConfig, RegionConfig, StacksConfig } from './config.js';
 import { loadStackPki, type StackPki } from './pki.js';
+import { resolveReleases, storeAssets, storedAssetFile as storedFile, type NodeRelease, type ZoneReleasePlan } from './releases.js';
+
+/** Terraform versions the synthesized JSON needs: the S3 backend's endpoints and checksum settings came in 1.6.3. */
+export const REQUIRED_TERRAFORM = '>= 1.6.3';
+/** hashicorp/time, for the pause after a service-to-service authorization. */
+export const TIME_PROVIDER_VERSION = '0.13.1';
 
 export interface KmipRegionStackProps {
   readonly config: StacksConfig;
@@ -31,7 +41,9 @@ export interface KmipRegionStackProps {
   readonly now?: Date;
   /**
    * Overrides the environment's `destroyProtection` for this stack only. Only the teardown flow
-   * (scripts/teardown.ts) sets it, to false, after its preflight and backup. @default the environment's
+   * (scripts/teardown.ts) sets it, to false, after its preflight and backup: everything becomes destroyable
+   * except Key Protect (instance, key ring, root key, policies), which the teardown takes out of the state
+   * instead, so the root key outlives the stack as long as its backups must stay readable. @default the environment's
    */
   readonly destroyProtection?: boolean;
 }
@@ -59,6 +71,12 @@ export class KmipRegionStack extends TerraformStack {
   readonly plan: SubnetPlan;
   readonly pki: StackPki;
   readonly bundleSha256: string;
+  /** What each zone's node runs (recorded in <pkiDir>/<stack>/releases.json) and what a roll would bring. */
+  readonly releases: readonly ZoneReleasePlan[];
+  /** The release a roll moves each zone to (the current files and settings). */
+  readonly currentReleases: Readonly<Record<string, NodeRelease>>;
+  /** Terraform address of each zone's instance (`ibm_is_instance.<name>`). */
+  readonly instanceAddresses: Readonly<Record<string, string>>;
   readonly vcenterServers: readonly VcenterKmipServerSpec[];
   readonly endpoints: readonly string[];
   /** https://<node>:9696 per node, zone order: where kmipctl (and the teardown) reaches the management API. */
@@ -69,6 +87,8 @@ export class KmipRegionStack extends TerraformStack {
   readonly database: PostgresDatabase;
   readonly assets: AssetBucket;
   readonly cluster: KmipCluster;
+  readonly privateEndpoints?: PrivateEndpoints;
+  readonly restrictions?: ContextRestrictions;
   readonly tags: readonly string[];
 
   constructor(scope: Construct, props: KmipRegionStackProps) {
@@ -85,6 +105,8 @@ export class KmipRegionStack extends TerraformStack {
     this.tags = tags;
 
     new IbmProvider(this, 'ibm', { region: r.region });
+    new TimeProvider(this, 'time');
+    this.addOverride('terraform.required_version', REQUIRED_TERRAFORM);
     if (cfg.backend.kind === 'local') {
       // Relative to the stack's folder (cdktf.out/stacks/<name>/): the project root, as cdktf's default, but
       // without an absolute path so the synthesized folder can be applied on another machine.
@@ -117,19 +139,20 @@ export class KmipRegionStack extends TerraformStack {
     for (const w of this.pki.warnings) Annotations.of(this).addWarning(w);
 
     const resourceGroup = new DataIbmResourceGroup(this, 'ResourceGroup', { name: r.resourceGroup });
-    const image = new DataIbmIsImage(this, 'Image', { name: r.instance.image, visibility: 'public' });
+    const imageId = this.selectImage(r);
 
     // Key Protect: the customer root key.
     const kp = r.keyProtect;
     let rootKey: RootKeySource;
     if (kp.rootKey.source === 'import') {
-      const material = new TerraformVariable(this, kp.rootKey.materialVariable, {
-        type: 'string',
-        sensitive: true,
-        nullable: false,
-        description: 'Base64 of the root key material to import into Key Protect (16, 24 or 32 bytes). Keep your own backup of it.',
-      });
-      rootKey = { source: 'import', name: kp.rootKey.name, payload: material.stringValue };
+      const variable = (id: string, description: string) => new TerraformVariable(this, id, { type: 'string', sensitive: true, nullable: false, description }).stringValue;
+      rootKey = {
+        source: 'import',
+        name: kp.rootKey.name,
+        payload: variable(kp.rootKey.materialVariable, 'Root key material wrapped under a Key Protect import token (secure import; kmipctl keyprotect import-prepare). Keep your own backup of the plaintext material.'),
+        encryptedNonce: variable(kp.rootKey.encryptedNonceVariable, 'The import token nonce encrypted with the root key material (secure import)'),
+        iv: variable(kp.rootKey.ivVariable, 'The IV of the encrypted nonce (secure import)'),
+      };
     } else rootKey = kp.rootKey;
     this.keyProtect = new KeyProtect(this, 'KeyProtect', {
       region: r.region,
@@ -140,7 +163,8 @@ export class KmipRegionStack extends TerraformStack {
       rootKey,
       ...(kp.rotationMonths !== undefined ? { rotationMonths: kp.rotationMonths } : {}),
       ...(kp.dualAuthDelete !== undefined ? { dualAuthDelete: kp.dualAuthDelete } : {}),
-      preventDestroy: protect,
+      // The teardown never destroys the root key: the backup it takes is wrapped by it (see retainedByTeardown).
+      preventDestroy: protect || props.destroyProtection === false,
       managementEndpoint: kp.managementEndpoint,
       tags,
     });
@@ -155,24 +179,45 @@ export class KmipRegionStack extends TerraformStack {
       kmipClientCidrs: r.kmipClientCidrs,
       operatorCidrs: r.operatorNetworks,
       sshCidrs: r.ssh.allowedCidrs,
-      kmipFromSubnets: r.loadBalancer.enabled,
+      loadBalancer: r.loadBalancer.enabled,
       kmipPort: KMIP_PORT,
       adminPort: ADMIN_PORT,
       tags,
     });
 
-    // Assets: the server bundle and the TLS material, hash-pinned.
-    const bundleFile = abs(cfg.serverBundle);
-    const files = [
-      { id: 'server-bundle', file: bundleFile },
-      { id: 'tls-ticket-keys', file: this.pki.ticketKeysFile },
-      // Only the admin CA's certificate: its key stays with the operator (npm run pki).
-      { id: 'tls-admin-ca', file: this.pki.adminCaCertFile },
-      ...this.plan.zoneNames.flatMap((z) => [
-        { id: `tls-${z}-cert`, file: this.pki.nodes[z]!.certFile },
-        { id: `tls-${z}-key`, file: this.pki.nodes[z]!.keyFile },
-      ]),
-    ];
+    // Releases: what each node runs. Every asset file is kept content-addressed beside the PKI, so an older
+    // release a node still runs stays deployable.
+    const stackPkiDir = this.pki.dir;
+    const current = (zone: string): NodeRelease => ({
+      assets: storeAssets(stackPkiDir, {
+        'server-bundle': abs(cfg.serverBundle),
+        'tls-ticket-keys': this.pki.ticketKeysFile,
+        // Only the admin CA's certificate: its key stays with the operator (npm run pki).
+        'tls-admin-ca': this.pki.adminCaCertFile,
+        'tls-cert': this.pki.nodes[zone]!.certFile,
+        'tls-key': this.pki.nodes[zone]!.keyFile,
+      }),
+      settings: {
+        profile: r.instance.profile,
+        bootVolumeGb: r.instance.bootVolumeGb,
+        logLevel: r.server.logLevel,
+        keyProtectCacheSeconds: r.server.keyProtectCacheSeconds,
+        identityCacheSeconds: r.server.identityCacheSeconds,
+        databasePoolSize: r.server.databasePoolSize,
+        maxConnections: r.server.maxConnections,
+      },
+    });
+    this.currentReleases = Object.fromEntries(this.plan.zoneNames.map((z) => [z, current(z)]));
+    this.releases = resolveReleases(stackPkiDir, this.plan.zoneNames, (z) => this.currentReleases[z]!, props.now ? () => props.now! : undefined);
+    const currentBundle = this.currentReleases[this.plan.zoneNames[0]!]!.assets['server-bundle']!;
+    const files = new Map<string, { file: string; name: string }>();
+    for (const zone of this.plan.zoneNames) {
+      const cur = this.currentReleases[zone]!;
+      for (const a of Object.values(cur.assets)) files.set(`${a.sha256}/${a.name}`, { file: storedFile(stackPkiDir, a), name: a.name });
+    }
+    for (const rel of this.releases) for (const [id, f] of Object.entries(rel.assetFiles)) files.set(`${rel.running.assets[id]!.sha256}/${rel.running.assets[id]!.name}`, { file: f, name: rel.running.assets[id]!.name });
+
+    // Assets: the server bundles and TLS material of every release a node runs, hash-pinned.
     this.assets = new AssetBucket(this, 'Assets', {
       region: r.region,
       resourceGroupId: resourceGroup.id,
@@ -180,10 +225,10 @@ export class KmipRegionStack extends TerraformStack {
       instanceName: resourceName(name, 'cos'),
       ...(r.assets.existingCosInstanceCrn ? { existingInstanceCrn: r.assets.existingCosInstanceCrn } : {}),
       ...(r.assets.encryptWithRootKey ? { rootKey: byok } : {}),
-      files,
+      files: [...files.values()],
       tags,
     });
-    this.bundleSha256 = this.assets.asset('server-bundle').sha256;
+    this.bundleSha256 = currentBundle.sha256;
 
     // Identity the servers run as.
     this.identity = new ServiceIdentity(this, 'Identity', {
@@ -207,76 +252,115 @@ export class KmipRegionStack extends TerraformStack {
       memoryMb: r.database.memoryMb,
       diskMb: r.database.diskMb,
       cpuCount: r.database.cpuCount,
-      allowlist: this.plan.zoneNames.map((z) => this.plan.zones[z]!.cidr),
+      allowlist: [
+        // IBM allows 1-32 characters of description.
+        ...this.plan.zoneNames.map((z) => ({ address: this.plan.zones[z]!.cidr, description: `KMIP nodes ${z}` })),
+        ...r.operatorNetworks.map((address) => ({ address, description: 'operator network' })),
+      ],
       ...(r.database.encryptWithRootKey ? { rootKey: byok } : {}),
       preventDestroy: protect,
       tags,
     });
 
-    // The nodes.
-    const shared = (id: string, path: string, mode: Asset['mode'], group: string): Asset => {
-      const a = this.assets.asset(id);
-      return { key: a.key, sha256: a.sha256, path, mode, owner: 'root', group };
-    };
-    const clusterNodes = this.plan.zoneNames.map((zone) => {
+    if (r.network.privateEndpoints) {
+      const endpoints = serviceEndpointCrns(r.region);
+      this.privateEndpoints = new PrivateEndpoints(this, 'PrivateEndpoints', {
+        name: resourceName(name),
+        vpcId: this.network.vpc.id,
+        resourceGroupId: resourceGroup.id,
+        subnetIds: this.plan.zoneNames.map((z) => this.network.subnetId(z)),
+        nodeSecurityGroupId: this.network.nodeSecurityGroup.id,
+        targets: [
+          { id: 'kms', crn: endpoints.kms },
+          { id: 'cos', crn: endpoints.cos },
+          { id: 'db', crn: this.database.database.id },
+        ],
+        tags,
+      });
+    }
+    if (r.contextRestrictions.enforcement !== 'off') {
+      this.restrictions = new ContextRestrictions(this, 'Restrictions', {
+        name: resourceName(name),
+        accountId: accountOf(this.keyProtect.instanceCrn),
+        vpcCrn: this.network.vpc.crn,
+        deployerCidrs: r.contextRestrictions.deployerNetworks,
+        operatorCidrs: r.operatorNetworks,
+        // Only instances this stack owns: a rule on a shared instance would restrict its other users too.
+        services: [
+          ...(this.keyProtect.instance ? [{ label: 'Key Protect', serviceName: 'kms', serviceInstance: this.keyProtect.instanceGuid }] : []),
+          { label: 'Databases for PostgreSQL', serviceName: 'databases-for-postgresql', serviceInstance: this.database.database.guid },
+          ...(this.assets.instance ? [{ label: 'Object Storage', serviceName: 'cloud-object-storage', serviceInstance: this.assets.cosInstanceGuid }] : []),
+        ],
+        enforcement: r.contextRestrictions.enforcement,
+      });
+    }
+
+    // The nodes, each from the release its zone runs.
+    const clusterNodes = this.releases.map((rel) => {
+      const zone = rel.zone;
       const z = this.plan.zones[zone]!;
+      const asset = (id: string, path: string, mode: Asset['mode'], group: string): Asset => {
+        const a = rel.running.assets[id]!;
+        return { key: this.assets.asset(a.sha256, a.name).key, sha256: a.sha256, path, mode, owner: 'root', group };
+      };
+      const settings = rel.running.settings;
       const manifest = {
         endpoint: cosDirectEndpoint(r.region),
         bucket: this.assets.bucketName,
-        iamEndpoint: PRIVATE_IAM_ENDPOINT,
-        apiKeyFile: PATHS.apiKey,
+        metadataEndpoint: METADATA_ENDPOINT,
+        trustedProfileId: this.identity.profileId,
         assets: [
-          shared('server-bundle', PATHS.bundle, '0644', 'root'),
-          shared('tls-ticket-keys', PATHS.ticketKeys, '0640', SERVICE_USER),
-          shared('tls-admin-ca', PATHS.adminCa, '0644', 'root'),
-          shared(`tls-${zone}-cert`, PATHS.cert, '0644', 'root'),
-          shared(`tls-${zone}-key`, PATHS.key, '0640', SERVICE_USER),
+          asset('server-bundle', PATHS.bundle, '0644', 'root'),
+          asset('tls-ticket-keys', PATHS.ticketKeys, '0640', SERVICE_USER),
+          asset('tls-admin-ca', PATHS.adminCa, '0644', 'root'),
+          asset('tls-cert', PATHS.cert, '0644', 'root'),
+          asset('tls-key', PATHS.key, '0640', SERVICE_USER),
         ],
       };
       const serverConfig = renderServerConfig({
         nodeIp: z.nodeIp,
+        trustedProfileId: this.identity.profileId,
         keyProtect: {
           region: r.region,
           instanceId: this.keyProtect.instanceGuid,
           rootKeyId: this.keyProtect.rootKeyId,
           endpoint: 'private',
-          cacheSeconds: r.server.keyProtectCacheSeconds,
+          cacheSeconds: settings.keyProtectCacheSeconds,
         },
         databaseUrl: this.database.connectionUrl(PATHS.dbCa),
-        databasePoolSize: r.server.databasePoolSize,
-        logLevel: r.server.logLevel,
-        identityCacheSeconds: r.server.identityCacheSeconds,
-        maxConnections: r.server.maxConnections,
+        databasePoolSize: settings.databasePoolSize,
+        logLevel: settings.logLevel,
+        identityCacheSeconds: settings.identityCacheSeconds,
+        maxConnections: settings.maxConnections,
       });
       return {
         zone,
         subnetId: this.network.subnetId(zone),
         ip: z.nodeIp,
-        userData: renderCloudConfig({ serverConfig, manifest, apiKey: this.identity.apiKeyValue, databaseCaBase64: this.database.caCertificateBase64 }),
+        reservedIpId: this.network.nodeAddress(zone).reservedIp,
+        profile: settings.profile,
+        bootVolumeGb: settings.bootVolumeGb,
+        userData: renderCloudConfig({ serverConfig, manifest, databaseCaBase64: this.database.caCertificateBase64 }),
       };
     });
     this.cluster = new KmipCluster(this, 'Cluster', {
       name: resourceName(name),
       vpcId: this.network.vpc.id,
       resourceGroupId: resourceGroup.id,
-      imageId: image.id,
-      profile: r.instance.profile,
-      bootVolumeGb: r.instance.bootVolumeGb,
+      imageId,
+      trustedProfileId: this.identity.profileId,
       securityGroupIds: [this.network.nodeSecurityGroup.id],
+      ...(this.network.loadBalancerSecurityGroup ? { loadBalancerSecurityGroupId: this.network.loadBalancerSecurityGroup.id } : {}),
+      addressReservations: Object.values(this.network.nodeAddresses),
+      // Nodes start only once their identity can read the bucket and Key Protect, and the objects are there.
+      nodesDependOn: [this.identity.keyProtectPolicy, ...(this.identity.assetPolicy ? [this.identity.assetPolicy] : []), ...Object.values(this.assets.assets).map((a) => a.object)],
       nodes: clusterNodes,
       sshKeyIds: r.ssh.keyIds,
       loadBalancer: r.loadBalancer.enabled,
       tags,
     });
-    // Nodes start only once their identity can read the bucket and the objects are there.
-    for (const instance of Object.values(this.cluster.instances)) {
-      instance.dependsOn = [
-        ...(instance.dependsOn ?? []),
-        this.identity.keyProtectPolicy.fqn,
-        ...(this.identity.assetPolicy ? [this.identity.assetPolicy.fqn] : []),
-        ...Object.values(this.assets.assets).map((a) => a.object.fqn),
-      ];
-    }
+
+    this.instanceAddresses = Object.fromEntries(Object.entries(this.cluster.instances).map(([zone, i]) => [zone, `ibm_is_instance.${i.friendlyUniqueId}`]));
 
     // What vCenter needs.
     this.endpoints = nodes.map((n) => `${n.ip}:${KMIP_PORT}`);
@@ -306,10 +390,14 @@ export class KmipRegionStack extends TerraformStack {
     new TerraformOutput(this, 'vcenter_key_provider', { value: JSON.stringify(keyProvider), description: 'Key provider document for vCenter (KmipServerSpec per server, CA to trust)' });
     new TerraformOutput(this, 'key_protect_instance_crn', { value: this.keyProtect.instanceCrn, description: 'Key Protect instance holding the root key' });
     new TerraformOutput(this, 'root_key_id', { value: this.keyProtect.rootKeyId, description: 'Customer root key that wraps every KMIP key' });
-    new TerraformOutput(this, 'service_id', { value: this.identity.serviceId.id, description: 'Service ID the KMIP servers run as' });
-    new TerraformOutput(this, 'server_bundle_sha256', { value: this.bundleSha256, description: 'SHA-256 of the server bundle the nodes run' });
+    new TerraformOutput(this, 'trusted_profile_id', { value: this.identity.profileId, description: 'IAM trusted profile the KMIP server nodes run as (no API key exists)' });
+    new TerraformOutput(this, 'server_bundle_sha256', { value: this.bundleSha256, description: 'SHA-256 of the newest server bundle (npm run roll moves the nodes onto it one zone at a time)' });
+    new TerraformOutput(this, 'node_releases', {
+      value: Object.fromEntries(this.releases.map((rel) => [rel.zone, { release: rel.runningId, server_bundle_sha256: rel.running.assets['server-bundle']!.sha256, up_to_date: rel.upToDate }])),
+      description: 'The release each node runs; up_to_date false means npm run roll has zones to move',
+    });
     new TerraformOutput(this, 'asset_bucket', { value: this.assets.bucketName, description: 'Object Storage bucket with the server bundle and TLS material' });
-    new TerraformOutput(this, 'database_url', { value: this.database.url, sensitive: true, description: 'PostgreSQL URL for kmipctl (sensitive)' });
+    new TerraformOutput(this, 'database_url', { value: this.database.url, sensitive: true, description: 'PostgreSQL URL for kmipctl from an operator network (sensitive)' });
     new TerraformOutput(this, 'database_ca_base64', { value: this.database.caCertificateBase64, sensitive: true, description: 'Base64 PEM of the database CA (from the sensitive credentials)' });
     if (this.cluster.loadBalancer) {
       new TerraformOutput(this, 'kmip_load_balancer', { value: `${this.cluster.loadBalancer.hostname}:${KMIP_PORT}`, description: 'Private load balancer in front of the nodes' });
@@ -317,6 +405,40 @@ export class KmipRegionStack extends TerraformStack {
 
     Aspects.of(this).add(new RequireTags(tags));
   }
+
+  /**
+   * The image the nodes boot: a named image when the config pins one, else the region's available public
+   * stock image of the configured operating system (`debian-13-amd64` by default: Debian 13 packages the
+   * Node.js 20 the server needs). IBM replaces stock images by point release and deprecates the old names;
+   * choosing by operating system keeps a stack working for years, and `ignore_changes` on the nodes' image
+   * keeps a newer stock image from replacing running nodes (a node replaced by a roll boots the newest).
+   */
+  private selectImage(r: RegionConfig): string {
+    if (r.instance.image) return new DataIbmIsImage(this, 'Image', { name: r.instance.image, visibility: 'public' }).id;
+    const os = JSON.stringify(r.instance.imageOs);
+    const images = new DataIbmIsImages(this, 'StockImages', {
+      visibility: 'public',
+      status: 'available',
+      lifecycle: {
+        postcondition: [
+          {
+            condition: `\${contains(self.images[*].os, ${os})}`,
+            errorMessage: `No available public image for ${r.instance.imageOs} in ${r.region}: set instance.imageOs to one the region offers, or pin instance.image.`,
+          },
+        ],
+      },
+    });
+    const byOs = Fn.zipmap(propertyAccess(images.images, ['*', 'os']) as unknown as string[], propertyAccess(images.images, ['*', 'id']) as unknown as string[]);
+    const chosen = new TerraformLocal(this, 'node_image_id', Fn.lookup(byOs, r.instance.imageOs, ''));
+    return chosen.asString;
+  }
+}
+
+/** The account id in a CRN (`…:a/<account>:…`), at synth time when the CRN is literal, else as a Terraform expression. */
+function accountOf(crn: string): string {
+  const literal = /^crn:v1:[^:]*:[^:]*:[^:]*:[^:]*:a\/([0-9a-f]{32}):/.exec(crn);
+  if (literal) return literal[1]!;
+  return Fn.replace(Fn.element(Fn.split(':', crn), 6), 'a/', '');
 }
 
 export interface BuildStacksOptions {

@@ -7,19 +7,20 @@ import { CosBucket } from '../../.gen/providers/ibm/cos-bucket/index.js';
 import { CosBucketObject } from '../../.gen/providers/ibm/cos-bucket-object/index.js';
 import { IamAuthorizationPolicy } from '../../.gen/providers/ibm/iam-authorization-policy/index.js';
 import { ResourceInstance } from '../../.gen/providers/ibm/resource-instance/index.js';
+import { Sleep } from '../../.gen/providers/time/sleep/index.js';
+import { AUTHORIZATION_SETTLE } from '../shared/authorization-settle.js';
 import { ModuleValidationError } from '../shared/errors.js';
 import { matches } from '../shared/validate.js';
 
 export interface AssetFile {
-  /** Stable id (construct id and part of the object key), e.g. "bundle", "tls-us-south-1-key". */
-  readonly id: string;
   /** Local file, read at synth time to pin its SHA-256. */
   readonly file: string;
+  /** The name the object gets after its hash. @default the file's base name */
+  readonly name?: string;
 }
 
 export interface UploadedAsset {
-  readonly id: string;
-  /** Content-addressed object key: "<sha256>/<file name>". */
+  /** Content-addressed object key: "<sha256>/<name>". */
   readonly key: string;
   readonly sha256: string;
   readonly bytes: number;
@@ -40,6 +41,10 @@ export interface AssetBucketProps {
    * Storage → Key Protect, Reader).
    */
   readonly rootKey?: { readonly keyProtectInstanceGuid: string; readonly rootKeyCrn: string };
+  /**
+   * Every file any node may fetch: the current ones and those of the releases nodes still run (see
+   * stacks/releases.ts). The same content listed twice is uploaded once.
+   */
   readonly files: readonly AssetFile[];
   /** @default [] */
   readonly tags?: readonly string[];
@@ -49,12 +54,15 @@ export interface AssetBucketProps {
  * A private Object Storage bucket holding what does not fit in user data (the server bundle, TLS material),
  * each object named after its SHA-256 so a changed file is a new object and a node can verify what it got.
  * Objects are uploaded from the synthesized stack's asset folder (`content_file`), so file contents are
- * neither in cdk.tf.json nor in the Terraform state.
+ * neither in cdk.tf.json nor in the Terraform state. An object's construct id is derived from its key, so the
+ * same content keeps its Terraform address whatever role or order it has (two addresses for one key would let
+ * Terraform delete the object right after uploading it again).
  */
 export class AssetBucket extends Construct {
   readonly instance?: ResourceInstance;
   readonly bucket: CosBucket;
   readonly authorization?: IamAuthorizationPolicy;
+  readonly authorizationSettled?: Sleep;
   readonly cosInstanceGuid: string;
   readonly bucketName: string;
   readonly assets: Readonly<Record<string, UploadedAsset>>;
@@ -91,6 +99,11 @@ export class AssetBucket extends Construct {
         roles: ['Reader'],
         description: 'Object Storage encrypts the KMIP asset bucket with the customer root key',
       });
+      this.authorizationSettled = new Sleep(this, 'AuthorizationSettled', {
+        createDuration: AUTHORIZATION_SETTLE,
+        triggers: { authorization: this.authorization.id },
+        dependsOn: [this.authorization],
+      });
     }
 
     this.bucket = new CosBucket(this, 'Resource', {
@@ -101,26 +114,26 @@ export class AssetBucket extends Construct {
       endpointType: 'public',
       forceDelete: true,
       ...(props.rootKey ? { kmsKeyCrn: props.rootKey.rootKeyCrn } : {}),
-      ...(this.authorization ? { dependsOn: [this.authorization] } : {}),
+      ...(this.authorizationSettled ? { dependsOn: [this.authorizationSettled] } : {}),
     });
     this.bucketName = props.bucketName;
 
-    const ids = new Set<string>();
     const assets: Record<string, UploadedAsset> = {};
     for (const f of props.files) {
-      matches(this, 'files[].id', f.id, /^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
-      if (ids.has(f.id)) throw new ModuleValidationError(`asset id ${f.id} is used twice`, this);
-      ids.add(f.id);
       let bytes: Buffer;
       try {
         bytes = readFileSync(f.file);
       } catch (err) {
-        throw new ModuleValidationError(`asset ${f.id}: cannot read ${f.file}: ${(err as Error).message}`, this);
+        throw new ModuleValidationError(`cannot read asset ${f.file}: ${(err as Error).message}`, this);
       }
+      const name = f.name ?? basename(f.file);
+      matches(this, 'files[].name', name, /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a file name of letters, digits, dot, dash, underscore');
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const key = `${sha256}/${basename(f.file)}`;
-      const local = new TerraformAsset(this, `File-${f.id}`, { path: f.file, type: AssetType.FILE });
-      const object = new CosBucketObject(this, `Object-${f.id}`, {
+      const key = `${sha256}/${name}`;
+      if (assets[key]) continue;
+      const cid = `${sha256.slice(0, 16)}-${name}`;
+      const local = new TerraformAsset(this, `File-${cid}`, { path: f.file, type: AssetType.FILE });
+      const object = new CosBucketObject(this, `Object-${cid}`, {
         bucketCrn: this.bucket.crn,
         bucketLocation: props.region,
         key,
@@ -128,14 +141,15 @@ export class AssetBucket extends Construct {
         endpointType: 'public',
         forceDelete: true,
       });
-      assets[f.id] = { id: f.id, key, sha256, bytes: bytes.length, object };
+      assets[key] = { key, sha256, bytes: bytes.length, object };
     }
     this.assets = assets;
   }
 
-  asset(id: string): UploadedAsset {
-    const a = this.assets[id];
-    if (!a) throw new ModuleValidationError(`no asset ${id}`, this);
+  /** The uploaded object holding `sha256` (under `name`). */
+  asset(sha256: string, name: string): UploadedAsset {
+    const a = this.assets[`${sha256}/${name}`];
+    if (!a) throw new ModuleValidationError(`no asset ${sha256}/${name}`, this);
     return a;
   }
 }

@@ -3,6 +3,8 @@ import { Database } from '../../.gen/providers/ibm/database/index.js';
 import { IamAuthorizationPolicy } from '../../.gen/providers/ibm/iam-authorization-policy/index.js';
 import { ResourceKey } from '../../.gen/providers/ibm/resource-key/index.js';
 import { Fn } from 'cdktf';
+import { Sleep } from '../../.gen/providers/time/sleep/index.js';
+import { AUTHORIZATION_SETTLE } from '../shared/authorization-settle.js';
 import { ModuleValidationError } from '../shared/errors.js';
 import { intInRange, matches, oneOf } from '../shared/validate.js';
 
@@ -23,15 +25,20 @@ export interface PostgresDatabaseProps {
   readonly diskMb?: number;
   /** Dedicated cores per member (0 = shared). @default 0 */
   readonly cpuCount?: number;
-  /** Only these networks may connect (the nodes' subnets). */
-  readonly allowlist: readonly string[];
+  /** Only these networks may connect: the nodes' subnets and the operator networks (kmipctl, backups). */
+  readonly allowlist: readonly { readonly address: string; readonly description: string }[];
   /**
-   * Encrypt the database disks and backups with the customer root key (BYOK): creates the service-to-service
-   * authorization (Databases for PostgreSQL → Key Protect, Reader). Deleting the root key then also
-   * crypto-shreds the database.
+   * Encrypt the database disks and its backups with the customer root key (BYOK, `key_protect_key` and
+   * `backup_encryption_key_crn`): creates the service-to-service authorization (Databases for PostgreSQL →
+   * Key Protect, Reader) and waits for it to take effect. Deleting the root key then also crypto-shreds the
+   * database and its backups.
    */
   readonly rootKey?: { readonly keyProtectInstanceGuid: string; readonly rootKeyCrn: string };
-  /** Terraform `prevent_destroy` and the service's own deletion protection. @default true */
+  /**
+   * Terraform's `lifecycle.prevent_destroy` and the provider's `deletion_protection` flag. Both are Terraform-side
+   * only: the provider refuses to delete the database while the flag is true, but IBM Cloud itself does not
+   * know it (the console, the CLI or the API can still delete the instance). @default true
+   */
   readonly preventDestroy?: boolean;
   /** @default [] */
   readonly tags?: readonly string[];
@@ -46,6 +53,8 @@ export class PostgresDatabase extends Construct {
   readonly database: Database;
   readonly credentials: ResourceKey;
   readonly authorization?: IamAuthorizationPolicy;
+  /** The pause after the authorization (see AUTHORIZATION_SETTLE). */
+  readonly authorizationSettled?: Sleep;
 
   constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
@@ -56,6 +65,8 @@ export class PostgresDatabase extends Construct {
     intInRange(this, 'diskMb', props.diskMb, 5120, 4_194_304);
     intInRange(this, 'cpuCount', props.cpuCount, 0, 64);
     if (props.allowlist.length === 0) throw new ModuleValidationError('allowlist must name the networks that may connect', this);
+    // The provider refuses a description outside 1-32 characters at plan.
+    for (const a of props.allowlist) matches(this, `allowlist[${a.address}].description`, a.description, /^.{1,32}$/, '1-32 characters');
     const preventDestroy = props.preventDestroy ?? true;
     const tags = props.tags ? [...props.tags] : undefined;
 
@@ -66,6 +77,11 @@ export class PostgresDatabase extends Construct {
         targetResourceInstanceId: props.rootKey.keyProtectInstanceGuid,
         roles: ['Reader'],
         description: 'Databases for PostgreSQL encrypts the KMIP database with the customer root key',
+      });
+      this.authorizationSettled = new Sleep(this, 'AuthorizationSettled', {
+        createDuration: AUTHORIZATION_SETTLE,
+        triggers: { authorization: this.authorization.id },
+        dependsOn: [this.authorization],
       });
     }
 
@@ -86,9 +102,9 @@ export class PostgresDatabase extends Construct {
           ...(props.cpuCount ? { cpu: { allocationCount: props.cpuCount } } : {}),
         },
       ],
-      allowlist: props.allowlist.map((address) => ({ address, description: 'KMIP server subnet' })),
-      ...(props.rootKey ? { keyProtectKey: props.rootKey.rootKeyCrn } : {}),
-      ...(this.authorization ? { dependsOn: [this.authorization] } : {}),
+      allowlist: props.allowlist.map((a) => ({ address: a.address, description: a.description })),
+      ...(props.rootKey ? { keyProtectKey: props.rootKey.rootKeyCrn, backupEncryptionKeyCrn: props.rootKey.rootKeyCrn } : {}),
+      ...(this.authorizationSettled ? { dependsOn: [this.authorizationSettled] } : {}),
       ...(tags ? { tags } : {}),
       ...(preventDestroy ? { lifecycle: { preventDestroy: true } } : {}),
     });

@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { IamServiceApiKey } from '../../.gen/providers/ibm/iam-service-api-key/index.js';
-import { IamServiceId } from '../../.gen/providers/ibm/iam-service-id/index.js';
-import { IamServicePolicy } from '../../.gen/providers/ibm/iam-service-policy/index.js';
+import { IamTrustedProfile } from '../../.gen/providers/ibm/iam-trusted-profile/index.js';
+import { IamTrustedProfilePolicy } from '../../.gen/providers/ibm/iam-trusted-profile-policy/index.js';
 import { ModuleValidationError } from '../shared/errors.js';
 import { matches, oneOf } from '../shared/validate.js';
 
@@ -20,7 +19,7 @@ export const POLICY_SCOPES = ['key', 'key-ring', 'instance'] as const;
 export type PolicyScope = (typeof POLICY_SCOPES)[number];
 
 export interface ServiceIdentityProps {
-  /** Service ID name, e.g. "kmip-prod-us-south". */
+  /** Trusted profile name, e.g. "kmip-prod-us-south". */
   readonly name: string;
   /** @default "KMIP server nodes (kmip-for-vmware)" */
   readonly description?: string;
@@ -48,16 +47,15 @@ export interface ServiceIdentityProps {
 }
 
 /**
- * The identity the KMIP servers run as: a service ID, its IAM policies (platform Viewer plus a Key Protect
- * service role on the root key, Object Reader on the asset bucket) and an API key. The API key is a
- * sensitive attribute: it reaches the nodes through user data (Terraform marks values derived from it as
- * sensitive in plans) and never appears in a plain output.
+ * The identity the KMIP servers run as: an IAM trusted profile (compute resource identity) and its policies
+ * (platform Viewer plus a Key Protect service role on the root key, Object Reader on the asset bucket). Each
+ * node is created with the profile as its default trusted profile, linked by the VPC service at creation, and
+ * gets IAM tokens from its instance metadata service: no API key exists, in user data, state or anywhere.
  */
 export class ServiceIdentity extends Construct {
-  readonly serviceId: IamServiceId;
-  readonly keyProtectPolicy: IamServicePolicy;
-  readonly assetPolicy?: IamServicePolicy;
-  readonly apiKey: IamServiceApiKey;
+  readonly profile: IamTrustedProfile;
+  readonly keyProtectPolicy: IamTrustedProfilePolicy;
+  readonly assetPolicy?: IamTrustedProfilePolicy;
   readonly keyProtectRole: KeyProtectRole;
 
   constructor(scope: Construct, id: string, props: ServiceIdentityProps) {
@@ -72,15 +70,14 @@ export class ServiceIdentity extends Construct {
     this.keyProtectRole = role;
     const tags = props.tags ? [...props.tags] : undefined;
 
-    this.serviceId = new IamServiceId(this, 'Resource', {
+    this.profile = new IamTrustedProfile(this, 'Resource', {
       name: props.name,
-      description: props.description ?? 'KMIP server nodes (kmip-for-vmware)',
-      ...(tags ? { tags } : {}),
+      description: props.description ?? 'KMIP server nodes (kmip-for-vmware): the virtual servers of the stack run as this profile',
     });
 
     const kms = { service: 'kms', resourceInstanceId: props.keyProtectInstanceGuid };
-    this.keyProtectPolicy = new IamServicePolicy(this, 'KeyProtectPolicy', {
-      iamId: this.serviceId.iamId,
+    this.keyProtectPolicy = new IamTrustedProfilePolicy(this, 'KeyProtectPolicy', {
+      iamId: this.profile.iamId,
       roles: ['Viewer', role],
       ...(tags ? { tags } : {}),
       description: `KMIP servers: ${role} on the ${policyScope === 'instance' ? 'Key Protect instance' : policyScope === 'key-ring' ? 'key ring' : 'root key'} (wrap/unwrap)`,
@@ -93,8 +90,8 @@ export class ServiceIdentity extends Construct {
     });
 
     if (props.assetBucket) {
-      this.assetPolicy = new IamServicePolicy(this, 'AssetBucketPolicy', {
-        iamId: this.serviceId.iamId,
+      this.assetPolicy = new IamTrustedProfilePolicy(this, 'AssetBucketPolicy', {
+        iamId: this.profile.iamId,
         roles: ['Object Reader'],
         ...(tags ? { tags } : {}),
         description: 'KMIP servers: read the server bundle and TLS material from the asset bucket',
@@ -107,17 +104,10 @@ export class ServiceIdentity extends Construct {
       });
     }
 
-    this.apiKey = new IamServiceApiKey(this, 'ApiKey', {
-      name: `${props.name}-nodes`,
-      iamServiceId: this.serviceId.iamId,
-      description: 'Used by the KMIP server nodes for Key Protect and for their assets; rotate by replacing this resource',
-      storeValue: false,
-    });
   }
 
-  /** The API key value (sensitive token). */
-  get apiKeyValue(): string {
-    return this.apiKey.apikey;
+  /** The profile id (a token) the nodes ask their metadata service for tokens of. */
+  get profileId(): string {
+    return this.profile.id;
   }
-
 }

@@ -38,11 +38,15 @@ export type RootKeySource =
   | {
       /**
        * Key Protect imports material you provide (and keep a backup of, as IBM's KMIP-for-VMware guidance
-       * advised). `payload` is base64 of 16, 24 or 32 bytes — pass a sensitive Terraform variable, never a literal.
+       * advised) by secure import: `payload` is the material encrypted under a Key Protect import token's public
+       * key, `encryptedNonce` and `iv` prove it (kmipctl keyprotect import-prepare makes all three). Pass
+       * sensitive Terraform variables, never literals: the plaintext material never reaches Terraform.
        */
       readonly source: 'import';
       readonly name: string;
       readonly payload: string;
+      readonly encryptedNonce: string;
+      readonly iv: string;
     }
   | {
       /** A root key that already exists in the (existing) instance. */
@@ -162,8 +166,10 @@ export class KeyProtect extends Construct {
         endpointType,
         description: 'Customer root key: wraps every key the KMIP servers hand out',
         ...(this.keyRingId ? { keyRingId: this.keyRingId } : {}),
-        ...(key.source === 'import' ? { payload: key.payload } : {}),
-        ...lifecycle,
+        ...(key.source === 'import' ? { payload: key.payload, encryptedNonce: key.encryptedNonce, ivValue: key.iv } : {}),
+        // The secure-import values are used once, at creation (the import token then expires), and Key Protect
+        // does not return them: without this every later plan would replace (and, protected, refuse) the root key.
+        ...(key.source === 'import' ? { lifecycle: { ...lifecycle.lifecycle, ignoreChanges: ['payload', 'encrypted_nonce', 'iv_value'] } } : lifecycle),
       });
       this.rootKeyId = this.rootKey.keyId;
       this.rootKeyCrn = this.rootKey.crn;

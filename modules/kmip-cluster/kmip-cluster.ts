@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { IsInstance } from '../../.gen/providers/ibm/is-instance/index.js';
 import { IsLb } from '../../.gen/providers/ibm/is-lb/index.js';
@@ -14,8 +15,14 @@ export interface KmipNode {
   readonly subnetId: string;
   /** The node's fixed private address (from the subnet plan). */
   readonly ip: string;
-  /** Rendered cloud-config (plan-boot.ts renderCloudConfig). */
+  /** The reserved IP holding that address (`reserved_ip` attribute, a token). */
+  readonly reservedIpId: string;
+  /** Rendered cloud-config (plan-boot.ts renderCloudConfig) of the release this zone runs. */
   readonly userData: string;
+  /** Instance profile of the release this zone runs. */
+  readonly profile: string;
+  /** Boot volume size in GB of the release this zone runs. */
+  readonly bootVolumeGb: number;
 }
 
 export interface KmipClusterProps {
@@ -24,18 +31,25 @@ export interface KmipClusterProps {
   readonly vpcId: string;
   readonly resourceGroupId: string;
   readonly imageId: string;
-  /** @default "bx2-2x8" */
-  readonly profile?: string;
+  /** IAM trusted profile the nodes run as (linked to each instance by the VPC service when it is created). */
+  readonly trustedProfileId: string;
   readonly securityGroupIds: readonly string[];
+  /** The load balancer's own security group (required with `loadBalancer`). */
+  readonly loadBalancerSecurityGroupId?: string;
+  /** The reservations of the nodes' addresses: a load balancer is created only after them. */
+  readonly addressReservations?: readonly ITerraformDependable[];
+  /** What the nodes must wait for (their identity's policies, their assets). */
+  readonly nodesDependOn?: readonly ITerraformDependable[];
   readonly nodes: readonly KmipNode[];
   /** SSH key ids for the image's default user. @default none */
   readonly sshKeyIds?: readonly string[];
-  /** Boot volume size in GB. @default 100 (the image minimum) */
-  readonly bootVolumeGb?: number;
   /**
-   * A private load balancer in front of the nodes with an HTTPS health check on `/readyz` of the admin port
-   * (the admin port only speaks HTTPS; readiness needs no client certificate).
-   * vCenter still lists every node itself; the balancer serves clients that take one address.
+   * A private application load balancer in front of the nodes with a TCP listener (TLS passes through to the
+   * nodes, so client certificates reach them) and an HTTPS health check on `/readyz` of the admin port (the
+   * admin port only speaks HTTPS; readiness needs no client certificate). An application load balancer, not a
+   * network one: IBM's network load balancer lives in one zone only, and losing that zone would lose the
+   * address; the application one spans the zones of its subnets. vCenter still lists every node itself; the
+   * balancer serves clients that take one address.
    * @default false
    */
   readonly loadBalancer?: boolean;
@@ -59,7 +73,8 @@ export class KmipCluster extends Construct {
   constructor(scope: Construct, id: string, props: KmipClusterProps) {
     super(scope, id);
     if (props.nodes.length < 2) throw new ModuleValidationError(`a key provider cluster needs at least 2 nodes, got ${props.nodes.length}`, this);
-    matches(this, 'profile', props.profile, /^[a-z0-9]+-[0-9]+x[0-9]+$/, 'a VPC instance profile such as bx2-2x8');
+    for (const node of props.nodes) matches(this, `nodes[${node.zone}].profile`, node.profile, /^[a-z0-9]+-[0-9]+x[0-9]+$/, 'a VPC instance profile such as bx2-2x8');
+    if (props.loadBalancer && !props.loadBalancerSecurityGroupId) throw new ModuleValidationError('a load balancer needs its own security group (loadBalancerSecurityGroupId)', this);
     const tags = props.tags ? [...props.tags] : undefined;
     const instances: Record<string, IsInstance> = {};
     for (const node of props.nodes) {
@@ -71,7 +86,7 @@ export class KmipCluster extends Construct {
         name: `${props.name}-${node.zone}`,
         vpc: props.vpcId,
         zone: node.zone,
-        profile: props.profile ?? 'bx2-2x8',
+        profile: node.profile,
         image: props.imageId,
         resourceGroup: props.resourceGroupId,
         keys: [...(props.sshKeyIds ?? [])],
@@ -79,10 +94,17 @@ export class KmipCluster extends Construct {
         primaryNetworkInterface: {
           subnet: node.subnetId,
           securityGroups: [...props.securityGroupIds],
-          primaryIp: { address: node.ip, autoDelete: true },
+          primaryIp: { reservedIp: node.reservedIpId },
         },
-        bootVolume: { size: props.bootVolumeGb ?? 100, autoDeleteVolume: true },
-        metadataService: { enabled: false },
+        bootVolume: { size: node.bootVolumeGb, autoDeleteVolume: true },
+        // The node's identity: IAM tokens of the trusted profile from the metadata service, reachable only
+        // from the instance itself (one hop). No API key exists anywhere.
+        defaultTrustedProfileTarget: props.trustedProfileId,
+        defaultTrustedProfileAutoLink: true,
+        metadataService: { enabled: true, protocol: 'http', responseHopLimit: 1 },
+        // A newer stock image must not replace running nodes; a node replaced by a roll boots the current one.
+        lifecycle: { ignoreChanges: ['image'] },
+        ...(props.nodesDependOn?.length ? { dependsOn: [...props.nodesDependOn] } : {}),
         ...(tags ? { tags } : {}),
       });
     }
@@ -93,8 +115,10 @@ export class KmipCluster extends Construct {
         name: `${props.name}-lb`,
         type: 'private',
         subnets: props.nodes.map((n) => n.subnetId),
-        securityGroups: [...props.securityGroupIds],
+        securityGroups: [props.loadBalancerSecurityGroupId!],
         resourceGroup: props.resourceGroupId,
+        // The nodes' addresses are reserved first, so the balancer cannot be given one of them.
+        ...(props.addressReservations?.length ? { dependsOn: [...props.addressReservations] } : {}),
         ...(tags ? { tags } : {}),
       });
       this.pool = new IsLbPool(this, 'Pool', {

@@ -5,11 +5,14 @@
  * IBM VPC user data is limited to 64 KiB and the server bundle is about 1 MB, so the user data carries only
  * the small files and a manifest of assets (the bundle, the node's TLS certificate and key, the cluster's
  * TLS ticket keys, the admin CA certificate) with the SHA-256 of each. `kmip-assets.service` downloads them from the stack's IBM Cloud
- * Object Storage bucket over the direct (private) endpoint with the service ID's API key and installs a file
- * only when its hash matches the one pinned here; `kmip.service` requires it, so a node whose assets do not
- * match never starts the server. The check runs again at every boot.
+ * Object Storage bucket over the direct (private) endpoint with an IAM token of the node's trusted profile
+ * (from the instance metadata service: no API key exists anywhere) and installs a file only when its hash
+ * matches the one pinned here. It retries with backoff until every asset is in place (a mismatch is refused
+ * each time and retried slowly, so a corrected object recovers the node without anyone logging in);
+ * `kmip.service` verifies the pinned hashes on disk before every start, fails visibly while they do not
+ * match, and restarts until they do. The check runs again at every boot.
  *
- * Values only known at apply time (the API key, database credentials, a new Key Protect instance id) arrive
+ * Values only known at apply time (the trusted profile id, database credentials, a new Key Protect instance id) arrive
  * as cdktf token strings; they are placed in JSON strings and must be JSON-safe (UUIDs, base64, URL-encoded
  * text). Literal text here never contains Terraform template sequences ("${" or "%{").
  */
@@ -24,7 +27,6 @@ export const PATHS = Object.freeze({
   fetcher: '/opt/kmip/fetch-assets.mjs',
   config: '/etc/kmip/server.json',
   manifest: '/etc/kmip/assets.json',
-  apiKey: '/etc/kmip/apikey',
   dbCa: '/etc/kmip/db-ca.pem',
   cert: '/etc/kmip/tls/server-cert.pem',
   key: '/etc/kmip/tls/server-key.pem',
@@ -52,6 +54,8 @@ export interface KeyProtectTarget {
 export interface ServerConfigParams {
   readonly nodeIp: string;
   readonly keyProtect: KeyProtectTarget;
+  /** IAM trusted profile id the node authenticates as (a token: `Profile-…`). */
+  readonly trustedProfileId: string;
   /** postgres:// URL (JSON-safe: URL-encoded user and password), usually a token. */
   readonly databaseUrl: string;
   /** @default 10 */
@@ -64,8 +68,12 @@ export interface ServerConfigParams {
   readonly maxConnections?: number;
 }
 
-/** IAM's private endpoint: nodes have no public egress. */
-export const PRIVATE_IAM_ENDPOINT = 'https://private.iam.cloud.ibm.com';
+/**
+ * The VPC instance metadata service, link-local and reachable only from the instance itself (hop limit 1): it
+ * issues the instance identity token that becomes an IAM token of the node's trusted profile.
+ */
+export const METADATA_ENDPOINT = 'http://169.254.169.254';
+export const METADATA_API_VERSION = '2022-03-01';
 
 /**
  * Where an operator (kmipctl --admin-url) reaches a node's admin port. HTTPS with the node's own server
@@ -102,8 +110,7 @@ export function renderServerConfig(p: ServerConfigParams): Record<string, unknow
       instanceId: p.keyProtect.instanceId,
       rootKeyId: p.keyProtect.rootKeyId,
       endpoint: p.keyProtect.endpoint ?? 'private',
-      iamEndpoint: PRIVATE_IAM_ENDPOINT,
-      apiKeyFile: PATHS.apiKey,
+      auth: { kind: 'trustedProfile', profileId: p.trustedProfileId, metadataEndpoint: METADATA_ENDPOINT },
       cacheSeconds: p.keyProtect.cacheSeconds ?? 60,
     },
     identity: { cacheSeconds: p.identityCacheSeconds ?? 2 },
@@ -127,8 +134,10 @@ export interface AssetManifest {
   /** https://s3.direct.<region>.cloud-object-storage.appdomain.cloud */
   readonly endpoint: string;
   readonly bucket: string;
-  readonly iamEndpoint: string;
-  readonly apiKeyFile: string;
+  /** The instance metadata service (METADATA_ENDPOINT; a loopback stand-in in tests). */
+  readonly metadataEndpoint: string;
+  /** Trusted profile whose IAM token reads the bucket (a token at synth time). */
+  readonly trustedProfileId: string;
   readonly assets: readonly Asset[];
 }
 
@@ -142,18 +151,22 @@ export function renderServerUnit(): string {
     '[Unit]',
     'Description=KMIP key server (kmip-for-vmware)',
     'Documentation=file:///etc/kmip/server.json',
-    'Wants=network-online.target',
+    'Wants=network-online.target kmip-assets.service',
     'After=network-online.target kmip-assets.service',
-    'Requires=kmip-assets.service',
+    // Never give up: a node waiting for a corrected asset must start by itself once it is there.
+    'StartLimitIntervalSec=0',
     '',
     '[Service]',
     'Type=simple',
     `User=${SERVICE_USER}`,
     `Group=${SERVICE_USER}`,
+    // "+": runs as root outside the sandbox, because it reads the root-only manifest. Offline: it only hashes
+    // what is on disk, so the server never starts on files that are not the pinned ones, and the unit shows failed.
+    `ExecStartPre=+/usr/bin/node ${PATHS.fetcher} --verify-only ${PATHS.manifest}`,
     `ExecStart=/usr/bin/node ${PATHS.bundle} --config ${PATHS.config}`,
     'Environment=NODE_ENV=production',
     'Restart=on-failure',
-    'RestartSec=5',
+    'RestartSec=10',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=30',
     'LimitNOFILE=65536',
@@ -192,18 +205,31 @@ export function renderServerUnit(): string {
   ].join('\n');
 }
 
-/** The one-shot unit that installs the hash-checked assets before the server starts (every boot). */
+/** Exit codes of the asset fetcher (FETCH_ASSETS_SCRIPT). */
+export const FETCH_EXIT = Object.freeze({ nodeTooOld: 3, hashMismatch: 4, downloadFailed: 5, notInstalled: 6 });
+
+/**
+ * The one-shot unit that installs the hash-checked assets before the server starts (every boot). It is
+ * restarted on failure with a growing delay (10 s up to 5 min) for as long as it takes, except when the
+ * Node.js on the image is too old, which no retry can fix.
+ */
 export function renderAssetsUnit(): string {
   return [
     '[Unit]',
     'Description=Fetch and verify the KMIP server assets (bundle, TLS material) pinned in user data',
     'Wants=network-online.target',
     'After=network-online.target',
+    'StartLimitIntervalSec=0',
     '',
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
     `ExecStart=/usr/bin/node ${PATHS.fetcher} ${PATHS.manifest}`,
+    'Restart=on-failure',
+    'RestartSec=10',
+    'RestartSteps=5',
+    'RestartMaxDelaySec=300',
+    `RestartPreventExitStatus=${FETCH_EXIT.nodeTooOld}`,
     'TimeoutStartSec=900',
     'NoNewPrivileges=yes',
     'ProtectHome=yes',
@@ -218,11 +244,13 @@ export function renderAssetsUnit(): string {
 }
 
 /**
- * The asset fetcher (plain Node.js 20, no dependencies). Exit codes: 3 Node too old, 4 hash mismatch,
- * 5 download failed after retries. Written without template literals so it never contains "${".
+ * The asset fetcher (plain Node.js 20, no dependencies). `fetch-assets.mjs MANIFEST` downloads what is missing
+ * or differs; `fetch-assets.mjs --verify-only MANIFEST` only checks the files on disk (exit 6 when one is
+ * missing or differs). Exit codes: FETCH_EXIT. A few tries per run; systemd runs it again after a failure.
+ * Written without template literals so it never contains "${".
  */
 export const FETCH_ASSETS_SCRIPT = `// Installed by cloud-init (kmip-for-vmware). Fetches the assets listed in the manifest and installs each
-// only when its SHA-256 matches the pinned value. Never prints the API key or a token.
+// only when its SHA-256 matches the pinned value. Never prints a token.
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -231,9 +259,10 @@ const MIN = '${MIN_NODE_VERSION}'.split('.').map(Number);
 const have = process.versions.node.split('.').map(Number);
 if (have[0] < MIN[0] || (have[0] === MIN[0] && have[1] < MIN[1])) {
   console.error('kmip-assets: Node.js ' + process.versions.node + ' is too old; the server needs ' + MIN.join('.') + ' or later');
-  process.exit(3);
+  process.exit(${FETCH_EXIT.nodeTooOld});
 }
-const manifest = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const verifyOnly = process.argv[2] === '--verify-only';
+const manifest = JSON.parse(readFileSync(process.argv[verifyOnly ? 3 : 2], 'utf8'));
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const ids = (file, name) => {
   const line = readFileSync(file, 'utf8').split('\\n').find((l) => l.split(':')[0] === name);
@@ -241,36 +270,63 @@ const ids = (file, name) => {
   return Number(line.split(':')[2]);
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const TRIES = 4;
+
+const missing = manifest.assets.filter((a) => !(existsSync(a.path) && sha256(readFileSync(a.path)) === a.sha256));
+if (verifyOnly) {
+  for (const a of missing) console.error('kmip-assets: ' + a.path + ' is missing or is not the pinned ' + a.sha256);
+  if (missing.length > 0) process.exit(${FETCH_EXIT.notInstalled});
+  console.log('kmip-assets: ' + manifest.assets.length + ' assets verified on disk');
+  process.exit(0);
+}
 
 async function withRetry(what, fn) {
   let last;
-  for (let attempt = 1; attempt <= 30; attempt++) {
+  for (let attempt = 1; attempt <= TRIES; attempt++) {
     try {
       return await fn();
     } catch (err) {
       last = err;
-      console.error('kmip-assets: ' + what + ' failed (attempt ' + attempt + '/30): ' + err.message);
-      await sleep(Math.min(30000, 1000 * 2 ** Math.min(attempt, 5)));
+      console.error('kmip-assets: ' + what + ' failed (attempt ' + attempt + '/' + TRIES + '): ' + err.message);
+      if (attempt < TRIES) await sleep(1000 * 2 ** attempt);
     }
   }
-  console.error('kmip-assets: giving up on ' + what + ': ' + last.message);
-  process.exit(5);
+  console.error('kmip-assets: ' + what + ' failed ' + TRIES + ' times (' + last.message + '); systemd tries again later');
+  process.exit(${FETCH_EXIT.downloadFailed});
 }
 
+async function json(res, what) {
+  if (!res.ok) throw new Error(what + ' answered ' + res.status);
+  const doc = await res.json();
+  if (typeof doc.access_token !== 'string' || doc.access_token === '') throw new Error(what + ' gave no access_token');
+  return doc.access_token;
+}
+
+// Instance identity token from the metadata service, exchanged there for an IAM token of the trusted profile.
 async function token() {
-  const apikey = readFileSync(manifest.apiKeyFile, 'utf8').trim();
-  const body = new URLSearchParams({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey });
-  const res = await fetch(manifest.iamEndpoint + '/identity/token', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body,
-    signal: AbortSignal.timeout(30000),
-  });
-  if (!res.ok) throw new Error('IAM answered ' + res.status);
-  return (await res.json()).access_token;
+  const base = manifest.metadataEndpoint + '/instance_identity/v1/';
+  const query = '?version=${METADATA_API_VERSION}';
+  const identity = await json(
+    await fetch(base + 'token' + query, {
+      method: 'PUT',
+      headers: { 'metadata-flavor': 'ibm', 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ expires_in: 300 }),
+      signal: AbortSignal.timeout(30000),
+    }),
+    'the metadata service (instance identity token)',
+  );
+  return json(
+    await fetch(base + 'iam_token' + query, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + identity, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ trusted_profile: { id: manifest.trustedProfileId } }),
+      signal: AbortSignal.timeout(30000),
+    }),
+    'the metadata service (IAM token)',
+  );
 }
 
-const missing = manifest.assets.filter((a) => !(existsSync(a.path) && sha256(readFileSync(a.path)) === a.sha256));
+let refused = 0;
 if (missing.length > 0) {
   const bearer = await withRetry('IAM token', token);
   for (const a of missing) {
@@ -283,7 +339,8 @@ if (missing.length > 0) {
     const got = sha256(bytes);
     if (got !== a.sha256) {
       console.error('kmip-assets: REFUSED ' + a.key + ': SHA-256 ' + got + ' is not the pinned ' + a.sha256);
-      process.exit(4);
+      refused++;
+      continue;
     }
     mkdirSync(dirname(a.path), { recursive: true, mode: 0o755 });
     const tmp = a.path + '.part';
@@ -294,14 +351,13 @@ if (missing.length > 0) {
     console.log('kmip-assets: installed ' + a.path + ' (sha256 ' + got + ')');
   }
 }
+if (refused > 0) process.exit(${FETCH_EXIT.hashMismatch});
 console.log('kmip-assets: ' + manifest.assets.length + ' assets verified');
 `;
 
 export interface CloudConfigParams {
   readonly serverConfig: Record<string, unknown>;
   readonly manifest: AssetManifest;
-  /** The service ID's API key (a token): Key Protect and Object Storage calls. */
-  readonly apiKey: string;
   /** Base64 of the database CA certificate PEM (a token). */
   readonly databaseCaBase64: string;
 }
@@ -325,7 +381,6 @@ export function renderCloudConfig(p: CloudConfigParams): string {
     users: ['default', { name: SERVICE_USER, system: true, shell: '/usr/sbin/nologin', no_create_home: true, lock_passwd: true }],
     write_files: [
       owned(PATHS.config, `${JSON.stringify(p.serverConfig, null, 2)}\n`, '0640', `root:${SERVICE_USER}`),
-      owned(PATHS.apiKey, p.apiKey, '0640', `root:${SERVICE_USER}`),
       owned(PATHS.dbCa, p.databaseCaBase64, '0644', 'root:root', { encoding: 'b64' }),
       owned(PATHS.manifest, `${JSON.stringify(p.manifest, null, 2)}\n`, '0600'),
       owned(PATHS.fetcher, FETCH_ASSETS_SCRIPT, '0755'),

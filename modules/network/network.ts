@@ -2,8 +2,12 @@ import { Construct } from 'constructs';
 import { IsSecurityGroup } from '../../.gen/providers/ibm/is-security-group/index.js';
 import { IsSecurityGroupRule } from '../../.gen/providers/ibm/is-security-group-rule/index.js';
 import { IsSubnet } from '../../.gen/providers/ibm/is-subnet/index.js';
+import { IsSubnetReservedIp } from '../../.gen/providers/ibm/is-subnet-reserved-ip/index.js';
 import { IsVpc } from '../../.gen/providers/ibm/is-vpc/index.js';
+import { IsVpcAddressPrefix } from '../../.gen/providers/ibm/is-vpc-address-prefix/index.js';
 import { ModuleValidationError } from '../shared/errors.js';
+import { planAcl, type AclRule } from './plan-acl.js';
+import { IsNetworkAcl } from '../../.gen/providers/ibm/is-network-acl/index.js';
 import { parseCidr, type SubnetPlan } from './plan-subnets.js';
 
 /**
@@ -23,14 +27,13 @@ export interface KmipNetworkProps {
   readonly kmipClientCidrs: readonly string[];
   /**
    * Operator networks allowed on the admin port (9696: kmipctl with an admin client certificate, health,
-   * metrics), in addition to the cluster's own subnets, which always reach it (the load balancer's health
-   * checks come from there). @default [] (only the subnets)
+   * metrics), in addition to the cluster's own subnets. @default [] (only the subnets)
    */
   readonly operatorCidrs?: readonly string[];
   /** Sources allowed to SSH to the nodes. @default [] (SSH closed) */
   readonly sshCidrs?: readonly string[];
-  /** The nodes also take KMIP from inside their subnets (a private load balancer forwards from there). @default false */
-  readonly kmipFromSubnets?: boolean;
+  /** A load balancer gets its own security group and reaches the nodes on KMIP and the admin port. @default false */
+  readonly loadBalancer?: boolean;
   readonly kmipPort: number;
   readonly adminPort: number;
   /** @default [] */
@@ -38,15 +41,26 @@ export interface KmipNetworkProps {
 }
 
 /**
- * A VPC with one subnet per zone as planned, and the nodes' security group: KMIP only from the configured
- * vCenter/ESXi networks, the admin port from inside and the named operator networks, SSH closed unless asked
- * for, and egress only to IBM Cloud's private service networks. Subnets are keyed by zone name, never by
- * position.
+ * A VPC with manual address prefixes (one per zone, as planned), one subnet per zone with an explicit network
+ * ACL, a reserved address per node, and the security groups:
+ * - nodes: KMIP only from the configured vCenter/ESXi networks (and the load balancer), the admin port from the
+ *   subnets, the operator networks and the load balancer, SSH closed unless asked for, egress only to IBM
+ *   Cloud's private service networks;
+ * - load balancer (when there is one): KMIP from the vCenter/ESXi networks in, KMIP and the health port out to
+ *   the nodes' group and nothing else.
+ * The VPC is created with `no_sg_acl_rules`, so its default security group and ACL allow nothing; the subnets
+ * use the ACL made here (plan-acl.ts), never the empty default one. Subnets are keyed by zone name.
  */
 export class KmipNetwork extends Construct {
   readonly vpc: IsVpc;
+  readonly addressPrefixes: Readonly<Record<string, IsVpcAddressPrefix>>;
+  readonly acl: IsNetworkAcl;
+  readonly aclRules: readonly AclRule[];
   readonly subnets: Readonly<Record<string, IsSubnet>>;
+  /** The node's fixed address, reserved before anything else (a load balancer) can take it. */
+  readonly nodeAddresses: Readonly<Record<string, IsSubnetReservedIp>>;
   readonly nodeSecurityGroup: IsSecurityGroup;
+  readonly loadBalancerSecurityGroup?: IsSecurityGroup;
   readonly plan: SubnetPlan;
 
   constructor(scope: Construct, id: string, props: KmipNetworkProps) {
@@ -65,16 +79,50 @@ export class KmipNetwork extends Construct {
     }
     if (cidrProblems.length) throw new ModuleValidationError(cidrProblems.join('; '), this);
     const tags = props.tags ? [...props.tags] : undefined;
+    const subnetCidrs = props.plan.zoneNames.map((z) => props.plan.zones[z]!.cidr);
 
     this.vpc = new IsVpc(this, 'Resource', {
       name: props.name,
       resourceGroup: props.resourceGroupId,
-      addressPrefixManagement: 'auto',
+      addressPrefixManagement: 'manual',
       noSgAclRules: true,
       ...(tags ? { tags } : {}),
     });
 
+    const prefixes: Record<string, IsVpcAddressPrefix> = {};
+    for (const zone of props.plan.zoneNames) {
+      const z = props.plan.zones[zone]!;
+      prefixes[zone] = new IsVpcAddressPrefix(this, `Prefix-${zone}`, { name: `${props.name}-${zone}`, vpc: this.vpc.id, zone, cidr: z.zonePrefix, isDefault: true });
+    }
+    this.addressPrefixes = prefixes;
+
+    this.aclRules = planAcl({
+      subnetCidrs,
+      kmipClientCidrs: props.kmipClientCidrs,
+      operatorCidrs: props.operatorCidrs ?? [],
+      sshCidrs: props.sshCidrs ?? [],
+      serviceNetworks: IBM_SERVICE_NETWORKS,
+      kmipPort: props.kmipPort,
+      adminPort: props.adminPort,
+    });
+    this.acl = new IsNetworkAcl(this, 'Acl', {
+      name: `${props.name}-acl`,
+      vpc: this.vpc.id,
+      resourceGroup: props.resourceGroupId,
+      rules: this.aclRules.map((r) => ({
+        name: r.name,
+        action: r.action,
+        direction: r.direction,
+        source: r.source,
+        destination: r.destination,
+        // Provider 1.89.0 deprecates the tcp/udp/icmp sub-blocks of a rule for these rule-level fields.
+        ...(r.tcp ? { protocol: 'tcp', portMin: r.tcp.portMin, portMax: r.tcp.portMax, sourcePortMin: r.tcp.sourcePortMin, sourcePortMax: r.tcp.sourcePortMax } : { protocol: 'icmp_tcp_udp' }),
+      })),
+      ...(tags ? { tags } : {}),
+    });
+
     const subnets: Record<string, IsSubnet> = {};
+    const addresses: Record<string, IsSubnetReservedIp> = {};
     for (const zone of props.plan.zoneNames) {
       const z = props.plan.zones[zone]!;
       subnets[zone] = new IsSubnet(this, `Subnet-${zone}`, {
@@ -82,12 +130,22 @@ export class KmipNetwork extends Construct {
         vpc: this.vpc.id,
         zone,
         ipv4CidrBlock: z.cidr,
+        networkAcl: this.acl.id,
         resourceGroup: props.resourceGroupId,
+        // A subnet must lie inside an address prefix of its zone, which therefore must exist first.
+        dependsOn: [prefixes[zone]!],
         ...(tags ? { tags } : {}),
+      });
+      addresses[zone] = new IsSubnetReservedIp(this, `NodeAddress-${zone}`, {
+        subnet: subnets[zone].id,
+        name: `${props.name}-${zone}-node`,
+        address: z.nodeIp,
+        // The address outlives the instance that uses it: a replaced node gets the same one back.
+        autoDelete: false,
       });
     }
     this.subnets = subnets;
-    const subnetCidrs = props.plan.zoneNames.map((z) => props.plan.zones[z]!.cidr);
+    this.nodeAddresses = addresses;
 
     this.nodeSecurityGroup = new IsSecurityGroup(this, 'NodeSecurityGroup', {
       name: `${props.name}-nodes`,
@@ -95,26 +153,46 @@ export class KmipNetwork extends Construct {
       resourceGroup: props.resourceGroupId,
       ...(tags ? { tags } : {}),
     });
-    const sg = this.nodeSecurityGroup.id;
-    const rule = (id: string, direction: 'inbound' | 'outbound', remote: string, port?: number) =>
+    const rule = (group: string, id: string, direction: 'inbound' | 'outbound', remote: string, port?: number) =>
       new IsSecurityGroupRule(this, id, {
-        group: sg,
+        group,
         direction,
         remote,
-        ...(port !== undefined ? { protocol: 'tcp', portMin: port, portMax: port } : { protocol: 'all' }),
+        // Provider 1.89.0 knows tcp, udp, icmp and icmp_tcp_udp (every protocol); "all" is refused at plan.
+        ...(port !== undefined ? { protocol: 'tcp', portMin: port, portMax: port } : { protocol: 'icmp_tcp_udp' }),
       });
-    for (const cidr of props.kmipClientCidrs) rule(`KmipFrom-${cidr}`, 'inbound', cidr, props.kmipPort);
-    if (props.kmipFromSubnets) for (const cidr of subnetCidrs) rule(`KmipFromSubnet-${cidr}`, 'inbound', cidr, props.kmipPort);
-    // The subnets always: health checks must reach every node. An operator network equal to a subnet adds
-    // nothing (and would be a second rule with the same id).
-    for (const cidr of new Set([...subnetCidrs, ...(props.operatorCidrs ?? [])])) rule(`AdminFrom-${cidr}`, 'inbound', cidr, props.adminPort);
-    for (const cidr of props.sshCidrs ?? []) rule(`SshFrom-${cidr}`, 'inbound', cidr, 22);
-    for (const cidr of IBM_SERVICE_NETWORKS) rule(`EgressTo-${cidr}`, 'outbound', cidr);
+    const sg = this.nodeSecurityGroup.id;
+    for (const cidr of props.kmipClientCidrs) rule(sg, `KmipFrom-${cidr}`, 'inbound', cidr, props.kmipPort);
+    // An operator network equal to a subnet adds nothing (and would be a second rule with the same id).
+    for (const cidr of new Set([...subnetCidrs, ...(props.operatorCidrs ?? [])])) rule(sg, `AdminFrom-${cidr}`, 'inbound', cidr, props.adminPort);
+    for (const cidr of props.sshCidrs ?? []) rule(sg, `SshFrom-${cidr}`, 'inbound', cidr, 22);
+    for (const cidr of IBM_SERVICE_NETWORKS) rule(sg, `EgressTo-${cidr}`, 'outbound', cidr);
+
+    if (props.loadBalancer) {
+      this.loadBalancerSecurityGroup = new IsSecurityGroup(this, 'LoadBalancerSecurityGroup', {
+        name: `${props.name}-lb`,
+        vpc: this.vpc.id,
+        resourceGroup: props.resourceGroupId,
+        ...(tags ? { tags } : {}),
+      });
+      const lb = this.loadBalancerSecurityGroup.id;
+      for (const cidr of props.kmipClientCidrs) rule(lb, `LbKmipFrom-${cidr}`, 'inbound', cidr, props.kmipPort);
+      rule(lb, 'LbKmipToNodes', 'outbound', sg, props.kmipPort);
+      rule(lb, 'LbHealthToNodes', 'outbound', sg, props.adminPort);
+      rule(sg, 'KmipFromLb', 'inbound', lb, props.kmipPort);
+      rule(sg, 'AdminFromLb', 'inbound', lb, props.adminPort);
+    }
   }
 
   subnetId(zone: string): string {
     const s = this.subnets[zone];
     if (!s) throw new ModuleValidationError(`no subnet planned for zone ${zone}`, this);
     return s.id;
+  }
+
+  nodeAddress(zone: string): IsSubnetReservedIp {
+    const a = this.nodeAddresses[zone];
+    if (!a) throw new ModuleValidationError(`no node address planned for zone ${zone}`, this);
+    return a;
   }
 }

@@ -3,8 +3,8 @@
  * address of the KMIP node in it. The landing-zone-vpc idea of a resource-free "dynamic values" step,
  * as a plain function with its own tests.
  *
- * A new VPC with automatic address prefixes gets one /18 per zone (IBM Cloud's documented defaults,
- * DEFAULT_ZONE_PREFIXES). The plan carves one subnet per zone out of that zone's prefix — the same
+ * The VPC gets one manual address prefix per zone: `zonePrefixes` when given, else this project's defaults
+ * (KMIP_PREFIX_SECOND_OCTET, outside IBM's automatic ones). The plan carves one subnet per zone out of that zone's prefix — the same
  * `subnetIndex`-th block of `subnetPrefixLength` in every zone — and pins the node at `hostIndex` in it.
  * Knowing the addresses at synth time lets the stack issue server certificates naming them and print the
  * endpoints vCenter needs before anything exists. Results are keyed by zone name ("us-south-1"), never
@@ -26,6 +26,28 @@ export const DEFAULT_PREFIX_SECOND_OCTET: Readonly<Record<string, number>> = Obj
   'ca-mon': 253,
   'in-che': 254,
   'in-mum': 255,
+});
+
+/**
+ * This project's default address space: zone n of a region at 10.<second>.<64·(n-1)>.0/18, the second octet
+ * 200-212 — outside IBM's automatic prefixes (10.240-10.255), which every other VPC of the region gets by
+ * default. vCenter reaches the nodes through a Transit Gateway that joins this VPC to the VMware one; two
+ * joined VPCs must not overlap, so the defaults must not be IBM's. Created as manual address prefixes.
+ */
+export const KMIP_PREFIX_SECOND_OCTET: Readonly<Record<string, number>> = Object.freeze({
+  'us-south': 200,
+  'us-east': 201,
+  'eu-gb': 202,
+  'eu-de': 203,
+  'jp-tok': 204,
+  'au-syd': 205,
+  'jp-osa': 206,
+  'ca-tor': 207,
+  'br-sao': 208,
+  'eu-es': 209,
+  'ca-mon': 210,
+  'in-che': 211,
+  'in-mum': 212,
 });
 
 /** IBM reserves the network address, the next three (gateway and two for internal use) and the broadcast. */
@@ -97,8 +119,16 @@ export function cidrsOverlap(a: string, b: string): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
 }
 
-export function defaultZonePrefix(region: string, zone: number): string | undefined {
+/** IBM's automatic address prefix of a zone (what a VPC with address_prefix_management "auto" gets). */
+export function ibmAutoZonePrefix(region: string, zone: number): string | undefined {
   const second = DEFAULT_PREFIX_SECOND_OCTET[region];
+  if (second === undefined || zone < 1 || zone > 3) return undefined;
+  return `10.${second}.${(zone - 1) * 64}.0/18`;
+}
+
+/** This project's default prefix of a zone (KMIP_PREFIX_SECOND_OCTET). */
+export function defaultZonePrefix(region: string, zone: number): string | undefined {
+  const second = KMIP_PREFIX_SECOND_OCTET[region];
   if (second === undefined || zone < 1 || zone > 3) return undefined;
   return `10.${second}.${(zone - 1) * 64}.0/18`;
 }
@@ -113,7 +143,7 @@ export interface SubnetPlanInput {
   readonly subnetIndex?: number;
   /** Offset of the node inside its subnet; IBM reserves offsets 0-3 and the last address. @default 4 */
   readonly hostIndex?: number;
-  /** Zone prefixes when they are not IBM's defaults (a VPC with custom address prefixes). */
+  /** Zone prefixes when they are not this project's defaults. */
   readonly zonePrefixes?: Readonly<Record<string, string>>;
 }
 

@@ -50,6 +50,19 @@ export function terraformApplyArgs(dir: string, databaseAddress: string): string
   return [`-chdir=${dir}`, 'apply', '-input=false', '-auto-approve', `-target=${databaseAddress}`];
 }
 
+export function terraformStateListArgs(dir: string): string[] {
+  return [`-chdir=${dir}`, 'state', 'list'];
+}
+
+/** Forgets resources without touching them: what the teardown keeps (Key Protect) stays in IBM Cloud. */
+export function terraformStateRmArgs(dir: string, addresses: readonly string[]): string[] {
+  return [`-chdir=${dir}`, 'state', 'rm', ...addresses];
+}
+
+export function terraformOutputArgs(dir: string): string[] {
+  return [`-chdir=${dir}`, 'output', '-json'];
+}
+
 export function terraformDestroyArgs(dir: string): string[] {
   return [`-chdir=${dir}`, 'destroy', '-input=false', '-auto-approve'];
 }
@@ -60,7 +73,9 @@ export function terraformDestroyArgs(dir: string): string[] {
  * not list. A no-op app (`node -e 0`) makes it take the folder and manifest the teardown prepared as they are.
  */
 export function cdktfDestroyArgs(stack: string, outDir: string): string[] {
-  return ['destroy', stack, '--app', 'node -e 0', '--output', outDir, '--auto-approve'];
+  // --skip-provider-lock: the teardown's own `terraform init` already installed and locked the providers; cdktf's
+  // extra `terraform providers lock` would ask the registry again and fail where providers come from a mirror.
+  return ['destroy', stack, '--app', 'node -e 0', '--output', outDir, '--auto-approve', '--skip-provider-lock'];
 }
 
 /** Filesystem-safe UTC time, sortable: 20250131T235959Z. */

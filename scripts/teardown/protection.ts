@@ -23,19 +23,40 @@ export interface PreparedStack {
   readonly adminEndpoints: readonly string[];
   /** Terraform address of the database, whose own deletion_protection needs an apply before destroy. */
   readonly databaseAddress: string;
+  /**
+   * Key Protect's resources (instance, key ring, root key, key policies): never destroyed by a teardown. They
+   * keep prevent_destroy and are taken out of the Terraform state before the destroy, so the root key that
+   * wraps every object in the backup outlives the stack.
+   */
+  readonly retainedAddresses: readonly string[];
   readonly warnings: readonly string[];
 }
 
+/** Construct path segment of the Key Protect module in a stack (stacks/kmip-stack.ts). */
+export const KEY_PROTECT_CONSTRUCT = 'KeyProtect';
+
 interface SynthDoc {
-  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  resource?: Record<string, Record<string, Record<string, unknown> & { '//'?: { metadata?: { path?: string } } }>>;
   output?: Record<string, { value: unknown }>;
 }
 
-/** What in a synthesized stack still resists a destroy: prevent_destroy anywhere, a protected database. */
-export function protectionsOf(doc: SynthDoc): string[] {
+/** Terraform addresses of the resources a teardown keeps (Key Protect's), from their construct paths. */
+export function retainedOf(doc: SynthDoc): string[] {
   const found: string[] = [];
   for (const [type, byName] of Object.entries(doc.resource ?? {})) {
     for (const [name, r] of Object.entries(byName)) {
+      if ((r['//']?.metadata?.path ?? '').split('/')[1] === KEY_PROTECT_CONSTRUCT) found.push(`${type}.${name}`);
+    }
+  }
+  return found.sort();
+}
+
+/** What in a synthesized stack still resists a destroy, beyond what is retained: prevent_destroy, a protected database. */
+export function protectionsOf(doc: SynthDoc, retained: readonly string[] = retainedOf(doc)): string[] {
+  const found: string[] = [];
+  for (const [type, byName] of Object.entries(doc.resource ?? {})) {
+    for (const [name, r] of Object.entries(byName)) {
+      if (retained.includes(`${type}.${name}`)) continue;
       if ((r['lifecycle'] as { prevent_destroy?: unknown } | undefined)?.prevent_destroy) found.push(`${type}.${name} (prevent_destroy)`);
       if (type === 'ibm_database' && r['deletion_protection'] !== false) found.push(`${type}.${name} (deletion_protection)`);
     }
@@ -73,6 +94,7 @@ function synthesizeUnprotected(config: StacksConfig, stack: string, scratchDir: 
     zones: built.plan.zoneNames,
     adminEndpoints: endpoints as string[],
     databaseAddress: `ibm_database.${databases[0]}`,
+    retainedAddresses: retainedOf(doc),
     warnings: built.pki.warnings,
   };
 }

@@ -6,8 +6,8 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { USAGE, UsageError, parseTeardownArgs } from './args.js';
-import { backupFileName, terraformApplyArgs, terraformInitArgs } from './commands.js';
-import { apply, backup, destroy, destroyInvocation, liftProtection, preflight, StepFailure, stackFolder, verify, type BackupSummary, type Context, type Io } from './steps.js';
+import { backupFileName, terraformApplyArgs, terraformInitArgs, terraformStateRmArgs } from './commands.js';
+import { apply, backup, destroy, destroyInvocation, liftProtection, preflight, retainRootKey, StepFailure, stackFolder, verify, type BackupSummary, type Context, type Io } from './steps.js';
 import { resolveTarget, type Target } from './target.js';
 
 interface Step {
@@ -35,6 +35,9 @@ function remainingPlan(ctx: Context): string[] {
     `lift the destroy protection of ${ctx.args.stack} only: rewrite ${join(dir, 'cdk.tf.json')} without prevent_destroy, database deletion_protection false`,
     `${tf} ${terraformInitArgs(dir).join(' ')}`,
     `${tf} ${terraformApplyArgs(dir, ctx.target.prepared.databaseAddress).join(' ')}`,
+    ctx.target.prepared.retainedAddresses.length
+      ? `keep the root key: ${tf} ${terraformStateRmArgs(dir, ctx.target.prepared.retainedAddresses).join(' ')} (Key Protect stays in IBM Cloud; the backup needs the root key)`
+      : 'keep the root key: nothing to do (the stack uses an existing instance and key)',
     `${[...d.argv0, ...d.args].join(' ')}`,
   ];
 }
@@ -65,6 +68,7 @@ async function runSteps(ctx: Context): Promise<number> {
             },
           },
           { title: 'apply the lifted protection (database deletion_protection)', run: () => apply(ctx) },
+          { title: 'keep the root key: take Key Protect out of the state (the backup is wrapped by the root key)', run: () => retainRootKey(ctx, saved?.file) },
           { title: `destroy ${ctx.args.stack}`, run: () => destroy(ctx) },
         ]),
   ];
@@ -86,6 +90,10 @@ async function runSteps(ctx: Context): Promise<number> {
     for (const line of remainingPlan(ctx)) ctx.io.out(`  - ${line}`);
   } else {
     ctx.io.out(`teardown of ${ctx.args.stack} done. Keep ${saved!.file} and its passphrase: it is the only copy of the keys.`);
+    if (ctx.target.prepared.retainedAddresses.length) {
+      ctx.io.out(`The root key and its Key Protect instance were kept (not destroyed): the backup can only be restored with them.`);
+      ctx.io.out(`Delete them yourself once no backup needs them any more (schedule it: e.g. after your retention period), with the ids in ${join(resolve(ctx.args.backupDir), `${ctx.args.stack}-retained-root-key.json`)}.`);
+    }
   }
   return 0;
 }

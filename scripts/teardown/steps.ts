@@ -14,7 +14,11 @@ import {
   terraformApplyArgs,
   terraformDestroyArgs,
   terraformInitArgs,
+  terraformOutputArgs,
+  terraformStateListArgs,
+  terraformStateRmArgs,
 } from './commands.js';
+import { writeFileSync } from 'node:fs';
 import { execute, lastJson, type Invocation } from './exec.js';
 import { installUnprotected } from './protection.js';
 import type { Target, TeardownNode } from './target.js';
@@ -166,6 +170,58 @@ export async function apply(ctx: Context): Promise<string> {
   await tool(ctx, { argv0: [tf], args: terraformInitArgs(dir), env: ctx.env }, 'terraform init');
   await tool(ctx, { argv0: [tf], args: terraformApplyArgs(dir, ctx.target.prepared.databaseAddress), env: ctx.env }, 'terraform apply');
   return `${ctx.target.prepared.databaseAddress} applied without deletion protection`;
+}
+
+/** What the teardown kept, written beside the backup (never a secret: ids and CRNs). */
+export interface RetainedRootKey {
+  readonly stack: string;
+  readonly rootKeyId: string | null;
+  readonly keyProtectInstanceCrn: string | null;
+  readonly addresses: readonly string[];
+  readonly backup: string | null;
+  readonly retainedAt: string;
+}
+
+/**
+ * Takes Key Protect (instance, key ring, root key, policies) out of the Terraform state, so the destroy that
+ * follows leaves them in IBM Cloud: every object in the backup is wrapped by the root key, and a backup
+ * nobody can unwrap is no backup. Deleting the key (after the retention the operator chooses) is a deliberate
+ * act outside the teardown; the record written beside the backup says which key and instance.
+ */
+export async function retainRootKey(ctx: Context, backupFile: string | undefined): Promise<string> {
+  const tf = ctx.target.tools.terraform!;
+  const dir = stackFolder(ctx);
+  const wanted = ctx.target.prepared.retainedAddresses;
+  if (wanted.length === 0) return 'the stack manages no Key Protect resources (existing instance and key): nothing to keep out of the destroy';
+  const outputs = await execute({ argv0: [tf], args: terraformOutputArgs(dir), env: ctx.env }, true);
+  // `terraform output -json` prints one (multi-line) document; without outputs the record says "unknown".
+  let doc: Record<string, { value?: unknown }> | undefined;
+  try {
+    doc = outputs.code === 0 ? (JSON.parse(outputs.stdout) as Record<string, { value?: unknown }>) : undefined;
+  } catch {
+    doc = undefined;
+  }
+  const list = await execute({ argv0: [tf], args: terraformStateListArgs(dir), env: ctx.env }, true);
+  if (list.code !== 0) throw new StepFailure(`terraform state list failed (exit ${list.code}): ${list.stderr.trim()}`, 1);
+  const inState = new Set(list.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  const present = wanted.filter((a) => inState.has(a));
+  const record: RetainedRootKey = {
+    stack: ctx.args.stack,
+    rootKeyId: typeof doc?.['root_key_id']?.value === 'string' ? doc['root_key_id'].value : null,
+    keyProtectInstanceCrn: typeof doc?.['key_protect_instance_crn']?.value === 'string' ? doc['key_protect_instance_crn'].value : null,
+    addresses: present,
+    backup: backupFile ?? null,
+    retainedAt: ctx.now().toISOString(),
+  };
+  if (present.length) {
+    const inv = { argv0: [tf], args: terraformStateRmArgs(dir, present), env: ctx.env };
+    show(ctx, inv);
+    const r = await execute(inv, true);
+    if (r.code !== 0) throw new StepFailure(`terraform state rm failed (exit ${r.code}): ${r.stderr.trim()}`, 1);
+  }
+  const recordFile = join(resolve(ctx.args.backupDir), `${ctx.args.stack}-retained-root-key.json`);
+  writeFileSync(recordFile, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  return `kept out of the destroy: ${present.length ? present.join(', ') : 'nothing left in the state'}; root key ${record.rootKeyId ?? '(unknown)'} in ${record.keyProtectInstanceCrn ?? '(unknown instance)'} (${recordFile})`;
 }
 
 export function destroyInvocation(ctx: Context): Invocation {

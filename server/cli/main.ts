@@ -7,12 +7,13 @@ import { CliError, ManagementClient, resolveEndpoint } from './client.js';
 import type { Command } from './command.js';
 import { adminCommands } from './commands/admin.js';
 import { backupCommands } from './commands/backup.js';
+import { keyprotectCommands } from './commands/keyprotect.js';
 import { maintenanceCommands } from './commands/maintenance.js';
 import { vcenterCommands } from './commands/vcenter.js';
 import { parseCli, USAGE, type CliOptions } from './options.js';
 import { output, table } from './output.js';
 
-const COMMANDS: Record<string, Command> = { ...adminCommands, ...maintenanceCommands, ...backupCommands, ...vcenterCommands };
+const COMMANDS: Record<string, Command> = { ...adminCommands, ...maintenanceCommands, ...backupCommands, ...vcenterCommands, ...keyprotectCommands };
 
 async function main(values: CliOptions, positionals: string[]): Promise<void> {
   if (values.help || positionals.length === 0) {

@@ -34,6 +34,12 @@ export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
   vcenter usage vcenter --provider NAME
                                         the VMs, hosts, vSAN clusters and defaults that still use the
                                         provider (exit 0 once listed, whatever it finds)
+  keyprotect import-prepare KEYPROTECT --material-file FILE --out FILE [--force]
+         [--material-encoding raw|base64] [--expires-in SECONDS]
+                                        secure import of your root key material: a fresh Key Protect import
+                                        token (one retrieval, default 1800 s), the material wrapped under it,
+                                        written to FILE (0600) for the stack's root_key_material,
+                                        root_key_encrypted_nonce and root_key_iv variables; needs no KMIP server
 
 connection (one of):
   --admin-url URL --token-file FILE     the server's admin port and management token
@@ -57,6 +63,16 @@ vcenter (for vcenter register/usage and preflight-destroy):
   --vcenter-ca FILE                     the CA that issued vCenter's certificate (default: system roots)
   --insecure                            do not verify vCenter's certificate (labs only; prints a warning)
   --vcenter-api auto|json|soap          VI/JSON (8.0 Update 1+) or SOAP (7.0 Update 2/3); auto picks (default)
+
+KEYPROTECT (for keyprotect import-prepare):
+  --instance GUID|CRN [--region REGION] [--kp-endpoint public|private|URL]
+                                        the Key Protect instance (a CRN names its region) and its endpoint
+                                        (default public; an http:// URL only on loopback)
+  --api-key-file FILE                   an IBM Cloud API key with Writer or Manager on the instance (or
+                                        IBMCLOUD_API_KEY); read from the file, never printed
+  --iam-endpoint URL                    IAM's token endpoint (default https://iam.cloud.ibm.com)
+  --material-file FILE                  16, 24 or 32 bytes of key material, raw (default) or base64 with
+                                        --material-encoding base64; refused (exit 3) if every user can read it
 
   --json                  machine-readable output (progress as JSON lines before the result)
   --passphrase-file FILE  backup passphrase, at least 12 characters (or KMIPCTL_BACKUP_PASSPHRASE)
@@ -101,6 +117,14 @@ const OPTIONS = {
   default: { type: 'boolean', default: false },
   prune: { type: 'boolean', default: false },
   'expect-server-fingerprint': { type: 'string' },
+  instance: { type: 'string' },
+  region: { type: 'string' },
+  'kp-endpoint': { type: 'string', default: 'public' },
+  'iam-endpoint': { type: 'string', default: 'https://iam.cloud.ibm.com' },
+  'api-key-file': { type: 'string' },
+  'material-file': { type: 'string' },
+  'material-encoding': { type: 'string', default: 'raw' },
+  'expires-in': { type: 'string', default: '1800' },
   help: { type: 'boolean', default: false },
 } as const;
 

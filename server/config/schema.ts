@@ -5,13 +5,22 @@ const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 const path = z.string().min(1);
 
+/** The URL, or undefined when it is not one (refinements run even after .url() failed). */
+function urlOf(u: string): URL | undefined {
+  try {
+    return new URL(u);
+  } catch {
+    return undefined;
+  }
+}
+
 /** https, or http only to this machine (a local Key Protect stand-in); credentials never cross a network in clear. */
 const secureUrl = z
   .string()
   .url()
   .refine((u) => {
-    const url = new URL(u);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+    const url = urlOf(u);
+    return !url || url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
   }, 'must be an https URL (http only to 127.0.0.1)');
 
 export const LimitsSchema = z
@@ -44,6 +53,38 @@ export const StoreSchema = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
+/**
+ * The VPC instance metadata service: http only to its link-local address or its host name (traffic stays on
+ * the host), https (when the instance's metadata_service.protocol is https: https://api.metadata.cloud.ibm.com),
+ * or this machine (tests). A base URL: no path, query or credentials.
+ */
+const METADATA_HTTP_HOSTS = ['169.254.169.254', 'api.metadata.cloud.ibm.com', '127.0.0.1', 'localhost', '[::1]'];
+const metadataUrl = z
+  .string()
+  .url()
+  .refine((u) => {
+    const url = urlOf(u);
+    return !url || url.protocol === 'https:' || (url.protocol === 'http:' && METADATA_HTTP_HOSTS.includes(url.hostname));
+  }, 'must be http://169.254.169.254, https://api.metadata.cloud.ibm.com or another https URL (http also to 127.0.0.1)')
+  .refine((u) => {
+    const url = urlOf(u);
+    return !url || (url.pathname.replace(/\/+$/, '') === '' && url.search === '' && url.hash === '' && url.username === '' && url.password === '');
+  }, 'must be a base URL without path, query or credentials');
+
+/**
+ * How the Key Protect client gets IAM tokens when not with an API key (apiKeyFile / apiKeyEnv):
+ * `trustedProfile` is the VPC instance's compute resource identity, through the instance metadata service.
+ */
+export const WrapAuthSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('trustedProfile'),
+      profileId: z.string().regex(/^Profile-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a trusted profile ID such as Profile-8dd84246-7df4-4667-94e4-8cede51d5ac5'),
+      metadataEndpoint: metadataUrl.default('http://169.254.169.254'),
+    })
+    .strict(),
+]);
+
 export const WrapSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local'), keyFile: path }).strict(),
   z
@@ -56,14 +97,17 @@ export const WrapSchema = z.discriminatedUnion('kind', [
       iamEndpoint: secureUrl.default('https://iam.cloud.ibm.com'),
       apiKeyFile: path.optional(),
       apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+      auth: WrapAuthSchema.optional(),
       cacheSeconds: z.number().int().min(0).max(3600).default(60),
       requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
       maxAttempts: z.number().int().min(1).max(10).default(4),
     })
     .strict()
-    .refine((w) => (w.apiKeyFile === undefined) !== (w.apiKeyEnv === undefined), {
-      message: 'exactly one of apiKeyFile or apiKeyEnv is required',
+    // Checked even when other fields are wrong, so every problem is reported at once.
+    .refine((w) => [w.apiKeyFile, w.apiKeyEnv, w.auth].filter((v) => v !== undefined).length === 1, {
+      message: 'exactly one of apiKeyFile or apiKeyEnv (an API key) or auth (a trusted profile) is required',
       path: ['apiKeyFile'],
+      when: () => true,
     }),
 ]);
 

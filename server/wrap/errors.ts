@@ -18,10 +18,11 @@ export class WrapError extends Error {
   override readonly name = 'WrapError';
   constructor(
     readonly code: WrapErrorCodeValue,
-    message: string,
+    /** The message without its code prefix (to rewrap the error with more context). */
+    readonly detail: string,
     readonly details: { readonly status?: number; readonly correlationId?: string; readonly retryable?: boolean } = {},
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
+    super(`${code}: ${detail}`, options);
   }
 }

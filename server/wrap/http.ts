@@ -12,7 +12,7 @@ const MAX_BODY = 1024 * 1024;
 export async function sendJson(
   dispatcher: Dispatcher,
   url: string,
-  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal | undefined },
+  init: { method: 'GET' | 'POST' | 'PUT'; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal | undefined },
 ): Promise<HttpResponse> {
   let res: Dispatcher.ResponseData;
   // Our own deadline: undici's timers are too coarse for sub-second bounds.
@@ -77,6 +77,18 @@ export interface RetryPolicy {
 export function backoffDelay(policy: RetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.random() * ceiling;
+}
+
+/** `attempt` again after a backoff while it fails with a retryable WrapError, at most `maxAttempts` times. */
+export async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof WrapError) || !err.details.retryable || i + 1 >= policy.maxAttempts) throw err;
+    }
+    await sleep(backoffDelay(policy, i));
+  }
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -9,8 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { WrapError, WrapErrorCode } from './errors.js';
+import { createTokenSource, type KeyProtectAuth } from './credentials.js';
 import { backoffDelay, retryableStatus, sendJson, sleep, type RetryPolicy } from './http.js';
-import { IamTokenSource } from './iam-token.js';
+import type { TokenSource } from './token-source.js';
 import { UnwrapCache } from './unwrap-cache.js';
 import type { KeyWrapper, UnwrapResult, WrappedKey } from './wrapper.js';
 
@@ -20,8 +21,11 @@ export interface KeyProtectOptions {
   readonly rootKeyId: string;
   /** "private", "public", or a base URL (Hyper Protect Crypto Services, tests). */
   readonly endpoint: string;
-  readonly iamEndpoint: string;
-  readonly apiKey: string;
+  /** Where IAM tokens come from: an API key at IAM, or the instance's trusted profile. */
+  readonly auth?: KeyProtectAuth;
+  /** The API-key form without `auth` (kept for existing callers): `apiKey`, and IAM at `iamEndpoint`. */
+  readonly apiKey?: string;
+  readonly iamEndpoint?: string;
   /** Unwrapped material is reused for this long; 0 turns the cache off. */
   readonly cacheSeconds: number;
   readonly cacheMaxEntries?: number;
@@ -55,6 +59,14 @@ const CONTENT_TYPE: Record<KeyProtectCall['action'], string> = {
   metadata: 'application/json',
 };
 
+/** Exactly one credential source: `auth`, or the older `apiKey` (+ `iamEndpoint`). */
+function credentials(options: KeyProtectOptions): KeyProtectAuth {
+  if (options.auth && options.apiKey !== undefined) throw new WrapError(WrapErrorCode.Config, 'give either auth or apiKey, not both');
+  if (options.auth) return options.auth;
+  if (options.apiKey !== undefined) return { kind: 'apiKey', apiKey: options.apiKey, iamEndpoint: options.iamEndpoint ?? 'https://iam.cloud.ibm.com' };
+  throw new WrapError(WrapErrorCode.Config, 'no credentials for Key Protect: auth or apiKey is required');
+}
+
 function reasonCode(body: unknown): string | undefined {
   const reasons = (body as { resources?: Array<{ reasons?: Array<{ code?: unknown }> }> } | undefined)?.resources?.[0]?.reasons;
   const code = reasons?.[0]?.code;
@@ -80,7 +92,7 @@ function kpFailure(status: number, body: unknown, correlationId: string): WrapEr
 export class KeyProtectWrapper implements KeyWrapper {
   readonly kind = 'keyprotect';
   private readonly base: string;
-  private readonly tokens: IamTokenSource;
+  private readonly tokens: TokenSource;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly cache: UnwrapCache;
@@ -88,12 +100,13 @@ export class KeyProtectWrapper implements KeyWrapper {
   private readonly now: () => number;
 
   constructor(private readonly options: KeyProtectOptions) {
+    const auth = credentials(options);
     this.base = `${keyProtectBaseUrl(options.region, options.endpoint)}/api/v2/keys/${encodeURIComponent(options.rootKeyId)}`;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({ connections: 64, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, connect: { timeout: options.requestTimeoutMs } });
     this.retry = { maxAttempts: options.maxAttempts, baseDelayMs: 100, maxDelayMs: 2000 };
     this.now = options.now ?? Date.now;
-    this.tokens = new IamTokenSource({ url: options.iamEndpoint, apiKey: options.apiKey, dispatcher: this.dispatcher, timeoutMs: options.requestTimeoutMs, retry: this.retry, now: this.now });
+    this.tokens = createTokenSource(auth, { dispatcher: this.dispatcher, timeoutMs: options.requestTimeoutMs, retry: this.retry, now: this.now });
     this.cache = new UnwrapCache(options.cacheSeconds * 1000, options.cacheMaxEntries ?? 10_000, this.now);
   }
 
@@ -104,8 +117,10 @@ export class KeyProtectWrapper implements KeyWrapper {
       const correlationId = randomUUID();
       const started = this.now();
       let failure: WrapError;
+      let gotToken = false;
       try {
         const token = await this.tokens.token(signal);
+        gotToken = true;
         const res = await sendJson(this.dispatcher, action === 'metadata' ? `${this.base}/metadata` : `${this.base}/actions/${action}`, {
           method: action === 'metadata' ? 'GET' : 'POST',
           headers: {
@@ -131,11 +146,12 @@ export class KeyProtectWrapper implements KeyWrapper {
         failure = kpFailure(res.status, res.body, correlationId);
       } catch (err) {
         if (!(err instanceof WrapError)) throw err;
-        failure = err.details.correlationId ? err : new WrapError(err.code, err.message, { ...err.details, correlationId }, { cause: err.cause });
+        failure = err.details.correlationId ? err : new WrapError(err.code, err.detail, { ...err.details, correlationId }, { cause: err.cause });
         if (failure.code !== WrapErrorCode.Auth) this.options.onCall?.({ action, status: 0, correlationId, attempt, ms: this.now() - started, code: failure.code });
       }
       const wait = backoffDelay(this.retry, attempt);
-      if (!failure.details.retryable || attempt + 1 >= this.retry.maxAttempts || this.now() + wait >= deadline || signal?.aborted) throw failure;
+      // A token source that failed has retried with backoff already: no second round on top of its own.
+      if (!gotToken || !failure.details.retryable || attempt + 1 >= this.retry.maxAttempts || this.now() + wait >= deadline || signal?.aborted) throw failure;
       await sleep(wait, signal);
     }
   }

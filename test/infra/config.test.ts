@@ -19,7 +19,9 @@ describe('stacks config', () => {
     const euDe = cfg.environments[0]!.regions[1]!;
     expect(euDe.identity).toEqual({ keyProtectRole: 'Reader', policyScope: 'key' });
     expect(euDe.ssh).toEqual({ keyIds: [], allowedCidrs: [] });
-    expect(euDe.instance.image).toMatch(/^ibm-debian-13-/);
+    // the image follows the operating system, not a point-release name IBM deprecates
+    expect(euDe.instance.imageOs).toBe('debian-13-amd64');
+    expect(euDe.instance.image).toBeUndefined();
     expect(euDe.database.encryptWithRootKey).toBe(true);
     expect(cfg.environments[1]!.destroyProtection).toBe(true);
     expect(cfg.backend).toEqual({ kind: 'local' });
@@ -100,6 +102,30 @@ describe('stacks config', () => {
       ]),
     );
     expect(problems).toHaveLength(3);
+  });
+
+  it('context-based restrictions: report by default; enforcing needs the deployer networks', () => {
+    const input = exampleInput() as any;
+    expect(parseStacksConfig(input).environments[1]!.regions[0]!.contextRestrictions).toEqual({ enforcement: 'report', deployerNetworks: [] });
+    input.environments[1].regions[0].contextRestrictions = { enforcement: 'enabled' };
+    expect(problemsOf(input)).toEqual([expect.stringMatching(/^environments\[1\]\.regions\[0\]\.contextRestrictions\.deployerNetworks: enforcing context-based restrictions needs the networks Terraform runs from/)]);
+  });
+
+  it('address prefixes: a stack overlapping another stack of the config, or the vCenter and operator networks, is refused with the fix', () => {
+    const input = exampleInput() as any;
+    // a second environment in us-south gets the same default prefixes as prod's
+    input.environments[1].regions[0].region = 'us-south';
+    input.environments[0].regions[1].kmipClientCidrs = ['10.203.0.0/24'];
+    const problems = problemsOf(input);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^environments\[1\]\.regions\[0\]\.network\.zonePrefixes: us-south-1 10\.200\.0\.0\/18 overlaps kmip-prod-us-south us-south-1 10\.200\.0\.0\/18: VPCs joined by a Transit Gateway must not overlap/),
+        expect.stringMatching(/^environments\[0\]\.regions\[1\]\.kmipClientCidrs: 10\.203\.0\.0\/24 overlaps the VPC's address prefix 10\.203\.0\.0\/18 of eu-de-1/),
+      ]),
+    );
+    input.environments[1].regions[0].network = { zonePrefixes: { 'us-south-1': '172.20.0.0/20', 'us-south-2': '172.20.16.0/20' } };
+    input.environments[0].regions[1].kmipClientCidrs = ['10.60.0.0/24'];
+    expect(problemsOf(input)).toEqual([]);
   });
 
   it('file errors are reported as config errors', () => {

@@ -7,6 +7,8 @@ import {
   cidrSubnet,
   cidrsOverlap,
   defaultZonePrefix,
+  ibmAutoZonePrefix,
+  KMIP_PREFIX_SECOND_OCTET,
   parseCidr,
   planSubnets,
 } from '../../modules/network/plan-subnets.js';
@@ -52,14 +54,21 @@ describe('IPv4 helpers (Terraform cidrsubnet / cidrhost semantics)', () => {
 });
 
 describe('planSubnets', () => {
-  it('plans one /24 per zone in IBM default prefixes, node at .4, keyed by zone name', () => {
+  it('plans one /24 per zone in this project\'s default prefixes, node at .4, keyed by zone name', () => {
     // GIVEN / WHEN
     const plan = planSubnets({ region: 'us-south', zones: [3, 1, 2] });
     // THEN
     expect(plan.zoneNames).toEqual(['us-south-1', 'us-south-2', 'us-south-3']);
-    expect(plan.zones['us-south-1']).toMatchObject({ cidr: '10.240.0.0/24', nodeIp: '10.240.0.4', newbits: 6, netnum: 0, zonePrefix: '10.240.0.0/18' });
-    expect(plan.zones['us-south-2']).toMatchObject({ cidr: '10.240.64.0/24', nodeIp: '10.240.64.4' });
-    expect(plan.zones['us-south-3']).toMatchObject({ cidr: '10.240.128.0/24', nodeIp: '10.240.128.4' });
+    expect(plan.zones['us-south-1']).toMatchObject({ cidr: '10.200.0.0/24', nodeIp: '10.200.0.4', newbits: 6, netnum: 0, zonePrefix: '10.200.0.0/18' });
+    expect(plan.zones['us-south-2']).toMatchObject({ cidr: '10.200.64.0/24', nodeIp: '10.200.64.4' });
+    expect(plan.zones['us-south-3']).toMatchObject({ cidr: '10.200.128.0/24', nodeIp: '10.200.128.4' });
+  });
+
+  it('the default prefixes never overlap IBM\'s automatic ones (every other VPC of any region has those; a Transit Gateway joins them)', () => {
+    const ours = Object.keys(KMIP_PREFIX_SECOND_OCTET).flatMap((r) => [1, 2, 3].map((z) => defaultZonePrefix(r, z)!));
+    const ibm = Object.keys(DEFAULT_PREFIX_SECOND_OCTET).flatMap((r) => [1, 2, 3].map((z) => ibmAutoZonePrefix(r, z)!));
+    expect(Object.keys(KMIP_PREFIX_SECOND_OCTET).sort()).toEqual(Object.keys(DEFAULT_PREFIX_SECOND_OCTET).sort());
+    for (const a of ours) for (const b of ibm) expect(cidrsOverlap(a, b), `${a} vs ${b}`).toBe(false);
   });
 
   it('keys do not move when a zone is removed', () => {
@@ -83,7 +92,7 @@ describe('planSubnets', () => {
   });
 
   it('every known region has non-overlapping default prefixes across regions', () => {
-    const prefixes = Object.keys(DEFAULT_PREFIX_SECOND_OCTET).flatMap((r) => [1, 2, 3].map((z) => defaultZonePrefix(r, z)!));
+    const prefixes = Object.keys(KMIP_PREFIX_SECOND_OCTET).flatMap((r) => [1, 2, 3].map((z) => defaultZonePrefix(r, z)!));
     for (let i = 0; i < prefixes.length; i++) for (let j = i + 1; j < prefixes.length; j++) expect(cidrsOverlap(prefixes[i]!, prefixes[j]!), `${prefixes[i]} vs ${prefixes[j]}`).toBe(false);
   });
 

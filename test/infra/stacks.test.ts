@@ -11,11 +11,11 @@ import { parseConfig } from '../../server/config/load.js';
 import { buildStacks, RequireTags, type KmipRegionStack } from '../../stacks/kmip-stack.js';
 import { PkiError, pkiPaths } from '../../stacks/pki.js';
 import type { StacksConfig } from '../../stacks/config.js';
-import { loadProviderSchema, validateAgainstSchema } from '../support/cdktf-schema.js';
-import { BUNDLE_FILE, SAMPLE, SCHEMA_FILE, exampleConfig, substituteReferences } from '../support/cdktf-fixtures.js';
+import { loadProviderSchema, mergeProviderSchemas, validateAgainstSchema } from '../support/cdktf-schema.js';
+import { BUNDLE_FILE, SAMPLE, SCHEMA_FILE, TIME_SCHEMA_FILE, exampleConfig, substituteReferences } from '../support/cdktf-fixtures.js';
 import { parse, resourcesOf, type SynthDoc } from '../support/cdktf.js';
 
-const schema = loadProviderSchema(SCHEMA_FILE);
+const schema = mergeProviderSchemas({ ibm: loadProviderSchema(SCHEMA_FILE), time: loadProviderSchema(TIME_SCHEMA_FILE, 'registry.terraform.io/hashicorp/time') });
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 interface Synthesized {
@@ -63,7 +63,7 @@ describe('stacks from the example config', () => {
     }
     const types = new Set(Object.values(example.docs).flatMap((d) => Object.keys(d.resource ?? {})));
     expect([...types].sort()).toEqual(
-      expect.arrayContaining(['ibm_cos_bucket', 'ibm_cos_bucket_object', 'ibm_database', 'ibm_iam_service_api_key', 'ibm_iam_service_id', 'ibm_iam_service_policy', 'ibm_is_instance', 'ibm_is_lb', 'ibm_is_security_group_rule', 'ibm_is_subnet', 'ibm_is_vpc', 'ibm_kms_key', 'ibm_kms_key_policies', 'ibm_kms_key_rings', 'ibm_resource_instance', 'ibm_resource_key']),
+      expect.arrayContaining(['ibm_cos_bucket', 'ibm_cos_bucket_object', 'ibm_database', 'ibm_iam_trusted_profile', 'ibm_iam_trusted_profile_policy', 'ibm_is_instance', 'ibm_is_lb', 'ibm_is_network_acl', 'ibm_is_subnet_reserved_ip', 'ibm_is_vpc_address_prefix', 'time_sleep', 'ibm_is_security_group_rule', 'ibm_is_subnet', 'ibm_is_vpc', 'ibm_kms_key', 'ibm_kms_key_policies', 'ibm_kms_key_rings', 'ibm_resource_instance', 'ibm_resource_key']),
     );
   });
 
@@ -92,7 +92,12 @@ describe('stacks from the example config', () => {
 
   it('is plain Terraform JSON: pinned provider, relative state path and asset files inside the stack folder', () => {
     for (const [name, doc] of Object.entries(example.docs)) {
-      expect(doc.terraform).toEqual({ backend: { local: { path: `../../../terraform.${name}.tfstate` } }, required_providers: { ibm: { source: 'ibm-cloud/ibm', version: '1.89.0' } } });
+      expect(doc.terraform).toEqual({
+        backend: { local: { path: `../../../terraform.${name}.tfstate` } },
+        required_providers: { ibm: { source: 'ibm-cloud/ibm', version: '1.89.0' }, time: { source: 'hashicorp/time', version: '0.13.1' } },
+        // what the docs say too: the S3 backend settings used for remote state need 1.6.3
+        required_version: '>= 1.6.3',
+      });
       for (const object of resourcesOf(doc, 'ibm_cos_bucket_object')) {
         const file = String(object['content_file']);
         expect(file.startsWith('assets/')).toBe(true);
@@ -107,16 +112,16 @@ describe('stacks from the example config', () => {
     const doc = example.docs['kmip-prod-us-south']!;
     const out = doc.output!;
     expect(Object.keys(out).sort()).toEqual(
-      ['admin_endpoints', 'asset_bucket', 'database_ca_base64', 'database_url', 'key_protect_instance_crn', 'kmip_endpoints', 'kmip_server_ca_pem', 'root_key_id', 'server_bundle_sha256', 'service_id', 'vcenter_key_provider'].sort(),
+      ['admin_endpoints', 'asset_bucket', 'database_ca_base64', 'database_url', 'key_protect_instance_crn', 'kmip_endpoints', 'kmip_server_ca_pem', 'node_releases', 'root_key_id', 'server_bundle_sha256', 'trusted_profile_id', 'vcenter_key_provider'].sort(),
     );
-    expect(out['kmip_endpoints']!.value).toEqual(['10.240.0.4:5696', '10.240.64.4:5696', '10.240.128.4:5696']);
-    expect(out['admin_endpoints']!.value).toEqual(['https://10.240.0.4:9696', 'https://10.240.64.4:9696', 'https://10.240.128.4:9696']);
+    expect(out['kmip_endpoints']!.value).toEqual(['10.200.0.4:5696', '10.200.64.4:5696', '10.200.128.4:5696']);
+    expect(out['admin_endpoints']!.value).toEqual(['https://10.200.0.4:9696', 'https://10.200.64.4:9696', 'https://10.200.128.4:9696']);
     expect(out['admin_endpoints']!.sensitive).toBeUndefined();
-    expect(example.docs['kmip-prod-eu-de']!.output!['admin_endpoints']!.value).toEqual(['https://10.243.0.4:9696', 'https://10.243.64.4:9696']);
+    expect(example.docs['kmip-prod-eu-de']!.output!['admin_endpoints']!.value).toEqual(['https://10.203.0.4:9696', 'https://10.203.64.4:9696']);
     expect(out['kmip_server_ca_pem']!.value).toBe(readFileSync(join(config.pkiDir, 'kmip-prod-us-south', 'ca-cert.pem'), 'utf8'));
     expect(String(out['key_protect_instance_crn']!.value)).toMatch(/^\$\{ibm_resource_instance\.[^.]+\.crn\}$/);
     expect(String(out['root_key_id']!.value)).toMatch(/^\$\{ibm_kms_key\.[^.]+\.key_id\}$/);
-    expect(String(out['service_id']!.value)).toMatch(/^\$\{ibm_iam_service_id\.[^.]+\.id\}$/);
+    expect(String(out['trusted_profile_id']!.value)).toMatch(/^\$\{ibm_iam_trusted_profile\.[^.]+\.id\}$/);
     expect(out['database_url']!.sensitive).toBe(true);
     expect(out['database_ca_base64']!.sensitive).toBe(true);
     for (const [d, docOf] of Object.entries(example.docs)) {
@@ -127,9 +132,9 @@ describe('stacks from the example config', () => {
     const kp = JSON.parse(String(out['vcenter_key_provider']!.value)) as Record<string, any>;
     expect(kp['keyProvider']).toBe('kmip-prod-us-south');
     expect(kp['servers']).toEqual([
-      { clusterId: { id: 'kmip-prod-us-south' }, info: { name: 'kmip-prod-us-south-us-south-1', address: '10.240.0.4', port: 5696, protocol: 'KMIP1' } },
-      { clusterId: { id: 'kmip-prod-us-south' }, info: { name: 'kmip-prod-us-south-us-south-2', address: '10.240.64.4', port: 5696, protocol: 'KMIP1' } },
-      { clusterId: { id: 'kmip-prod-us-south' }, info: { name: 'kmip-prod-us-south-us-south-3', address: '10.240.128.4', port: 5696, protocol: 'KMIP1' } },
+      { clusterId: { id: 'kmip-prod-us-south' }, info: { name: 'kmip-prod-us-south-us-south-1', address: '10.200.0.4', port: 5696, protocol: 'KMIP1' } },
+      { clusterId: { id: 'kmip-prod-us-south' }, info: { name: 'kmip-prod-us-south-us-south-2', address: '10.200.64.4', port: 5696, protocol: 'KMIP1' } },
+      { clusterId: { id: 'kmip-prod-us-south' }, info: { name: 'kmip-prod-us-south-us-south-3', address: '10.200.128.4', port: 5696, protocol: 'KMIP1' } },
     ]);
     expect(kp['serverCertificateAuthorityPem']).toBe(out['kmip_server_ca_pem']!.value);
     expect(example.docs['kmip-prod-eu-de']!.output!['kmip_load_balancer']).toBeDefined();
@@ -153,7 +158,8 @@ describe('stacks from the example config', () => {
       for (const r of resourcesOf(doc, type)) expect(r['lifecycle'], type).toBeUndefined();
     }
     expect(resourcesOf(doc, 'ibm_database')[0]!['deletion_protection']).toBe(false);
-    expect(resourcesOf(torn.docs['kmip-dev-us-east']!, 'ibm_kms_key')[0]!['lifecycle']).toEqual({ prevent_destroy: true });
+    // the imported key's secure-import inputs are used once; Key Protect does not return them
+    expect(resourcesOf(torn.docs['kmip-dev-us-east']!, 'ibm_kms_key')[0]!['lifecycle']).toEqual({ prevent_destroy: true, ignore_changes: ['payload', 'encrypted_nonce', 'iv_value'] });
   });
 
   it('the teardown lifts destroy protection of one stack only, not of the other regions of its environment', () => {
@@ -163,8 +169,13 @@ describe('stacks from the example config', () => {
     app.synth();
     const doc = (name: string) => parse(readFileSync(join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
     const lifted = doc('kmip-prod-us-south');
-    for (const type of ['ibm_kms_key', 'ibm_resource_instance', 'ibm_database']) for (const r of resourcesOf(lifted, type)) expect(r['lifecycle'], type).toBeUndefined();
+    for (const r of resourcesOf(lifted, 'ibm_database')) expect(r['lifecycle']).toBeUndefined();
+    for (const r of resourcesOf(lifted, 'ibm_resource_instance').filter((x) => x['service'] !== 'kms')) expect(r['lifecycle']).toBeUndefined();
     expect(resourcesOf(lifted, 'ibm_database')[0]!['deletion_protection']).toBe(false);
+    // Key Protect is never destroyed by a teardown (the backup needs the root key): it stays protected, and the
+    // teardown takes it out of the state instead
+    expect(resourcesOf(lifted, 'ibm_kms_key')[0]!['lifecycle']).toEqual({ prevent_destroy: true });
+    expect(resourcesOf(lifted, 'ibm_resource_instance').find((x) => x['service'] === 'kms')!['lifecycle']).toEqual({ prevent_destroy: true });
     // same environment, another region: still protected
     expect(resourcesOf(doc('kmip-prod-eu-de'), 'ibm_database')[0]).toMatchObject({ lifecycle: { prevent_destroy: true }, deletion_protection: true });
     expect(readFileSync(join(outdir, 'stacks', 'kmip-prod-eu-de', 'cdk.tf.json'), 'utf8')).toBe(example.texts['kmip-prod-eu-de']);
@@ -175,6 +186,10 @@ describe('stacks from the example config', () => {
     const doc = example.docs['kmip-dev-us-east']!;
     expect(doc.variable?.['root_key_material']).toMatchObject({ sensitive: true, type: 'string' });
     expect(resourcesOf(doc, 'ibm_kms_key')[0]!['payload']).toBe('${var.root_key_material}');
+    // secure import: the nonce encrypted with the material, and its IV, come the same way
+    expect(doc.variable?.['root_key_encrypted_nonce']).toMatchObject({ sensitive: true, type: 'string' });
+    expect(doc.variable?.['root_key_iv']).toMatchObject({ sensitive: true, type: 'string' });
+    expect(resourcesOf(doc, 'ibm_kms_key')[0]).toMatchObject({ encrypted_nonce: '${var.root_key_encrypted_nonce}', iv_value: '${var.root_key_iv}' });
   });
 
   it('user data: only known references, under 64 KiB once filled in, and it boots a config the server accepts', async () => {
@@ -192,7 +207,7 @@ describe('stacks from the example config', () => {
         const cloud = JSON.parse(filled.slice('#cloud-config\n'.length)) as { write_files: { path: string; content: string }[] };
         const file = (p: string) => cloud.write_files.find((f) => f.path === p)!.content;
         const server = parseConfig(JSON.parse(file(PATHS.config)), name);
-        expect(server.admin.host).toBe((instance['primary_network_interface'] as any).primary_ip.address);
+        expect(server.admin.host).toBe(stack.plan.zones[String(instance['zone'])]!.nodeIp);
         expect(server.wrap).toMatchObject({ kind: 'keyprotect', region: stack.plan.region });
         expect(server.store).toMatchObject({ kind: 'postgres', caFile: PATHS.dbCa, url: expect.stringContaining(`@${SAMPLE.dbHost}:${SAMPLE.dbPort}/ibmclouddb?sslmode=verify-full&sslrootcert=${encodeURIComponent(PATHS.dbCa)}`) });
         // node-postgres keeps the CA only when the URL names it (it drops ssl options given beside a URL with sslmode)
@@ -202,7 +217,7 @@ describe('stacks from the example config', () => {
         const manifest = JSON.parse(file(PATHS.manifest)) as { bucket: string; assets: { key: string; sha256: string; path: string }[] };
         expect(manifest.assets.find((a) => a.path === PATHS.bundle)!.sha256).toBe(bundleSha);
         expect(manifest.bucket).toBe(doc.output!['asset_bucket']!.value);
-        expect(file(PATHS.apiKey)).toBe(SAMPLE.apiKey);
+        expect(filled).not.toMatch(/apikey/i);
       }
       expect(doc.output!['server_bundle_sha256']!.value).toBe(bundleSha);
     }
@@ -217,8 +232,8 @@ describe('stacks from the example config', () => {
       const p = pkiPaths(config.pkiDir, name);
       const adminCaSha = sha256(readFileSync(p.adminCaCert));
       for (const instance of resourcesOf(doc, 'ibm_is_instance')) {
-        const ip = (instance['primary_network_interface'] as { primary_ip: { address: string } }).primary_ip.address;
         const zone = String(instance['zone']);
+        const ip = stack.plan.zones[zone]!.nodeIp;
         const cloud = JSON.parse(substituteReferences(String(instance['user_data']), stack.pki.caCertPem).slice('#cloud-config\n'.length)) as { write_files: { path: string; content: string }[] };
         const file = (path: string) => cloud.write_files.find((f) => f.path === path)!.content;
         const server = parseConfig(JSON.parse(file(PATHS.config)), name);
@@ -245,9 +260,12 @@ describe('stacks from the example config', () => {
 
   it('the admin port is open to the node subnets and the configured operator networks only; the load balancer health check is HTTPS', () => {
     const rules = resourcesOf(example.docs['kmip-prod-us-south']!, 'ibm_is_security_group_rule');
-    expect(rules.filter((r) => r['port_min'] === 9696).map((r) => r['remote']).sort()).toEqual(['10.240.0.0/24', '10.240.128.0/24', '10.240.64.0/24', '10.50.16.0/28']);
+    expect(rules.filter((r) => r['port_min'] === 9696).map((r) => r['remote']).sort()).toEqual(['10.200.0.0/24', '10.200.128.0/24', '10.200.64.0/24', '10.50.16.0/28']);
     const euDe = resourcesOf(example.docs['kmip-prod-eu-de']!, 'ibm_is_security_group_rule');
-    expect(euDe.filter((r) => r['port_min'] === 9696).map((r) => r['remote']).sort()).toEqual(['10.243.0.0/24', '10.243.64.0/24']);
+    // eu-de has a load balancer: its health checks come from its own security group, which reaches only the nodes' group
+    const isGroup = (r: Record<string, unknown>) => String(r['remote']).startsWith('${ibm_is_security_group.');
+    expect(euDe.filter((r) => r['port_min'] === 9696 && !isGroup(r)).map((r) => r['remote']).sort()).toEqual(['10.203.0.0/24', '10.203.64.0/24']);
+    expect(euDe.filter((r) => r['port_min'] === 9696 && isGroup(r)).map((r) => r['direction']).sort()).toEqual(['inbound', 'outbound']);
     expect(resourcesOf(example.docs['kmip-prod-eu-de']!, 'ibm_is_lb_pool')[0]).toMatchObject({ health_type: 'https', health_monitor_port: 9696, health_monitor_url: '/readyz' });
   });
 
@@ -289,7 +307,7 @@ describe('stack inputs that cannot work', () => {
     }
     expect(error).toBeInstanceOf(PkiError);
     expect((error as PkiError).problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/us-south-1-cert\.pem does not name 10\.240\.0\.9, the address of the us-south-1 node/), expect.stringMatching(/us-south-3-cert\.pem does not name 10\.240\.128\.9/)]),
+      expect.arrayContaining([expect.stringMatching(/us-south-1-cert\.pem does not name 10\.200\.0\.9, the address of the us-south-1 node/), expect.stringMatching(/us-south-3-cert\.pem does not name 10\.200\.128\.9/)]),
     );
     expect((error as Error).message).toMatch(/npm run pki -- --config <config file> --stack kmip-prod-us-south/);
   });

@@ -60,7 +60,7 @@ function named(lines: readonly string[]): string[] {
       if (l.includes(' backup export ')) return `backup [${state}]`;
       if (l.includes(' backup verify ')) return `verify [${state}]`;
     }
-    if (l.startsWith('terraform ')) return `terraform ${/ (init|apply|destroy) /.exec(`${l} `)?.[1]} [${state}]`;
+    if (l.startsWith('terraform ')) return `terraform ${/ (init|apply|destroy|output|state list|state rm) /.exec(`${l} `)?.[1]} [${state}]`;
     if (l.startsWith('cdktf ')) return `cdktf ${l.split(' ')[1]} [${state}]`;
     return `? ${l}`;
   });
@@ -190,7 +190,7 @@ describe('teardown (scripts/teardown.ts)', () => {
     expect(r.stdout).toMatch(`us-south-1 ${url(nodeA)}: safe`);
     expect(r.stdout).toMatch(`us-south-2 ${url(busy)}: NOT safe (1 key(s) in use)`);
     expect(r.stderr).toMatch(new RegExp(`tenant vc-busy {2}key ${activeKey} {2}Active`));
-    expect(r.stderr).toMatch(/STOPPED at step \[1\/7\] preflight/);
+    expect(r.stderr).toMatch(/STOPPED at step \[1\/8\] preflight/);
     // every node was asked, then nothing else ran
     expect(named(project.log.lines())).toEqual(round(nodeA.adminPort, busy.adminPort));
     expect(kfvFiles(backupDir)).toEqual([]);
@@ -237,7 +237,7 @@ describe('teardown (scripts/teardown.ts)', () => {
     project.log.clear();
     const r = await teardown([...args(outDir, backupDir, { [ZONES[0]]: url(nodeA), [ZONES[1]]: url(nodeB) }, '--confirm', STACK), '--passphrase-file', shortPassphrase], project.env(outDir));
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/STOPPED at step \[2\/7\] backup/);
+    expect(r.stderr).toMatch(/STOPPED at step \[2\/8\] backup/);
     expect(r.stderr).toMatch(/backup export through us-south-1 failed \(kmipctl exit 2\)/);
     expect(named(project.log.lines())).toEqual([...round(nodeA.adminPort, nodeB.adminPort), 'backup [protected]']);
     expect(kfvFiles(backupDir)).toEqual([]);
@@ -263,7 +263,7 @@ describe('teardown (scripts/teardown.ts)', () => {
     project.log.clear();
     const r = await teardown(args(outDir, project.freshBackupDir(), { [ZONES[0]]: url(nodeA), [ZONES[1]]: url(nodeB) }, '--confirm', STACK), project.env(outDir, { FAKE_TERRAFORM_FAIL: 'apply' }));
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/STOPPED at step \[6\/7\] apply/);
+    expect(r.stderr).toMatch(/STOPPED at step \[6\/8\] apply/);
     expect(r.stderr).toMatch(/terraform apply failed \(exit 1\)/);
     expect(named(project.log.lines()).slice(-2)).toEqual(['terraform init [unprotected]', 'terraform apply [unprotected]']);
   });
@@ -288,20 +288,26 @@ describe('teardown (scripts/teardown.ts)', () => {
       // the protection was lifted between the second preflight and the first terraform call
       'terraform init [unprotected]',
       'terraform apply [unprotected]',
+      // the root key is kept: what the state holds of Key Protect is taken out before the destroy
+      'terraform output [unprotected]',
+      'terraform state list [unprotected]',
       'terraform destroy [unprotected]',
     ]);
-    const steps = r.stdout.split('\n').filter((l) => /^\[\d\/7\]/.test(l));
-    expect(steps.map((l) => l.replace(/^\[(\d)\/7\] (\S+).*$/, '$1 $2'))).toEqual(['1 preflight:', '2 backup:', '3 verify', '4 preflight', '5 lift', '6 apply', '7 destroy']);
+    const steps = r.stdout.split('\n').filter((l) => /^\[\d\/8\]/.test(l));
+    expect(steps.map((l) => l.replace(/^\[(\d)\/8\] (\S+).*$/, '$1 $2'))).toEqual(['1 preflight:', '2 backup:', '3 verify', '4 preflight', '5 lift', '6 apply', '7 keep', '8 destroy']);
 
     const stackDir = join(outDir, 'stacks', STACK);
     const tf = project.log.lines().filter((l) => l.startsWith('terraform '));
     expect(tf[0]).toMatch(`terraform -chdir=${stackDir} init -input=false [`);
     expect(tf[1]).toMatch(new RegExp(`^terraform -chdir=${stackDir} apply -input=false -auto-approve -target=ibm_database\\.[A-Za-z0-9_-]+ \\[`));
-    expect(tf[2]).toMatch(`terraform -chdir=${stackDir} destroy -input=false -auto-approve [`);
+    expect(tf.at(-1)).toMatch(`terraform -chdir=${stackDir} destroy -input=false -auto-approve [`);
 
     // only that stack lost its protection; the other stacks (one of the same environment) and the manifest are byte for byte as before
     const lifted = JSON.parse(protectedText(outDir)) as { resource: Record<string, Record<string, Record<string, unknown>>> };
-    expect(protectedText(outDir)).not.toMatch(/prevent_destroy/);
+    // only Key Protect keeps prevent_destroy (it is retained, not destroyed)
+    const stillProtected = Object.entries(lifted.resource).flatMap(([type, byName]) => Object.entries(byName).filter(([, r]) => (r['lifecycle'] as { prevent_destroy?: boolean } | undefined)?.prevent_destroy).map(([name]) => `${type}.${name}`));
+    expect(stillProtected.sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^ibm_kms_key\.KeyProtect_RootKey_/), expect.stringMatching(/^ibm_resource_instance\.KeyProtect_/)]));
+    expect(stillProtected.every((a) => a.includes('KeyProtect_'))).toBe(true);
     expect(Object.values(lifted.resource['ibm_database']!)[0]!['deletion_protection']).toBe(false);
     for (const s of OTHER_STACKS) {
       expect(treeHashes(join(outDir, 'stacks', s)), s).toEqual(others[s]);
@@ -330,7 +336,7 @@ describe('teardown (scripts/teardown.ts)', () => {
     project.log.clear();
     const r = await teardown(args(outDir, project.freshBackupDir(), { [ZONES[0]]: url(nodeA), [ZONES[1]]: url(nodeB) }, '--confirm', STACK, '--cdktf', project.cdktf), project.env(outDir));
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(named(project.log.lines()).slice(-3)).toEqual(['terraform init [unprotected]', 'terraform apply [unprotected]', 'cdktf destroy [unprotected]']);
+    expect(named(project.log.lines()).slice(-5)).toEqual(['terraform init [unprotected]', 'terraform apply [unprotected]', 'terraform output [unprotected]', 'terraform state list [unprotected]', 'cdktf destroy [unprotected]']);
     expect(project.log.lines().at(-1)).toBe(`cdktf ${cdktfDestroyArgs(STACK, outDir).join(' ')} [unprotected] TERRAFORM_BINARY_NAME=${project.terraform}`);
     // cdktf-cli deletes stack folders its manifest does not list: every one is listed
     const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as { stacks: Record<string, unknown> };

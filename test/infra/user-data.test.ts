@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../server/config/load.js';
 import {
   FETCH_ASSETS_SCRIPT,
+  FETCH_EXIT,
+  METADATA_ENDPOINT,
   MIN_NODE_VERSION,
   PATHS,
   USER_DATA_LIMIT_BYTES,
@@ -26,8 +28,8 @@ import { PYTHON, requirement } from '../support/env.js';
 const manifest: AssetManifest = {
   endpoint: 'https://s3.direct.us-south.cloud-object-storage.appdomain.cloud',
   bucket: 'kmip-prod-us-south-assets-0123abcd',
-  iamEndpoint: 'https://private.iam.cloud.ibm.com',
-  apiKeyFile: PATHS.apiKey,
+  metadataEndpoint: METADATA_ENDPOINT,
+  trustedProfileId: SAMPLE.trustedProfileId,
   assets: [
     { key: `${'a'.repeat(64)}/kmip-server.mjs`, sha256: 'a'.repeat(64), path: PATHS.bundle, mode: '0644', owner: 'root', group: 'root' },
     { key: `${'b'.repeat(64)}/us-south-1-key.pem`, sha256: 'b'.repeat(64), path: PATHS.key, mode: '0640', owner: 'root', group: 'kmip' },
@@ -37,6 +39,7 @@ const manifest: AssetManifest = {
 const serverConfig = () =>
   renderServerConfig({
     nodeIp: '10.240.0.4',
+    trustedProfileId: SAMPLE.trustedProfileId,
     keyProtect: { region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId },
     databaseUrl: `postgres://${encodeURIComponent(SAMPLE.dbUser)}:${encodeURIComponent(SAMPLE.dbPassword)}@${SAMPLE.dbHost}:${SAMPLE.dbPort}/${SAMPLE.dbName}?sslmode=verify-full`,
   });
@@ -45,7 +48,10 @@ describe('server configuration rendered for a node', () => {
   it('is accepted by the server (parseConfig) with Key Protect, PostgreSQL and the TLS files', () => {
     const parsed = parseConfig(serverConfig(), 'rendered');
     expect(parsed.store).toMatchObject({ kind: 'postgres', caFile: PATHS.dbCa });
-    expect(parsed.wrap).toMatchObject({ kind: 'keyprotect', region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId, endpoint: 'private', apiKeyFile: PATHS.apiKey, iamEndpoint: 'https://private.iam.cloud.ibm.com' });
+    expect(parsed.wrap).toMatchObject({ kind: 'keyprotect', region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId, endpoint: 'private' });
+    // The node's identity: its trusted profile through the metadata service; no API key anywhere.
+    expect((parsed.wrap as { auth?: unknown }).auth).toMatchObject({ kind: 'trustedProfile', profileId: SAMPLE.trustedProfileId, metadataEndpoint: 'http://169.254.169.254' });
+    expect(JSON.stringify(serverConfig())).not.toMatch(/apiKey/i);
     expect(parsed.tls).toMatchObject({ certFile: PATHS.cert, keyFile: PATHS.key, ticketKeyFile: PATHS.ticketKeys });
     expect(parsed.listen.port).toBe(5696);
     expect(parsed.admin).toMatchObject({ host: '10.240.0.4', port: 9696 });
@@ -69,7 +75,7 @@ describe('server configuration rendered for a node', () => {
 });
 
 describe('cloud-config user data', () => {
-  const render = () => renderCloudConfig({ serverConfig: serverConfig(), manifest, apiKey: SAMPLE.apiKey, databaseCaBase64: Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64') });
+  const render = () => renderCloudConfig({ serverConfig: serverConfig(), manifest, databaseCaBase64: Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64') });
 
   it('starts with #cloud-config and parses (JSON is YAML) into the modules cloud-init runs', () => {
     const text = render();
@@ -83,7 +89,7 @@ describe('cloud-config user data', () => {
       expect(f.permissions).toMatch(/^0[0-7]{3}$/);
     }
     const byPath = Object.fromEntries(doc['write_files'].map((f: any) => [f.path, f]));
-    expect(byPath[PATHS.apiKey]).toMatchObject({ content: SAMPLE.apiKey, permissions: '0640', owner: 'root:kmip' });
+    expect(text).not.toMatch(/apikey|api_key/i);
     expect(byPath[PATHS.dbCa]).toMatchObject({ encoding: 'b64' });
     expect(JSON.parse(byPath[PATHS.manifest].content)).toEqual(manifest);
     expect(parseConfig(JSON.parse(byPath[PATHS.config].content)).store.kind).toBe('postgres');
@@ -107,9 +113,9 @@ describe('cloud-config user data', () => {
   });
 
   it('refuses literal Terraform template sequences in the rendered text', () => {
-    expect(() => renderCloudConfig({ serverConfig: { x: '${oops}' }, manifest, apiKey: 'k', databaseCaBase64: 'AA==' })).toThrow(/template sequences/);
-    expect(() => renderCloudConfig({ serverConfig: { x: '%{ if }' }, manifest, apiKey: 'k', databaseCaBase64: 'AA==' })).toThrow(/template sequences/);
-    expect(() => renderCloudConfig({ serverConfig: {}, manifest, apiKey: '${TfToken[TOKEN.12]}', databaseCaBase64: 'AA==' })).not.toThrow();
+    expect(() => renderCloudConfig({ serverConfig: { x: '${oops}' }, manifest, databaseCaBase64: 'AA==' })).toThrow(/template sequences/);
+    expect(() => renderCloudConfig({ serverConfig: { x: '%{ if }' }, manifest, databaseCaBase64: 'AA==' })).toThrow(/template sequences/);
+    expect(() => renderCloudConfig({ serverConfig: {}, manifest, databaseCaBase64: '${TfToken[TOKEN.12]}' })).not.toThrow();
   });
 });
 
@@ -123,7 +129,12 @@ describe('systemd units', () => {
       'User=kmip',
       'Group=kmip',
       `ExecStart=/usr/bin/node ${PATHS.bundle} --config ${PATHS.config}`,
-      'Requires=kmip-assets.service',
+      'Wants=network-online.target kmip-assets.service',
+      'After=network-online.target kmip-assets.service',
+      // Never started on files that are not the pinned ones; restarted until they are (no manual action).
+      `ExecStartPre=+/usr/bin/node ${PATHS.fetcher} --verify-only ${PATHS.manifest}`,
+      'Restart=on-failure',
+      'StartLimitIntervalSec=0',
       'NoNewPrivileges=yes',
       'CapabilityBoundingSet=',
       'AmbientCapabilities=',
@@ -155,84 +166,121 @@ describe('systemd units', () => {
     expect(d).toContain('Type=oneshot');
     expect(d).toContain('RemainAfterExit=yes');
   });
+
+  it('the assets unit is retried with backoff for as long as it takes, except for a Node.js too old to ever work', () => {
+    const d = directives(renderAssetsUnit());
+    for (const required of ['Restart=on-failure', 'RestartSec=10', 'RestartSteps=5', 'RestartMaxDelaySec=300', 'StartLimitIntervalSec=0', `RestartPreventExitStatus=${FETCH_EXIT.nodeTooOld}`]) expect(d, required).toContain(required);
+    // a hash mismatch (4) and a failed download (5) are retried: a corrected object must recover the node
+    expect(d.join('\n')).not.toMatch(new RegExp(`RestartPreventExitStatus=.*\\b(${FETCH_EXIT.hashMismatch}|${FETCH_EXIT.downloadFailed})\\b`));
+  });
 });
 
-describe('asset fetcher (run for real against a local stand-in for IAM and Object Storage)', () => {
+describe('asset fetcher (run for real against local stand-ins for the metadata service and Object Storage)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-fetch-'));
   const good = Buffer.from('console.log("kmip server bundle");\n');
   const tampered = Buffer.from('console.log("evil");\n');
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   const requests: string[] = [];
+  let served = tampered;
   let server: Server;
   let base = '';
   const me = userInfo();
   const groupName = readFileSync('/etc/group', 'utf8').split('\n').find((l) => Number(l.split(':')[2]) === me.gid)?.split(':')[0] ?? 'root';
   const script = join(dir, 'fetch-assets.mjs');
+  const IDENTITY = 'instance-identity-token-abc';
+  const IAM = 'iam-token-of-the-profile-xyz';
 
   beforeAll(async () => {
     writeFileSync(script, FETCH_ASSETS_SCRIPT);
-    writeFileSync(join(dir, 'apikey'), `${SAMPLE.apiKey}\n`);
     server = createServer((req, res) => {
       requests.push(`${req.method} ${req.url}`);
-      if (req.url === '/identity/token' && req.method === 'POST') {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          const ok = new URLSearchParams(body).get('apikey') === SAMPLE.apiKey;
-          res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(ok ? { access_token: 'tok-123', expires_in: 3600 } : { errorCode: 'BXNIM0415E' }));
-        });
-        return;
-      }
-      if (req.headers.authorization !== 'Bearer tok-123') {
-        res.writeHead(403).end();
-        return;
-      }
-      if (req.url === `/bucket/${sha(good)}/kmip-server.mjs`) res.writeHead(200).end(good);
-      else if (req.url === `/bucket/${sha(good)}/tampered.mjs`) res.writeHead(200).end(tampered);
-      else res.writeHead(404).end();
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const json = (status: number, doc: object) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+        if (req.url === '/instance_identity/v1/token?version=2022-03-01') {
+          if (req.method !== 'PUT' || req.headers['metadata-flavor'] !== 'ibm') return json(400, { errors: [{ code: 'bad_request' }] });
+          return json(200, { access_token: IDENTITY, expires_in: JSON.parse(body).expires_in });
+        }
+        if (req.url === '/instance_identity/v1/iam_token?version=2022-03-01') {
+          if (req.method !== 'POST' || req.headers.authorization !== `Bearer ${IDENTITY}`) return json(401, { errors: [{ code: 'unauthorized' }] });
+          if (JSON.parse(body).trusted_profile?.id !== SAMPLE.trustedProfileId) return json(400, { errors: [{ code: 'bad_profile' }] });
+          return json(200, { access_token: IAM, expires_in: 3600 });
+        }
+        if (req.headers.authorization !== `Bearer ${IAM}`) return void res.writeHead(403).end();
+        if (req.url === `/bucket/${sha(good)}/kmip-server.mjs`) res.writeHead(200).end(good);
+        else if (req.url === `/bucket/${sha(good)}/swapped.mjs`) res.writeHead(200).end(served);
+        else res.writeHead(404).end();
+      });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const run = (m: object) =>
+  const run = (m: object, ...flags: string[]) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
       const file = join(dir, `manifest-${Math.random().toString(36).slice(2)}.json`);
       writeFileSync(file, JSON.stringify(m));
-      const child = spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [script, ...flags, file], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (c) => (out += c));
       child.stderr.on('data', (c) => (err += c));
       child.on('close', (code) => resolve({ code, out, err }));
     });
+  const manifestFor = (key: string, target: string, mode = '0640') => ({
+    endpoint: base,
+    bucket: 'bucket',
+    metadataEndpoint: base,
+    trustedProfileId: SAMPLE.trustedProfileId,
+    assets: [{ key, sha256: sha(good), path: target, mode, owner: me.username, group: groupName }],
+  });
 
-  it('installs an asset whose hash matches, with its mode, and skips it on the next boot', async () => {
+  it('gets an IAM token of the trusted profile from the metadata service, installs an asset whose hash matches, and skips it on the next boot', async () => {
     const target = join(dir, 'opt', 'kmip-server.mjs');
-    const m = { endpoint: base, bucket: 'bucket', iamEndpoint: base, apiKeyFile: join(dir, 'apikey'), assets: [{ key: `${sha(good)}/kmip-server.mjs`, sha256: sha(good), path: target, mode: '0640', owner: me.username, group: groupName }] };
+    const m = manifestFor(`${sha(good)}/kmip-server.mjs`, target);
     const first = await run(m);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
     expect(readFileSync(target)).toEqual(good);
     expect(statSync(target).mode & 0o777).toBe(0o640);
-    expect(requests).toContain(`GET /bucket/${sha(good)}/kmip-server.mjs`);
+    expect(requests).toEqual(expect.arrayContaining(['PUT /instance_identity/v1/token?version=2022-03-01', 'POST /instance_identity/v1/iam_token?version=2022-03-01', `GET /bucket/${sha(good)}/kmip-server.mjs`]));
     const before = requests.length;
     const second = await run(m);
     expect(second.code).toBe(0);
     expect(requests.length).toBe(before); // already verified on disk: no token, no download
-    expect(`${first.out}${first.err}`).not.toContain(SAMPLE.apiKey);
+    expect(`${first.out}${first.err}`).not.toContain(IAM);
+    expect(`${first.out}${first.err}`).not.toContain(IDENTITY);
   });
 
-  it('refuses an object whose SHA-256 is not the pinned one and installs nothing', async () => {
-    const target = join(dir, 'opt', 'tampered.mjs');
-    const result = await run({ endpoint: base, bucket: 'bucket', iamEndpoint: base, apiKeyFile: join(dir, 'apikey'), assets: [{ key: `${sha(good)}/tampered.mjs`, sha256: sha(good), path: target, mode: '0644', owner: me.username, group: groupName }] });
-    expect(result.code).toBe(4);
-    expect(result.err).toMatch(/REFUSED/);
+  it('refuses an object whose SHA-256 is not the pinned one, installs nothing, and installs it once the object is corrected', async () => {
+    const target = join(dir, 'opt', 'swapped.mjs');
+    const m = manifestFor(`${sha(good)}/swapped.mjs`, target, '0644');
+    served = tampered;
+    const refused = await run(m);
+    expect(refused.code).toBe(FETCH_EXIT.hashMismatch);
+    expect(refused.err).toMatch(/REFUSED/);
     expect(existsSync(target)).toBe(false);
     expect(existsSync(`${target}.part`)).toBe(false);
+    const verify = await run(m, '--verify-only');
+    expect(verify.code).toBe(FETCH_EXIT.notInstalled);
+    // systemd runs it again (Restart=on-failure): the corrected object is installed without anyone logging in
+    served = good;
+    const recovered = await run(m);
+    expect(recovered.code).toBe(0);
+    expect(readFileSync(target)).toEqual(good);
+    expect((await run(m, '--verify-only')).code).toBe(0);
   });
+
+  it('a metadata service that refuses the profile ends the run with the download-failed code, for systemd to retry', async () => {
+    const m = { ...manifestFor(`${sha(good)}/kmip-server.mjs`, join(dir, 'opt', 'other.mjs')), trustedProfileId: 'Profile-00000000-0000-0000-0000-000000000000' };
+    const started = Date.now();
+    const r = await run(m);
+    expect(r.code).toBe(FETCH_EXIT.downloadFailed);
+    expect(r.err).toMatch(/IAM token failed .*answered 400/);
+    expect(Date.now() - started).toBeGreaterThan(10_000); // a few tries with backoff inside one run
+  }, 40_000);
 
   it('declares the Node.js version it needs (Debian 13 packages 20.19)', () => {
     expect(MIN_NODE_VERSION).toBe('20.18.0');

@@ -1,19 +1,26 @@
 /**
  * The server with Key Protect as its root-key provider (the local fake, production client): the
  * customer's root key controls key release, rotation is absorbed, outages fail cleanly and heal.
+ * Then the same as a VPC node runs it: `kmip-server --config` authenticating as the instance's trusted
+ * profile through the (fake) instance metadata service, with no API key anywhere.
  */
-import { writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Operation, ResultReason, ResultStatus } from '../../server/kmip/generated/enums.js';
+import { SqliteStore } from '../../server/store/sqlite.js';
 import type { StructureItem } from '../../server/ttlv/index.js';
 import { enumAttr, intAttr } from '../support/attributes.js';
 import { FakeKeyProtect } from '../support/fake-keyprotect.js';
-import type { TestKmipClient } from '../support/kmip-client.js';
+import { FakeMetadataService } from '../support/fake-metadata-service.js';
+import { TestKmipClient } from '../support/kmip-client.js';
 import { createGetLoad } from '../support/load.js';
-import type { TestClientCert } from '../support/pki.js';
+import { createTestPki, type TestClientCert } from '../support/pki.js';
+import { assertBuilt, SERVER_MAIN, startServerProcess, type RunningServer } from '../support/process.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { kmipctl } from '../support/kmipctl.js';
 
@@ -196,5 +203,116 @@ describe('Key Protect as the root-key provider', () => {
     expect(failed.length).toBeGreaterThan(0);
     const sent = new Set(fake.requests.map((r) => r.headers['correlation-id']));
     for (const f of failed.filter((l) => l.correlationId)) expect(sent.has(f.correlationId)).toBe(true);
+  });
+});
+
+describe('Key Protect with the VPC instance\'s trusted profile: kmip-server --config, no API key', () => {
+  let kp: FakeKeyProtect;
+  let imds: FakeMetadataService;
+  let node: RunningServer;
+  let tp: TestKmipClient;
+  let profileId: string;
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-tp-'));
+  const readyz = async () => {
+    const res = await fetch(`http://127.0.0.1:${node.adminPort}/readyz`);
+    const body = await res.text();
+    noteOutput('readyz (trusted profile node)', body);
+    return { status: res.status, rootKey: (JSON.parse(body) as { checks: Record<string, string> }).checks['rootKey'] };
+  };
+  const tpCreate = () => tp.request([{ operation: Operation.Create, payload: createPayload }]).then((r) => r.items[0]!);
+
+  beforeAll(async () => {
+    assertBuilt();
+    kp = await new FakeKeyProtect().start();
+    imds = await new FakeMetadataService(kp).start();
+    profileId = imds.linkProfile();
+    const instanceId = kp.addInstance();
+    const rootKey = kp.createRootKey(instanceId);
+    const pki = createTestPki();
+    const cert = pki.client('tp-node-client');
+    // The tenant and its client certificate, as `kmipctl register` leaves them in the database.
+    const store = new SqliteStore({ path: join(dir, 'kmip.db') });
+    const tenantId = randomUUID();
+    await store.createTenant({ id: tenantId, name: 'tp', createdAt: Date.now() });
+    await store.addClientCert({ fingerprint: cert.fingerprint, tenantId, label: cert.subject, kind: 'pin', subject: null, pem: cert.certificatePem, createdAt: Date.now() });
+    await store.close();
+    const file = join(dir, 'server.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listen: { host: '127.0.0.1', port: 0 },
+        admin: { host: '127.0.0.1', port: 0 },
+        tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile },
+        store: { kind: 'sqlite', path: join(dir, 'kmip.db') },
+        wrap: {
+          kind: 'keyprotect',
+          region: 'us-south',
+          instanceId,
+          rootKeyId: rootKey,
+          endpoint: kp.url,
+          auth: { kind: 'trustedProfile', profileId, metadataEndpoint: imds.url },
+          cacheSeconds: 0,
+          requestTimeoutMs: 1000,
+          maxAttempts: 3,
+        },
+        log: { level: 'debug' },
+      }),
+    );
+    node = await startServerProcess(process.execPath, [SERVER_MAIN, '--config', file], undefined, 60_000, /"kmip":"127\.0\.0\.1:(\d+)","admin":"127\.0\.0\.1:(\d+)"/);
+    tp = await TestKmipClient.connect(node.kmipPort, { ca: pki.ca.certificatePem, cert: cert.certificatePem, key: cert.privateKeyPem });
+  });
+  afterAll(async () => {
+    await tp?.close();
+    await node?.stop('SIGTERM');
+    await imds?.stop().catch(() => undefined);
+    await kp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves Create and Get with keys wrapped under the root key, with the profile\'s IAM token from the metadata service', async () => {
+    const uid = (await tp.ok(Operation.Create, createPayload))['uniqueIdentifier'] as string;
+    const got = await tp.request([{ operation: Operation.Get, payload: { uniqueIdentifier: uid } }]);
+    expect(got.items[0]!.resultStatus).toBe(ResultStatus.Success);
+    expect(JSON.parse(kp.requests.find((r) => r.path.endsWith('/actions/wrap'))!.body).aad).toEqual([uid]);
+    expect((await readyz()).status).toBe(200);
+    // One identity token, one IAM token, reused; no API key exchange with IAM at all.
+    expect(imds.calls).toEqual({ identityToken: 1, iamToken: 1 });
+    expect(kp.calls.token).toBe(0);
+    expect(imds.requests.find((r) => r.method === 'POST')!.body).toBe(JSON.stringify({ trusted_profile: { id: profileId } }));
+    for (const r of kp.requests) expect(r.headers['authorization']).toBe(`Bearer ${imds.issued[1]}`);
+  });
+
+  it('a metadata service that is down: once the token lapses, requests fail with Cryptographic Failure and /readyz says so; it heals by itself', async () => {
+    await imds.stop();
+    kp.expireTokens();
+    expect(await tpCreate()).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.CryptographicFailure, resultMessage: 'root key is not usable' });
+    const down = await readyz();
+    expect(down.status).toBe(503);
+    expect(down.rootKey).toContain(`WRAP_ERR_UNAVAILABLE: instance metadata service at ${imds.url}: request failed (ECONNREFUSED)`);
+    await imds.start();
+    expect((await tpCreate()).resultStatus).toBe(ResultStatus.Success);
+    expect((await readyz()).status).toBe(200);
+  });
+
+  it('a profile no longer linked to the instance: a fixed refusal, and /readyz names the profile; linking it again restores service', async () => {
+    imds.unlinkProfile(profileId);
+    kp.expireTokens();
+    expect(await tpCreate()).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.CryptographicFailure, resultMessage: 'root key provider refused access' });
+    const refused = await readyz();
+    expect(refused.status).toBe(503);
+    expect(refused.rootKey).toMatch(new RegExp(`^WRAP_ERR_AUTH: trusted profile ${profileId} is not linked to this virtual server instance \\(400 profile_not_linked`));
+    imds.linkProfile(profileId);
+    expect((await tpCreate()).resultStatus).toBe(ResultStatus.Success);
+    expect((await readyz()).status).toBe(200);
+  });
+
+  it('never logs a token the metadata service issued (the suite-wide scan checks them too)', () => {
+    const logs = node.stdout.join('') + node.stderr.join('');
+    expect(logs).toContain('"wrap":"keyprotect"');
+    expect(imds.issued.length).toBeGreaterThanOrEqual(6);
+    for (const token of imds.issued) {
+      expect(logs).not.toContain(token);
+      expect(logs).not.toContain(token.split('.')[1]!);
+    }
   });
 });

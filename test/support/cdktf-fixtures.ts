@@ -15,6 +15,7 @@ import { parseStacksConfig, type StacksConfig, type StacksConfigInput } from '..
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const EXAMPLE_CONFIG_FILE = join(ROOT, 'stacks', 'config', 'example.json');
 export const SCHEMA_FILE = join(ROOT, 'scripts', 'schema', 'ibm-provider-schema-1.89.0.json');
+export const TIME_SCHEMA_FILE = join(ROOT, 'scripts', 'schema', 'time-provider-schema-0.13.1.json');
 export const BUNDLE_FILE = join(ROOT, 'dist', 'kmip-server.mjs');
 
 export function requireBundle(): string {
@@ -51,7 +52,7 @@ export function exampleConfig(change: (input: StacksConfigInput) => void = () =>
 export const SAMPLE = {
   uuid: '6c7a3b1e-0d5f-4c1e-9b8a-2f3e4d5c6b7a',
   rootKeyId: '12345678-90ab-4cde-8f01-234567890abc',
-  apiKey: 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE',
+  trustedProfileId: 'Profile-9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a',
   dbUser: 'ibm_cloud_5e5a2b1c_4d3e_4f2a_9b8c_7d6e5f4a3b2c',
   dbPassword: 'c2VjcmV0LXBhc3N3b3JkLTEyMzQ1Njc4OTAxMjM0NTY3ODkw',
   dbHost: '0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d.c7e0lq3d0hi8b8fq6pbg.private.databases.appdomain.cloud',
@@ -65,7 +66,7 @@ export const SAMPLE = {
  */
 export function substituteReferences(text: string, caPem: string): string {
   return text.replace(/\$\{([^}]*)\}/g, (whole, expr: string) => {
-    if (/\.apikey$/.test(expr)) return SAMPLE.apiKey;
+    if (/^ibm_iam_trusted_profile\.[A-Za-z0-9_-]+\.id$/.test(expr)) return SAMPLE.trustedProfileId;
     if (/^urlencode\(.*authentication\.username"\]\)$/.test(expr)) return encodeURIComponent(SAMPLE.dbUser);
     if (/^urlencode\(.*authentication\.password"\]\)$/.test(expr)) return encodeURIComponent(SAMPLE.dbPassword);
     if (/hosts\.0\.hostname"\]$/.test(expr)) return SAMPLE.dbHost;

@@ -36,6 +36,19 @@ export interface ProviderSchema {
   readonly provider: { readonly block: SchemaBlock };
   readonly resource_schemas: Record<string, { readonly block: SchemaBlock }>;
   readonly data_source_schemas: Record<string, { readonly block: SchemaBlock }>;
+  /** Provider blocks by local name when several providers are merged (mergeProviderSchemas). */
+  readonly providers?: Record<string, { readonly block: SchemaBlock }>;
+}
+
+/** One schema for a document that uses several providers (the stacks use ibm and time). */
+export function mergeProviderSchemas(byName: Record<string, ProviderSchema>): ProviderSchema {
+  const all = Object.values(byName);
+  return {
+    provider: all[0]!.provider,
+    resource_schemas: Object.assign({}, ...all.map((s) => s.resource_schemas)) as ProviderSchema['resource_schemas'],
+    data_source_schemas: Object.assign({}, ...all.map((s) => s.data_source_schemas)) as ProviderSchema['data_source_schemas'],
+    providers: Object.fromEntries(Object.entries(byName).map(([name, s]) => [name, s.provider])),
+  };
 }
 
 export function loadProviderSchema(file: string, fqn = 'registry.terraform.io/ibm-cloud/ibm'): ProviderSchema {
@@ -191,8 +204,9 @@ export function validateAgainstSchema(document: string | SynthDocument, schema: 
   }
   for (const [name, configs] of Object.entries(doc.provider ?? {})) {
     for (const [i, body] of (Array.isArray(configs) ? configs : [configs]).entries()) {
-      if (name !== 'ibm') problems.push(`provider.${name}: not in the schema`);
-      else checkBlock(body as Record<string, unknown>, schema.provider.block, `provider.${name}[${i}]`, problems, true);
+      const provider = schema.providers ? schema.providers[name] : name === 'ibm' ? schema.provider : undefined;
+      if (!provider) problems.push(`provider.${name}: not in the schema`);
+      else checkBlock(body as Record<string, unknown>, provider.block, `provider.${name}[${i}]`, problems, true);
     }
   }
   checkReferences(doc, schema, problems);

@@ -67,10 +67,13 @@ export interface TeardownProject {
 
 const sh = (body: string) => `#!/bin/sh\n# fake written by test/support/teardown-fixture.ts\n${body}\n`;
 
-/** Appends "<state of the watched cdk.tf.json>" so the log shows when the protection was lifted. */
+/**
+ * Appends "<state of the watched cdk.tf.json>" so the log shows when the protection was lifted (the database's
+ * deletion protection; Key Protect keeps prevent_destroy even then, since a teardown retains it).
+ */
 const STATE = `state=-
 if [ -n "$TEARDOWN_WATCH" ] && [ -f "$TEARDOWN_WATCH" ]; then
-  if grep -q prevent_destroy "$TEARDOWN_WATCH"; then state=protected; else state=unprotected; fi
+  if grep -q '"deletion_protection": true' "$TEARDOWN_WATCH"; then state=protected; else state=unprotected; fi
 fi`;
 
 export function createTeardownProject(): TeardownProject {
