@@ -131,7 +131,7 @@ const RegionSchema = z
     instance: z
       .object({
         profile: z.string().regex(/^[a-z0-9]+-[0-9]+x[0-9]+$/, 'a VPC instance profile such as bx2-2x8').default('bx2-2x8'),
-        /** The newest available public stock image of this operating system (resolved at plan time). */
+        /** The region's public stock image of this operating system, available ones first (resolved at plan time). */
         imageOs: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'an IBM operating system name such as debian-13-amd64').default(DEFAULT_IMAGE_OS),
         /** Pins one image by name instead (IBM deprecates stock image names by point release: prefer imageOs). */
         image: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'an image name').optional(),

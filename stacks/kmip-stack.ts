@@ -24,7 +24,7 @@ import { planSubnets, type SubnetPlan } from '../modules/network/plan-subnets.js
 import { normalizeTags, resourceName, stackName } from '../modules/shared/plan-names.js';
 import type { EnvironmentConfig, RegionConfig, StacksConfig } from './config.js';
 import { loadStackPki, type StackPki } from './pki.js';
-import { resolveReleases, storeAssets, storedAssetFile as storedFile, type NodeRelease, type ZoneReleasePlan } from './releases.js';
+import { pruneStore, resolveReleases, storeAssets, storedAssetFile as storedFile, type NodeRelease, type ZoneReleasePlan } from './releases.js';
 
 /** Terraform versions the synthesized JSON needs: the S3 backend's endpoints and checksum settings came in 1.6.3. */
 export const REQUIRED_TERRAFORM = '>= 1.6.3';
@@ -139,7 +139,7 @@ export class KmipRegionStack extends TerraformStack {
     for (const w of this.pki.warnings) Annotations.of(this).addWarning(w);
 
     const resourceGroup = new DataIbmResourceGroup(this, 'ResourceGroup', { name: r.resourceGroup });
-    const imageId = this.selectImage(r);
+    const image = this.selectImage(r);
 
     // Key Protect: the customer root key.
     const kp = r.keyProtect;
@@ -209,6 +209,7 @@ export class KmipRegionStack extends TerraformStack {
     });
     this.currentReleases = Object.fromEntries(this.plan.zoneNames.map((z) => [z, current(z)]));
     this.releases = resolveReleases(stackPkiDir, this.plan.zoneNames, (z) => this.currentReleases[z]!, props.now ? () => props.now! : undefined);
+    pruneStore(stackPkiDir, Object.values(this.currentReleases));
     const currentBundle = this.currentReleases[this.plan.zoneNames[0]!]!.assets['server-bundle']!;
     const files = new Map<string, { file: string; name: string }>();
     for (const zone of this.plan.zoneNames) {
@@ -270,6 +271,8 @@ export class KmipRegionStack extends TerraformStack {
         resourceGroupId: resourceGroup.id,
         subnetIds: this.plan.zoneNames.map((z) => this.network.subnetId(z)),
         nodeSecurityGroupId: this.network.nodeSecurityGroup.id,
+        // A gateway's addresses are chosen by IBM: only once the nodes' addresses are reserved.
+        after: Object.values(this.network.nodeAddresses),
         targets: [
           { id: 'kms', crn: endpoints.kms },
           { id: 'cos', crn: endpoints.cos },
@@ -292,6 +295,8 @@ export class KmipRegionStack extends TerraformStack {
           ...(this.assets.instance ? [{ label: 'Object Storage', serviceName: 'cloud-object-storage', serviceInstance: this.assets.cosInstanceGuid }] : []),
         ],
         enforcement: r.contextRestrictions.enforcement,
+        // the services that use the root key themselves (bucket and database encryption)
+        serviceCallers: [...(r.assets.encryptWithRootKey ? ['cloud-object-storage'] : []), ...(r.database.encryptWithRootKey ? ['databases-for-postgresql'] : [])],
       });
     }
 
@@ -301,7 +306,8 @@ export class KmipRegionStack extends TerraformStack {
       const z = this.plan.zones[zone]!;
       const asset = (id: string, path: string, mode: Asset['mode'], group: string): Asset => {
         const a = rel.running.assets[id]!;
-        return { key: this.assets.asset(a.sha256, a.name).key, sha256: a.sha256, path, mode, owner: 'root', group };
+        const uploaded = this.assets.asset(a.sha256, a.name);
+        return { key: uploaded.key, sha256: a.sha256, bytes: uploaded.bytes, path, mode, owner: 'root', group };
       };
       const settings = rel.running.settings;
       const manifest = {
@@ -347,7 +353,8 @@ export class KmipRegionStack extends TerraformStack {
       name: resourceName(name),
       vpcId: this.network.vpc.id,
       resourceGroupId: resourceGroup.id,
-      imageId,
+      imageId: image.id,
+      ...(image.precondition ? { imagePrecondition: image.precondition } : {}),
       trustedProfileId: this.identity.profileId,
       securityGroupIds: [this.network.nodeSecurityGroup.id],
       ...(this.network.loadBalancerSecurityGroup ? { loadBalancerSecurityGroupId: this.network.loadBalancerSecurityGroup.id } : {}),
@@ -407,30 +414,34 @@ export class KmipRegionStack extends TerraformStack {
   }
 
   /**
-   * The image the nodes boot: a named image when the config pins one, else the region's available public
-   * stock image of the configured operating system (`debian-13-amd64` by default: Debian 13 packages the
-   * Node.js 20 the server needs). IBM replaces stock images by point release and deprecates the old names;
-   * choosing by operating system keeps a stack working for years, and `ignore_changes` on the nodes' image
-   * keeps a newer stock image from replacing running nodes (a node replaced by a roll boots the newest).
+   * The image the nodes boot: a named image when the config pins one, else the region's public stock image of
+   * the configured operating system (`debian-13-amd64` by default: Debian 13 packages the Node.js 20 the server
+   * needs). IBM replaces stock images by point release and deprecates the old names; choosing by operating system
+   * keeps a stack working for years. Of the candidates, an available image wins over a deprecated one, then the
+   * last by name (IBM keeps one available stock image per operating system most of the time; while a point release
+   * rolls out, the later name is the newer one). A region without any leaves the id empty, and the nodes'
+   * precondition stops the plan with the fix (never a destroy: conditions are not checked when destroying).
    */
-  private selectImage(r: RegionConfig): string {
-    if (r.instance.image) return new DataIbmIsImage(this, 'Image', { name: r.instance.image, visibility: 'public' }).id;
+  private selectImage(r: RegionConfig): { id: string; precondition?: { condition: string; errorMessage: string } } {
+    if (r.instance.image) return { id: new DataIbmIsImage(this, 'Image', { name: r.instance.image, visibility: 'public' }).id };
+    const images = new DataIbmIsImages(this, 'StockImages', { visibility: 'public' });
     const os = JSON.stringify(r.instance.imageOs);
-    const images = new DataIbmIsImages(this, 'StockImages', {
-      visibility: 'public',
-      status: 'available',
-      lifecycle: {
-        postcondition: [
-          {
-            condition: `\${contains(self.images[*].os, ${os})}`,
-            errorMessage: `No available public image for ${r.instance.imageOs} in ${r.region}: set instance.imageOs to one the region offers, or pin instance.image.`,
-          },
-        ],
+    const list = `data.ibm_is_images.${images.friendlyUniqueId}.images`;
+    // Written as Terraform expressions: cdktf has no for-expression with a filter.
+    const candidates = new TerraformLocal(
+      this,
+      'node_image_candidates',
+      `\${sort([for i in ${list} : "\${i.status == "available" ? 1 : 0}|\${i.name}|\${i.id}" if i.os == ${os} && contains(["available", "deprecated"], i.status)])}`,
+    );
+    const last = `element(local.${candidates.friendlyUniqueId}, length(local.${candidates.friendlyUniqueId}) - 1)`;
+    const chosen = new TerraformLocal(this, 'node_image_id', `\${length(local.${candidates.friendlyUniqueId}) > 0 ? element(split("|", ${last}), 2) : ""}`);
+    return {
+      id: chosen.asString,
+      precondition: {
+        condition: `\${local.${chosen.friendlyUniqueId} != ""}`,
+        errorMessage: `No public image for ${r.instance.imageOs} in ${r.region}: set instance.imageOs to one the region offers, or pin instance.image.`,
       },
-    });
-    const byOs = Fn.zipmap(propertyAccess(images.images, ['*', 'os']) as unknown as string[], propertyAccess(images.images, ['*', 'id']) as unknown as string[]);
-    const chosen = new TerraformLocal(this, 'node_image_id', Fn.lookup(byOs, r.instance.imageOs, ''));
-    return chosen.asString;
+    };
   }
 }
 

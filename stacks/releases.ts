@@ -14,7 +14,7 @@
  * and the asset bucket keeps every object a recorded release names.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 export const RELEASES_FORMAT = 'kmip-for-vmware/releases/v1';
@@ -174,6 +174,23 @@ export function resolveReleases(stackPkiDir: string, zones: readonly string[], c
   if (Object.keys(recorded).some((z) => !zones.includes(z))) changed = true;
   if (changed) writeReleases(stackPkiDir, next);
   return plans;
+}
+
+/**
+ * Removes kept asset files no release needs any more (neither a zone's recorded one nor `current`): superseded
+ * node keys must not pile up beside the PKI. Returns the files removed.
+ */
+export function pruneStore(stackPkiDir: string, current: readonly NodeRelease[]): string[] {
+  const { store } = releasePaths(stackPkiDir);
+  if (!existsSync(store)) return [];
+  const keep = new Set([...Object.values(readReleases(stackPkiDir)).map((r) => r.release), ...current].flatMap((r) => Object.values(r.assets).map((a) => `${a.sha256}-${a.name}`)));
+  const removed: string[] = [];
+  for (const name of readdirSync(store)) {
+    if (keep.has(name)) continue;
+    rmSync(join(store, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Records `release` as what `zone` runs (the roll's one write). */

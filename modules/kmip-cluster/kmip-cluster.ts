@@ -31,6 +31,8 @@ export interface KmipClusterProps {
   readonly vpcId: string;
   readonly resourceGroupId: string;
   readonly imageId: string;
+  /** Checked before a node is created or replaced (not on destroy): e.g. that an image was found. */
+  readonly imagePrecondition?: { readonly condition: string; readonly errorMessage: string };
   /** IAM trusted profile the nodes run as (linked to each instance by the VPC service when it is created). */
   readonly trustedProfileId: string;
   readonly securityGroupIds: readonly string[];
@@ -60,7 +62,7 @@ export interface KmipClusterProps {
 /**
  * One virtual server per zone running the bundled KMIP server, booted unattended by cloud-init. The user data
  * is checked against IBM VPC's 64 KiB limit here (token placeholders are short; the values Terraform puts in
- * their place — an API key, a database URL and CA — add about 3 KiB, which the limit check reserves).
+ * their place — the trusted profile id, a database URL and CA — add about 3 KiB, which the limit check reserves).
  */
 export class KmipCluster extends Construct {
   readonly instances: Readonly<Record<string, IsInstance>>;
@@ -102,8 +104,13 @@ export class KmipCluster extends Construct {
         defaultTrustedProfileTarget: props.trustedProfileId,
         defaultTrustedProfileAutoLink: true,
         metadataService: { enabled: true, protocol: 'http', responseHopLimit: 1 },
-        // A newer stock image must not replace running nodes; a node replaced by a roll boots the current one.
-        lifecycle: { ignoreChanges: ['image'] },
+        lifecycle: {
+          // A newer stock image must not replace running nodes, nor may anything else that reaches the user data
+          // outside the node's release (database credentials, ids): a plain apply never replaces nodes, all at once
+          // least of all. `npm run roll` replaces one zone at a time with -replace, which takes the current values.
+          ignoreChanges: ['image', 'user_data'],
+          ...(props.imagePrecondition ? { precondition: [props.imagePrecondition] } : {}),
+        },
         ...(props.nodesDependOn?.length ? { dependsOn: [...props.nodesDependOn] } : {}),
         ...(tags ? { tags } : {}),
       });

@@ -123,6 +123,8 @@ export interface Asset {
   /** Object key in the bucket (content-addressed: it contains the hash). */
   readonly key: string;
   readonly sha256: string;
+  /** Its exact size: a download is cut off past it (nothing unbounded reaches the node's memory). */
+  readonly bytes: number;
   /** Where the node installs it. */
   readonly path: string;
   readonly mode: '0644' | '0640' | '0600';
@@ -205,6 +207,9 @@ export function renderServerUnit(): string {
   ].join('\n');
 }
 
+/** Installs Debian's nodejs when it is missing (a failed install fails the unit, which systemd retries). */
+export const NODE_INSTALL = 'test -x /usr/bin/node || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs; }';
+
 /** Exit codes of the asset fetcher (FETCH_ASSETS_SCRIPT). */
 export const FETCH_EXIT = Object.freeze({ nodeTooOld: 3, hashMismatch: 4, downloadFailed: 5, notInstalled: 6 });
 
@@ -224,6 +229,9 @@ export function renderAssetsUnit(): string {
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
+    // cloud-init installs Node.js once, at first boot; a mirror that failed then must not leave the node without it
+    // for good. "+": outside the sandbox, which keeps /usr read-only.
+    `ExecStartPre=+/bin/sh -c "${NODE_INSTALL}"`,
     `ExecStart=/usr/bin/node ${PATHS.fetcher} ${PATHS.manifest}`,
     'Restart=on-failure',
     'RestartSec=10',
@@ -271,6 +279,8 @@ const ids = (file, name) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const TRIES = 4;
+// Seconds between tries within one run, doubled each time (an override exists for tests only).
+const BACKOFF_MS = Number(process.env.KMIP_ASSETS_BACKOFF_MS) > 0 ? Number(process.env.KMIP_ASSETS_BACKOFF_MS) : 1000;
 
 const missing = manifest.assets.filter((a) => !(existsSync(a.path) && sha256(readFileSync(a.path)) === a.sha256));
 if (verifyOnly) {
@@ -288,7 +298,7 @@ async function withRetry(what, fn) {
     } catch (err) {
       last = err;
       console.error('kmip-assets: ' + what + ' failed (attempt ' + attempt + '/' + TRIES + '): ' + err.message);
-      if (attempt < TRIES) await sleep(1000 * 2 ** attempt);
+      if (attempt < TRIES) await sleep(BACKOFF_MS * 2 ** attempt);
     }
   }
   console.error('kmip-assets: ' + what + ' failed ' + TRIES + ' times (' + last.message + '); systemd tries again later');
@@ -334,9 +344,20 @@ if (missing.length > 0) {
     const bytes = await withRetry('download of ' + a.key, async () => {
       const res = await fetch(url, { headers: { authorization: 'Bearer ' + bearer }, signal: AbortSignal.timeout(120000) });
       if (!res.ok) throw new Error('object storage answered ' + res.status);
-      return Buffer.from(await res.arrayBuffer());
+      // Never more than the pinned size in memory: a longer object is cut off and then fails its hash.
+      const chunks = [];
+      let total = 0;
+      for await (const chunk of res.body) {
+        total += chunk.length;
+        if (total > a.bytes) {
+          await res.body.cancel().catch(() => {});
+          return null;
+        }
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks);
     });
-    const got = sha256(bytes);
+    const got = bytes === null ? 'of an object larger than the pinned ' + a.bytes + ' bytes' : sha256(bytes);
     if (got !== a.sha256) {
       console.error('kmip-assets: REFUSED ' + a.key + ': SHA-256 ' + got + ' is not the pinned ' + a.sha256);
       refused++;

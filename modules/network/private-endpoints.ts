@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { IsSecurityGroup } from '../../.gen/providers/ibm/is-security-group/index.js';
 import { IsSecurityGroupRule } from '../../.gen/providers/ibm/is-security-group-rule/index.js';
@@ -19,6 +20,8 @@ export interface PrivateEndpointsProps {
   /** The nodes' security group: the only one that may call the endpoints. */
   readonly nodeSecurityGroupId: string;
   readonly targets: readonly EndpointTarget[];
+  /** The nodes' address reservations: a gateway takes an automatic address, so it must come after them. */
+  readonly after?: readonly ITerraformDependable[];
   readonly tags?: readonly string[];
 }
 
@@ -54,6 +57,7 @@ export class PrivateEndpoints extends Construct {
           target: { crn: t.crn, resourceType: 'provider_cloud_service' },
           ips: props.subnetIds.map((subnet, i) => ({ subnet, name: `${props.name}-${t.id}-${i + 1}` })),
           securityGroups: [this.securityGroup.id],
+          ...(props.after?.length ? { dependsOn: [...props.after] } : {}),
           ...(tags ? { tags } : {}),
         }),
     );

@@ -30,6 +30,12 @@ export interface ContextRestrictionsProps {
   readonly operatorCidrs: readonly string[];
   readonly services: readonly ProtectedService[];
   /**
+   * IAM service names that call the protected services on their own (Object Storage and Databases for PostgreSQL
+   * use the root key to encrypt the bucket and the database): they join the zone as service references, or an
+   * enforced Key Protect rule would cut them off their key.
+   */
+  readonly serviceCallers?: readonly string[];
+  /**
    * "report": calls from outside the zone are allowed and logged (Activity Tracker) — the safe way to start;
    * "enabled": they are refused; "disabled": the rules exist but do nothing.
    */
@@ -57,7 +63,11 @@ export class ContextRestrictions extends Construct {
       name: props.name,
       accountId: props.accountId,
       description: 'KMIP for VMware: the nodes (VPC), the deployer and the operators',
-      addresses: [{ type: 'vpc', value: props.vpcCrn }, ...[...new Set([...props.deployerCidrs, ...props.operatorCidrs])].map(address)],
+      addresses: [
+        { type: 'vpc', value: props.vpcCrn },
+        ...[...new Set([...props.deployerCidrs, ...props.operatorCidrs])].map(address),
+        ...[...new Set(props.serviceCallers ?? [])].map((serviceName) => ({ type: 'serviceRef', ref: { accountId: props.accountId, serviceName } })),
+      ],
     });
     this.rules = props.services.map(
       (s) =>

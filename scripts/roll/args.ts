@@ -17,6 +17,8 @@ A plain deploy never replaces nodes: it only uploads what the next roll needs.
   --admin-url ZONE=URL     reach a zone's admin port elsewhere (a tunnel); repeatable. Default: the node's
                            own https://<address>:9696, verified against the stack's CA
   --ready-timeout SECONDS  how long a node may take to answer /readyz (default 900)
+  --all                    replace every zone's node, one at a time, even those on the current release: after a
+                           change that reaches the nodes outside their release (new database credentials)
   --dry-run                say which zones would move, change nothing
 
 exit codes: 0 done (or nothing to do), 1 a step failed (the zones before it are done; run again to go on),
@@ -30,6 +32,7 @@ export interface RollArgs {
   readonly adminUrls: Readonly<Record<string, string>>;
   readonly readyTimeoutMs: number;
   readonly dryRun: boolean;
+  readonly all: boolean;
 }
 
 export class RollUsageError extends Error {
@@ -51,6 +54,7 @@ export function parseRollArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
         'admin-url': { type: 'string', multiple: true, default: [] },
         'ready-timeout': { type: 'string', default: '900' },
         'dry-run': { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -77,5 +81,6 @@ export function parseRollArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
     adminUrls,
     readyTimeoutMs: seconds * 1000,
     dryRun: v['dry-run'] ?? false,
+    all: v.all ?? false,
   };
 }

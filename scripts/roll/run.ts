@@ -1,10 +1,13 @@
 /**
  * The roll: one zone at a time onto the current release (stacks/releases.ts). For each zone behind: record its
- * new release, synthesize the stack, plan, refuse a plan that touches another node or the keys, apply, wait
- * for the node's /readyz. A failed plan or apply puts the zone's record back, so running the roll again
- * retries it; a node that does not become ready stops the roll with the zones after it untouched.
+ * new release, synthesize the stack, plan the replacement of that zone's node alone (-replace, -target: the
+ * nodes ignore user data changes otherwise), refuse a plan that touches anything else that serves keys, apply,
+ * wait for the node's /readyz. A failed plan, or an apply that did not replace the node, puts the zone's record
+ * back, so running the roll again retries it; a node that does not become ready stops the roll with the zones
+ * after it untouched.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'cdktf';
 import { loadStacksConfig, StacksConfigError, type StacksConfig } from '../../stacks/config.js';
@@ -44,6 +47,12 @@ async function tf(terraform: string, args: string[], env: NodeJS.ProcessEnv, wha
   return r.stdout;
 }
 
+/** The id of the instance at `address` in the state, or "" when there is none. */
+async function instanceId(terraform: string, dir: string, env: NodeJS.ProcessEnv, address: string): Promise<string> {
+  const doc = JSON.parse(await tf(terraform, [`-chdir=${dir}`, 'show', '-json'], env, 'terraform show')) as { values?: { root_module?: { resources?: { address: string; values: { id?: string } }[] } } };
+  return doc.values?.root_module?.resources?.find((r) => r.address === address)?.values.id ?? '';
+}
+
 async function rollZone(args: RollArgs, config: StacksConfig, terraform: string, env: NodeJS.ProcessEnv, io: RollIo, zone: string, options: RollOptions): Promise<void> {
   const outDir = resolve(args.outDir);
   const before = synth(config, args.stack, outDir, options.now);
@@ -52,21 +61,28 @@ async function rollZone(args: RollArgs, config: StacksConfig, terraform: string,
   const id = advanceZone(pki.dir, zone, before.currentReleases[zone]!, options.now);
   io.out(`  ${zone}: recorded release ${id} (was ${previous?.id ?? 'none'})`);
   const dir = join(outDir, 'stacks', args.stack);
-  const planFile = join(dir, 'roll.tfplan');
+  // The plan holds the node's user data (database credentials): a private folder, removed whatever happens.
+  const planDir = mkdtempSync(join(tmpdir(), 'kmip-roll-'));
+  const planFile = join(planDir, 'roll.tfplan');
+  let address = '';
+  let idBefore: string | undefined;
   try {
     const built = synth(config, args.stack, outDir, options.now);
+    address = built.instanceAddresses[zone]!;
     await tf(terraform, [`-chdir=${dir}`, 'init', '-input=false'], env, 'terraform init');
-    await tf(terraform, [`-chdir=${dir}`, 'plan', '-input=false', `-out=${planFile}`], env, 'terraform plan');
-    const verdict = checkRollPlan(JSON.parse(await tf(terraform, [`-chdir=${dir}`, 'show', '-json', planFile], env, 'terraform show')), built.instanceAddresses[zone]!);
+    idBefore = await instanceId(terraform, dir, env, address);
+    await tf(terraform, [`-chdir=${dir}`, 'plan', '-input=false', `-replace=${address}`, `-target=${address}`, `-out=${planFile}`], env, 'terraform plan');
+    const verdict = checkRollPlan(JSON.parse(await tf(terraform, [`-chdir=${dir}`, 'show', '-json', planFile], env, 'terraform show')), address);
     for (const c of verdict.changed) io.out(`    plan: ${c}`);
     if (!verdict.ok) throw new RollFailure(`the plan for ${zone} changes more than its node, refused:\n${verdict.problems.map((p) => `    ${p}`).join('\n')}`);
     await tf(terraform, [`-chdir=${dir}`, 'apply', '-input=false', '-auto-approve', planFile], env, 'terraform apply');
   } catch (err) {
-    // Nothing of this zone was applied (or the apply failed): the record goes back so a new run retries it.
-    if (previous) advanceZone(pki.dir, zone, previous.release, () => new Date(previous.since));
+    // The record stays advanced only when the node was in fact replaced (an apply can fail after it did).
+    const replaced = idBefore !== undefined && (await instanceId(terraform, dir, env, address).catch(() => idBefore)) !== idBefore;
+    if (!replaced && previous) advanceZone(pki.dir, zone, previous.release, () => new Date(previous.since));
     throw err;
   } finally {
-    rmSync(planFile, { force: true });
+    rmSync(planDir, { recursive: true, force: true });
   }
   const url = args.adminUrls[zone] ?? before.adminEndpoints[before.plan.zoneNames.indexOf(zone)]!;
   io.out(`  ${zone}: applied; waiting for ${url}/readyz (up to ${args.readyTimeoutMs / 1000} s)`);
@@ -76,6 +92,27 @@ async function rollZone(args: RollArgs, config: StacksConfig, terraform: string,
     throw new RollFailure(`${zone} runs release ${id} but is not ready: ${(err as Error).message}. The zones after it were not touched; find out why (kmipctl, the node's journal), then run the roll again`);
   }
   io.out(`  ${zone}: ready on release ${id}`);
+}
+
+/**
+ * After the last zone: an untargeted apply of what the targeted steps left (the outputs, objects no release needs
+ * any more), under the same check with no node allowed to change at all.
+ */
+async function finish(args: RollArgs, config: StacksConfig, terraform: string, env: NodeJS.ProcessEnv, io: RollIo, options: RollOptions): Promise<void> {
+  const outDir = resolve(args.outDir);
+  synth(config, args.stack, outDir, options.now);
+  const dir = join(outDir, 'stacks', args.stack);
+  const planDir = mkdtempSync(join(tmpdir(), 'kmip-roll-'));
+  const planFile = join(planDir, 'finish.tfplan');
+  try {
+    await tf(terraform, [`-chdir=${dir}`, 'plan', '-input=false', `-out=${planFile}`], env, 'terraform plan');
+    const verdict = checkRollPlan(JSON.parse(await tf(terraform, [`-chdir=${dir}`, 'show', '-json', planFile], env, 'terraform show')), '');
+    for (const c of verdict.changed) io.out(`    plan: ${c}`);
+    if (!verdict.ok) throw new RollFailure(`the closing plan changes more than outputs and unused objects, refused:\n${verdict.problems.map((p) => `    ${p}`).join('\n')}`);
+    await tf(terraform, [`-chdir=${dir}`, 'apply', '-input=false', '-auto-approve', planFile], env, 'terraform apply');
+  } finally {
+    rmSync(planDir, { recursive: true, force: true });
+  }
 }
 
 export async function runRoll(argv: readonly string[], env: NodeJS.ProcessEnv, io: RollIo, options: RollOptions = {}): Promise<number> {
@@ -92,7 +129,7 @@ export async function runRoll(argv: readonly string[], env: NodeJS.ProcessEnv, i
     args = parsed;
     config = loadStacksConfig(args.configFile);
     const stack = synth(config, args.stack, resolve(args.outDir), options.now);
-    behind = stack.releases.filter((r) => !r.upToDate).map((r) => r.zone);
+    behind = stack.releases.filter((r) => args.all || !r.upToDate).map((r) => r.zone);
     io.out(`roll of ${args.stack}:`);
     for (const r of stack.releases) io.out(`  ${r.zone}: runs ${r.runningId}${r.upToDate ? ' (current)' : `, current is ${r.currentId}`}`);
     if (behind.length === 0) {
@@ -121,6 +158,13 @@ export async function runRoll(argv: readonly string[], env: NodeJS.ProcessEnv, i
       io.err(`roll: STOPPED at ${zone}: ${(err as Error).message}`);
       return 1;
     }
+  }
+  io.out('finishing: outputs and the objects no release needs any more');
+  try {
+    await finish(args, config, terraform, env, io, options);
+  } catch (err) {
+    io.err(`roll: every zone moved, but the closing apply failed: ${(err as Error).message}`);
+    return 1;
   }
   io.out(`roll of ${args.stack} done: ${behind.length} zone(s) moved, one at a time`);
   return 0;

@@ -59,8 +59,13 @@ export function terraformStateRmArgs(dir: string, addresses: readonly string[]):
   return [`-chdir=${dir}`, 'state', 'rm', ...addresses];
 }
 
-export function terraformOutputArgs(dir: string): string[] {
-  return [`-chdir=${dir}`, 'output', '-json'];
+/** One output's plain value: the retain step reads two ids this way, never the sensitive outputs. */
+export function terraformOutputRawArgs(dir: string, name: string): string[] {
+  return [`-chdir=${dir}`, 'output', '-raw', name];
+}
+
+export function terraformStatePullArgs(dir: string): string[] {
+  return [`-chdir=${dir}`, 'state', 'pull'];
 }
 
 export function terraformDestroyArgs(dir: string): string[] {

@@ -45,6 +45,7 @@ function remainingPlan(ctx: Context): string[] {
 async function runSteps(ctx: Context): Promise<number> {
   let saved: BackupSummary | undefined;
   let liftStarted = false;
+  let retainStarted = false;
   const steps: Step[] = [
     { title: 'preflight: no key in use on any node', run: () => preflight(ctx) },
     {
@@ -68,7 +69,13 @@ async function runSteps(ctx: Context): Promise<number> {
             },
           },
           { title: 'apply the lifted protection (database deletion_protection)', run: () => apply(ctx) },
-          { title: 'keep the root key: take Key Protect out of the state (the backup is wrapped by the root key)', run: () => retainRootKey(ctx, saved?.file) },
+          {
+            title: 'keep the root key: take Key Protect out of the state (the backup is wrapped by the root key)',
+            run: () => {
+              retainStarted = true;
+              return retainRootKey(ctx, saved?.file);
+            },
+          },
           { title: `destroy ${ctx.args.stack}`, run: () => destroy(ctx) },
         ]),
   ];
@@ -81,7 +88,12 @@ async function runSteps(ctx: Context): Promise<number> {
       const code = err instanceof StepFailure ? err.exitCode : 1;
       ctx.io.err(`teardown: STOPPED at step ${at}`);
       ctx.io.err(`teardown: ${err instanceof StepFailure ? err.message : ((err as Error).stack ?? String(err))}`);
-      ctx.io.err(`teardown: nothing after this step ran${liftStarted ? ` (the protection of ${ctx.args.stack} may already be lifted in ${stackFolder(ctx)}: run npm run synth to restore it, or the teardown again)` : ''}`);
+      ctx.io.err(`teardown: nothing after this step ran${liftStarted && !retainStarted ? ` (the protection of ${ctx.args.stack} may already be lifted in ${stackFolder(ctx)}: run npm run synth to restore it, or the teardown again)` : ''}`);
+      if (retainStarted) {
+        // Key Protect may be out of the state already: a synth and deploy now would create a new root key.
+        ctx.io.err(`teardown: Key Protect may already be out of ${ctx.args.stack}'s state (kept in IBM Cloud, see ${join(resolve(ctx.args.backupDir), `${ctx.args.stack}-retained-root-key.json`)}).`);
+        ctx.io.err(`teardown: run the teardown again to finish; do NOT deploy this stack before \`terraform -chdir=${stackFolder(ctx)} state push -force\` of the state saved before (the record names it), or terraform import of the Key Protect resources: a deploy would create a new root key`);
+      }
       return code;
     }
   }

@@ -14,8 +14,9 @@ import {
   terraformApplyArgs,
   terraformDestroyArgs,
   terraformInitArgs,
-  terraformOutputArgs,
+  terraformOutputRawArgs,
   terraformStateListArgs,
+  terraformStatePullArgs,
   terraformStateRmArgs,
 } from './commands.js';
 import { writeFileSync } from 'node:fs';
@@ -163,10 +164,26 @@ export function stackFolder(ctx: Context): string {
   return join(resolve(ctx.args.outDir), 'stacks', ctx.args.stack);
 }
 
+/** Where the retain step records what it kept (beside the backups). */
+export function retainedRecordFile(ctx: Context): string {
+  return join(resolve(ctx.args.backupDir), `${ctx.args.stack}-retained-root-key.json`);
+}
+
 /** The database's deletion_protection=false must reach IBM Cloud before a destroy can remove it. */
 export async function apply(ctx: Context): Promise<string> {
   const tf = ctx.target.tools.terraform!;
   const dir = stackFolder(ctx);
+  // A run after an earlier one kept the root key: this apply already happened then, and now that Key Protect is out
+  // of the state, a targeted apply would create it anew (the database depends on the root key).
+  const retained = ctx.target.prepared.retainedAddresses;
+  if (retained.length && existsSync(retainedRecordFile(ctx))) {
+    await tool(ctx, { argv0: [tf], args: terraformInitArgs(dir), env: ctx.env }, 'terraform init');
+    const list = await execute({ argv0: [tf], args: terraformStateListArgs(dir), env: ctx.env }, true);
+    const inState = new Set(list.stdout.split('\n').map((l) => l.trim()));
+    if (list.code === 0 && !retained.some((a) => inState.has(a))) {
+      return `already applied by an earlier run (${retainedRecordFile(ctx)}; Key Protect is out of the state): not applying again, which would create a new root key`;
+    }
+  }
   await tool(ctx, { argv0: [tf], args: terraformInitArgs(dir), env: ctx.env }, 'terraform init');
   await tool(ctx, { argv0: [tf], args: terraformApplyArgs(dir, ctx.target.prepared.databaseAddress), env: ctx.env }, 'terraform apply');
   return `${ctx.target.prepared.databaseAddress} applied without deletion protection`;
@@ -193,34 +210,43 @@ export async function retainRootKey(ctx: Context, backupFile: string | undefined
   const dir = stackFolder(ctx);
   const wanted = ctx.target.prepared.retainedAddresses;
   if (wanted.length === 0) return 'the stack manages no Key Protect resources (existing instance and key): nothing to keep out of the destroy';
-  const outputs = await execute({ argv0: [tf], args: terraformOutputArgs(dir), env: ctx.env }, true);
-  // `terraform output -json` prints one (multi-line) document; without outputs the record says "unknown".
-  let doc: Record<string, { value?: unknown }> | undefined;
-  try {
-    doc = outputs.code === 0 ? (JSON.parse(outputs.stdout) as Record<string, { value?: unknown }>) : undefined;
-  } catch {
-    doc = undefined;
-  }
+  // Only the two ids: `terraform output -json` would also print the sensitive database URL.
+  const output = async (name: string) => {
+    const r = await execute({ argv0: [tf], args: terraformOutputRawArgs(dir, name), env: ctx.env }, true);
+    return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+  };
   const list = await execute({ argv0: [tf], args: terraformStateListArgs(dir), env: ctx.env }, true);
   if (list.code !== 0) throw new StepFailure(`terraform state list failed (exit ${list.code}): ${list.stderr.trim()}`, 1);
   const inState = new Set(list.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   const present = wanted.filter((a) => inState.has(a));
+  const backupDir = resolve(ctx.args.backupDir);
+  const recordFile = retainedRecordFile(ctx);
+  const stateFile = join(backupDir, backupFileName(`${ctx.args.stack}-state-before-retain`, ctx.now()).replace(/\.kfv$/, '.tfstate'));
+  // A teardown run again after a later step failed: what was kept is already recorded; never overwrite it.
+  if (present.length === 0 && existsSync(recordFile)) return `already out of the state: ${recordFile} says what was kept`;
   const record: RetainedRootKey = {
     stack: ctx.args.stack,
-    rootKeyId: typeof doc?.['root_key_id']?.value === 'string' ? doc['root_key_id'].value : null,
-    keyProtectInstanceCrn: typeof doc?.['key_protect_instance_crn']?.value === 'string' ? doc['key_protect_instance_crn'].value : null,
+    rootKeyId: await output('root_key_id'),
+    keyProtectInstanceCrn: await output('key_protect_instance_crn'),
     addresses: present,
     backup: backupFile ?? null,
     retainedAt: ctx.now().toISOString(),
   };
+  if (present.length) {
+    // Before anything leaves the state: the state as it was (it holds the database credentials: 0600, beside the
+    // backup), so the Key Protect resources can be put back (`terraform state push`) if the destroy stops half-way.
+    const pulled = await execute({ argv0: [tf], args: terraformStatePullArgs(dir), env: ctx.env }, true);
+    if (pulled.code !== 0 || !pulled.stdout.trim()) throw new StepFailure(`terraform state pull failed (exit ${pulled.code}): ${pulled.stderr.trim()}`, 1);
+    writeFileSync(stateFile, pulled.stdout, { mode: 0o600, flag: 'wx' });
+  }
+  // The record is written before the state changes: the ids must never be only in a state that no longer has them.
+  writeFileSync(recordFile, `${JSON.stringify({ ...record, stateBeforeRetain: present.length ? stateFile : null }, null, 2)}\n`, { mode: 0o600 });
   if (present.length) {
     const inv = { argv0: [tf], args: terraformStateRmArgs(dir, present), env: ctx.env };
     show(ctx, inv);
     const r = await execute(inv, true);
     if (r.code !== 0) throw new StepFailure(`terraform state rm failed (exit ${r.code}): ${r.stderr.trim()}`, 1);
   }
-  const recordFile = join(resolve(ctx.args.backupDir), `${ctx.args.stack}-retained-root-key.json`);
-  writeFileSync(recordFile, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   return `kept out of the destroy: ${present.length ? present.join(', ') : 'nothing left in the state'}; root key ${record.rootKeyId ?? '(unknown)'} in ${record.keyProtectInstanceCrn ?? '(unknown instance)'} (${recordFile})`;
 }
 

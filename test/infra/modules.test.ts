@@ -283,7 +283,8 @@ describe('KmipCluster', () => {
       default_trusted_profile_target: 'Profile-1',
       default_trusted_profile_auto_link: true,
       metadata_service: { enabled: true, protocol: 'http', response_hop_limit: 1 },
-      lifecycle: { ignore_changes: ['image'] },
+      // nothing but an explicit replacement (npm run roll) replaces a node: not a newer image, not new user data
+      lifecycle: { ignore_changes: ['image', 'user_data'] },
     });
     expect(parse(out).resource?.['ibm_is_lb']).toBeUndefined();
   });
@@ -322,13 +323,16 @@ describe('ContextRestrictions', () => {
   const props = { name: 'kmip-prod-us-south', accountId: '0123456789abcdef0123456789abcdef', vpcCrn: 'crn:v1:bluemix:public:is:us-south:a/0123456789abcdef0123456789abcdef::vpc:r006-1', deployerCidrs: ['10.50.32.0/27'], operatorCidrs: ['10.50.16.0/28', '10.50.32.0/27', '192.168.1.9/32'], services: [{ label: 'Key Protect', serviceName: 'kms', serviceInstance: 'guid-kp' }] };
 
   it('one network zone (the VPC, deployer and operator networks) and a rule per owned service instance, in the given mode', () => {
-    const doc = parse(synthWith((s) => new ContextRestrictions(s, 'R', { ...props, enforcement: 'enabled' })));
+    const doc = parse(synthWith((s) => new ContextRestrictions(s, 'R', { ...props, enforcement: 'enabled', serviceCallers: ['cloud-object-storage', 'databases-for-postgresql'] })));
     const [zone] = resourcesOf(doc, 'ibm_cbr_zone');
     expect(zone!['addresses']).toEqual([
       { type: 'vpc', value: props.vpcCrn },
       { type: 'subnet', value: '10.50.32.0/27' },
       { type: 'subnet', value: '10.50.16.0/28' },
       { type: 'ipAddress', value: '192.168.1.9' },
+      // the services that encrypt with the root key must still reach Key Protect once the rule is enforced
+      { type: 'serviceRef', ref: { account_id: props.accountId, service_name: 'cloud-object-storage' } },
+      { type: 'serviceRef', ref: { account_id: props.accountId, service_name: 'databases-for-postgresql' } },
     ]);
     const [rule] = resourcesOf(doc, 'ibm_cbr_rule');
     expect(rule).toMatchObject({ enforcement_mode: 'enabled', contexts: [{ attributes: [{ name: 'networkZoneId', value: expect.stringMatching(/^\$\{ibm_cbr_zone\.[^.]+\.id\}$/) }] }] });

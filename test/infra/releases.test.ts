@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { advanceZone, readReleases, releaseId, releasePaths, resolveReleases, storeAssets, type NodeRelease } from '../../stacks/releases.js';
+import { advanceZone, pruneStore, readReleases, releaseId, releasePaths, resolveReleases, storeAssets, type NodeRelease } from '../../stacks/releases.js';
 import { checkRollPlan } from '../../scripts/roll/plan-check.js';
 
 const settings = { profile: 'bx2-2x8', bootVolumeGb: 100, logLevel: 'info', keyProtectCacheSeconds: 60, identityCacheSeconds: 2, databasePoolSize: 10, maxConnections: 2048 } as const;
@@ -46,6 +46,23 @@ describe('node releases (what each zone runs)', () => {
     ]);
     resolveReleases(f.dir, ['us-south-1', 'us-south-3'], f.release);
     expect(Object.keys(readReleases(f.dir)).sort()).toEqual(['us-south-1', 'us-south-3']);
+    rmSync(f.dir, { recursive: true });
+  });
+
+  it('keeps the files of every recorded release and the current one, and removes the rest (superseded node keys)', () => {
+    const f = fixture();
+    resolveReleases(f.dir, ['us-south-1', 'us-south-2'], f.release);
+    writeFileSync(f.bundle, 'v2');
+    advanceZone(f.dir, 'us-south-1', f.release());
+    writeFileSync(f.bundle, 'v3');
+    const v3 = f.release();
+    // v1 (us-south-2 runs it), v2 (us-south-1) and v3 (current) are all needed
+    expect(pruneStore(f.dir, [v3])).toEqual([]);
+    advanceZone(f.dir, 'us-south-1', v3);
+    advanceZone(f.dir, 'us-south-2', v3);
+    const removed = pruneStore(f.dir, [v3]);
+    expect(removed).toHaveLength(2);
+    expect(readdirSync(releasePaths(f.dir).store)).toEqual([`${v3.assets['server-bundle']!.sha256}-kmip-server.mjs`]);
     rmSync(f.dir, { recursive: true });
   });
 

@@ -4,7 +4,7 @@
  * next) and `npm run teardown` (every step, the root key kept out of the destroy). The nodes' admin ports are
  * KMIP servers on 127.0.0.1 presenting certificates from the stack's CA, as in test/infra/teardown.test.ts.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,10 @@ describe.skipIf(skip)('roll and teardown through real terraform', () => {
     const certRoll = capture();
     expect(await runRoll([STACK, '--config', project.configFile, '--out-dir', d.outDir, '--terraform', terraformBinary, ...ZONES.flatMap((z) => ['--admin-url', `${z}=${urls[z]}`])], { ...process.env, ...d.env }, certRoll.io)).toBe(0);
     expect(instanceOps(d.ops().slice(beforeCert)).map((o) => `${o.op} ${o.name}`)).toEqual([`delete ${STACK}-${ZONES[1]}`, `create ${STACK}-${ZONES[1]}`]);
+    // --all: every zone again (after a change outside the release, such as new database credentials)
+    const all = capture();
+    expect(await runRoll([STACK, '--config', project.configFile, '--out-dir', d.outDir, '--all', '--dry-run'], { ...process.env, ...d.env }, all.io)).toBe(0);
+    expect(all.out.join('\n')).toMatch(new RegExp(`dry run: would move ${ZONES.join(', ')}, one at a time`));
   }, 400_000);
 
   it('a node that does not become ready stops the roll (exit 1) with the other zones untouched', async () => {
@@ -176,6 +180,33 @@ describe.skipIf(skip)('roll and teardown through real terraform', () => {
     expect(existsSync(record.backup)).toBe(true);
     expect(io.out.join('\n')).toMatch(/The root key and its Key Protect instance were kept/);
   };
+
+  it('a destroy that fails after the root key left the state: the teardown says not to deploy, and a second run finishes without losing the record', async () => {
+    const d = await deployed('teardown-fails');
+    const backupDir = project.freshBackupDir();
+    const argv = [STACK, '--confirm', STACK, '--config', project.configFile, '--out-dir', d.outDir, '--backup-dir', backupDir, '--passphrase-file', project.passphraseFile, '--terraform', terraformBinary, '--endpoints-file', project.endpointsFile(Object.fromEntries(ZONES.map((z, i) => [z, `https://127.0.0.1:${nodes[i]!.adminPort}`])))];
+    const first = capture();
+    const failing = { ...project.env(d.outDir), ...d.env, FAKE_TF_FAIL: JSON.stringify({ type: 'ibm_database', op: 'delete', times: 1, message: 'the database is busy' }) };
+    expect(await runTeardown(argv, failing, first.io)).toBe(1);
+    const err = first.err.join('\n');
+    expect(err).toMatch(/STOPPED at step \[8\/8\] destroy/);
+    expect(err).toMatch(/do NOT deploy this stack before `terraform -chdir=\S+ state push -force` of the state saved before \(the record names it\)/);
+    expect(err).not.toMatch(/run npm run synth/);
+    const saved = (JSON.parse(readFileSync(join(backupDir, `${STACK}-retained-root-key.json`), 'utf8')) as { stateBeforeRetain: string }).stateBeforeRetain;
+    expect(saved).toMatch(new RegExp(`${STACK}-state-before-retain-\\d{8}T\\d{6}Z\\.tfstate$`));
+    expect(readFileSync(saved, 'utf8')).toMatch(/"type": "ibm_kms_key"/);
+    expect(statSync(saved).mode & 0o777).toBe(0o600);
+    const record = readFileSync(join(backupDir, `${STACK}-retained-root-key.json`), 'utf8');
+    const created0 = d.ops().filter((o) => o.op === 'create' && (o.type === 'ibm_kms_key' || o.type === 'ibm_resource_instance')).length;
+    const again = capture();
+    expect(await runTeardown(argv, { ...project.env(d.outDir), ...d.env }, again.io), [...again.out, ...again.err].join('\n')).toBe(0);
+    expect(again.out.join('\n')).toMatch(/already applied by an earlier run/);
+    expect(again.out.join('\n')).toMatch(/already out of the state/);
+    // the second run created nothing: no second root key, no second Key Protect instance
+    expect(d.ops().filter((o) => o.op === 'create' && (o.type === 'ibm_kms_key' || o.type === 'ibm_resource_instance')).length).toBe(created0);
+    expect(readFileSync(join(backupDir, `${STACK}-retained-root-key.json`), 'utf8')).toBe(record);
+    expect(await stateResources(d.dir, { env: d.env })).toEqual([]);
+  }, 400_000);
 
   it('teardown: every step through terraform; everything is destroyed except Key Protect, which is taken out of the state and kept', teardownCase('teardown', () => []), 300_000);
   it('teardown with cdktf-cli for the destroy (what `npm run teardown` picks when cdktf is on PATH): the same', teardownCase('teardown-cdktf', () => ['--cdktf', join(ROOT, 'node_modules', '.bin', 'cdktf')]), 300_000);

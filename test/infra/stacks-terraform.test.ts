@@ -83,17 +83,31 @@ describe.skipIf(skip)('the example stacks under real terraform', () => {
         const sleep = created(ops, 'time_sleep').find((o) => o.id === byAddress.get(sleepAddress!)!.values['id']);
         expect(sleep?.durationMs).toBe(30_000);
         const target = created(ops, type).find((o) => o.id === byAddress.get(`${type}.${name}`)!.values['id']);
-        expect(target!.start ?? target!.time).toBeGreaterThanOrEqual(sleep!.time);
-        expect(sleep!.start!).toBeGreaterThanOrEqual(Math.min(...created(ops, 'ibm_iam_authorization_policy').map((a) => a.time)));
+        // time_sleep runs in the time provider's process: compare positions in the shared, append-only log, not clocks
+        expect(ops.indexOf(target!)).toBeGreaterThan(ops.indexOf(sleep!));
+        expect(ops.indexOf(sleep!)).toBeGreaterThan(Math.min(...created(ops, 'ibm_iam_authorization_policy').map((a) => ops.indexOf(a))));
         settled++;
       }
     }
     expect(settled).toBe(name === 'kmip-dev-us-east' ? 1 : 2);
-    // subnets lie in address prefixes that exist first; the nodes take addresses reserved before them
-    expect(firstStart(created(ops, 'ibm_is_subnet'))).toBeGreaterThanOrEqual(lastEnd(created(ops, 'ibm_is_vpc_address_prefix')));
-    expect(firstStart(created(ops, 'ibm_is_instance'))).toBeGreaterThanOrEqual(lastEnd(created(ops, 'ibm_is_subnet_reserved_ip')));
-    const lb = created(ops, 'ibm_is_lb');
-    if (lb.length) expect(firstStart(lb)).toBeGreaterThanOrEqual(lastEnd(created(ops, 'ibm_is_subnet_reserved_ip')));
+    // Ordering, per zone, from the operation log: the ibm provider is one process per command, so its records share
+    // one clock; each dependent starts after what it depends on has completed.
+    const named = (type: string, nameOf: string) => created(ops, type).find((o) => o.name === nameOf);
+    const zones = [...new Set(created(ops, 'ibm_is_instance').map((o) => String(o.name).slice(name.length + 1)))];
+    expect(zones.length).toBeGreaterThanOrEqual(2);
+    for (const zone of zones) {
+      const prefix = named('ibm_is_vpc_address_prefix', `${name}-${zone}`)!;
+      const subnet = named('ibm_is_subnet', `${name}-${zone}`)!;
+      const reserved = named('ibm_is_subnet_reserved_ip', `${name}-${zone}-node`)!;
+      const node = named('ibm_is_instance', `${name}-${zone}`)!;
+      // a subnet lies in an address prefix that exists first; the node binds the address reserved before it
+      expect(subnet.start!, zone).toBeGreaterThanOrEqual(prefix.time);
+      expect(node.start!, zone).toBeGreaterThanOrEqual(reserved.time);
+    }
+    // a load balancer and endpoint gateways take automatic addresses: only after every node's is reserved
+    for (const type of ['ibm_is_lb', 'ibm_is_virtual_endpoint_gateway']) {
+      for (const o of created(ops, type)) expect(o.start!, type).toBeGreaterThanOrEqual(lastEnd(created(ops, 'ibm_is_subnet_reserved_ip')));
+    }
     // nodes start once their identity may read Key Protect and the bucket, and the assets are uploaded
     expect(firstStart(created(ops, 'ibm_is_instance'))).toBeGreaterThanOrEqual(lastEnd([...created(ops, 'ibm_iam_trusted_profile_policy'), ...created(ops, 'ibm_cos_bucket_object')]));
     // no API key anywhere: the nodes run as a trusted profile
@@ -101,10 +115,12 @@ describe.skipIf(skip)('the example stacks under real terraform', () => {
     expect(created(ops, 'ibm_iam_trusted_profile')).toHaveLength(1);
 
     // the nodes boot the region's available stock image of the operating system, found at plan time
-    const images = state.find((r) => r.address === 'data.ibm_is_images.StockImages')!.values['images'] as { id: string; os: string; status: string }[];
-    const debian = images.filter((i) => i.os === 'debian-13-amd64' && i.status === 'available');
-    expect(debian).toHaveLength(1);
-    for (const node of state.filter((r) => r.type === 'ibm_is_instance')) expect(node.values['image']).toBe(debian[0]!.id);
+    // (two Debian 13 images available while a point release rolls out, an older one deprecated: the later name wins)
+    const images = state.find((r) => r.address === 'data.ibm_is_images.StockImages')!.values['images'] as { id: string; name: string; os: string; status: string }[];
+    const debian = images.filter((i) => i.os === 'debian-13-amd64');
+    expect(debian.map((i) => i.status).sort()).toEqual(['available', 'available', 'deprecated']);
+    const newest = debian.find((i) => i.name === 'ibm-debian-13-2-minimal-amd64-1')!;
+    for (const node of state.filter((r) => r.type === 'ibm_is_instance')) expect(node.values['image']).toBe(newest.id);
     // context-based restrictions on the instances the stack owns (an existing Key Protect instance is left alone)
     const rules = state.filter((r) => r.type === 'ibm_cbr_rule');
     expect(rules.map((r) => r.values['enforcement_mode'])).toEqual(rules.map(() => (name === 'kmip-prod-us-south' ? 'enabled' : 'report')));
@@ -116,7 +132,7 @@ describe.skipIf(skip)('the example stacks under real terraform', () => {
     ws.writeConfig(text.replaceAll('debian-13-amd64', 'debian-99-amd64'));
     const noImage = await ws.run(['plan', '-input=false']);
     expect(noImage.code).toBe(1);
-    expect(noImage.stderr.replace(/[│\s]+/g, ' ')).toMatch(/No available public image for debian-99-amd64 in [a-z-]+: set instance\.imageOs to one the region offers, or pin instance\.image/);
+    expect(noImage.stderr.replace(/[│\s]+/g, ' ')).toMatch(/No public image for debian-99-amd64 in [a-z-]+: set instance\.imageOs to one the region offers, or pin instance\.image/);
     ws.writeConfig(text);
 
     // what keeps keys (root key, database) cannot be destroyed by a plain destroy

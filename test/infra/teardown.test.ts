@@ -289,8 +289,9 @@ describe('teardown (scripts/teardown.ts)', () => {
       'terraform init [unprotected]',
       'terraform apply [unprotected]',
       // the root key is kept: what the state holds of Key Protect is taken out before the destroy
-      'terraform output [unprotected]',
       'terraform state list [unprotected]',
+      'terraform output [unprotected]',
+      'terraform output [unprotected]',
       'terraform destroy [unprotected]',
     ]);
     const steps = r.stdout.split('\n').filter((l) => /^\[\d\/8\]/.test(l));
@@ -336,7 +337,7 @@ describe('teardown (scripts/teardown.ts)', () => {
     project.log.clear();
     const r = await teardown(args(outDir, project.freshBackupDir(), { [ZONES[0]]: url(nodeA), [ZONES[1]]: url(nodeB) }, '--confirm', STACK, '--cdktf', project.cdktf), project.env(outDir));
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(named(project.log.lines()).slice(-5)).toEqual(['terraform init [unprotected]', 'terraform apply [unprotected]', 'terraform output [unprotected]', 'terraform state list [unprotected]', 'cdktf destroy [unprotected]']);
+    expect(named(project.log.lines()).slice(-6)).toEqual(['terraform init [unprotected]', 'terraform apply [unprotected]', 'terraform state list [unprotected]', 'terraform output [unprotected]', 'terraform output [unprotected]', 'cdktf destroy [unprotected]']);
     expect(project.log.lines().at(-1)).toBe(`cdktf ${cdktfDestroyArgs(STACK, outDir).join(' ')} [unprotected] TERRAFORM_BINARY_NAME=${project.terraform}`);
     // cdktf-cli deletes stack folders its manifest does not list: every one is listed
     const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as { stacks: Record<string, unknown> };

@@ -209,7 +209,7 @@ const importPrepare: Command = async ({ out, options: o }) => {
       'give the values to Terraform (they are not printed here):',
       ...shell.map((l) => `  ${l}`),
       '(if the stack config renames materialVariable / encryptedNonceVariable / ivVariable, use those names)',
-      `keep ${outFile} for later plans of this stack (new values would make Terraform replace the key); once the token has expired it is useless without Key Protect`,
+      `later plans of the stack still need the three variables, but any value does (the stack ignores changes to them once the key exists); once the token has expired ${outFile} is useless without Key Protect`,
     ].join('\n'),
   );
 };
