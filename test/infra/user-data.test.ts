@@ -7,9 +7,11 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../server/config/load.js';
+import { METADATA_API_VERSION as SERVER_METADATA_API_VERSION } from '../../server/wrap/metadata-token.js';
 import {
   FETCH_ASSETS_SCRIPT,
   FETCH_EXIT,
+  METADATA_API_VERSION,
   METADATA_ENDPOINT,
   NODE_INSTALL,
   MIN_NODE_VERSION,
@@ -309,6 +311,11 @@ describe('asset fetcher (run for real against local stand-ins for the metadata s
     expect(r.code).toBe(FETCH_EXIT.hashMismatch);
     expect(r.err).toMatch(new RegExp(`REFUSED ${sha(good)}/swapped.mjs: SHA-256 of an object larger than the pinned ${good.length} bytes is not the pinned`));
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('asks the metadata service the same API version as the server does (both pin the one whose paths virtual servers serve)', () => {
+    expect(FETCH_ASSETS_SCRIPT).toContain(`?version=${SERVER_METADATA_API_VERSION}`);
+    expect(METADATA_API_VERSION).toBe(SERVER_METADATA_API_VERSION);
   });
 
   it('declares the Node.js version it needs (Debian 13 packages 20.19)', () => {
