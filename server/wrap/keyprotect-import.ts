@@ -25,6 +25,7 @@ import { backoffDelay, retryableStatus, sendJson, sleep, type HttpResponse, type
 import type { ImportTokenKeys } from './keyprotect-import-crypto.js';
 import { keyProtectBaseUrl } from './keyprotect.js';
 import type { TokenSource } from './token-source.js';
+import { keyProtectReasonCode } from './kp-reason.js';
 
 export const IMPORT_TOKEN_MIN_SECONDS = 300;
 export const IMPORT_TOKEN_MAX_SECONDS = 86_400;
@@ -64,12 +65,6 @@ export interface ImportTokenMetadata {
 /** A retrieved import token: its metadata, the public key and the nonce as Key Protect sent them (base64). */
 export interface ImportToken extends ImportTokenMetadata, ImportTokenKeys {}
 
-const REASON_CODE = /^[A-Z0-9_]{1,64}$/;
-
-function reasonCode(body: unknown): string | undefined {
-  const code = (body as { resources?: Array<{ reasons?: Array<{ code?: unknown }> }> } | undefined)?.resources?.[0]?.reasons?.[0]?.code;
-  return typeof code === 'string' && REASON_CODE.test(code) ? code : undefined;
-}
 
 function checkPolicy(policy: ImportTokenPolicy): void {
   const { expirationSeconds: e, maxAllowedRetrievals: m } = policy;
@@ -209,7 +204,7 @@ export class KeyProtectImportClient {
   }
 
   private failure(method: 'GET' | 'POST', status: number, body: unknown, correlationId: string): WrapError {
-    const code = reasonCode(body);
+    const code = keyProtectReasonCode(body);
     const details = { status, correlationId, retryable: retryableStatus(status) };
     const what = method === 'POST' ? 'creating the import token' : 'retrieving the import token';
     const detail = `Key Protect answered ${status}${code ? ` ${code}` : ''} to ${what} (correlation-id ${correlationId})`;

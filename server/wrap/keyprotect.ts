@@ -14,6 +14,7 @@ import { backoffDelay, retryableStatus, sendJson, sleep, type RetryPolicy } from
 import type { TokenSource } from './token-source.js';
 import { UnwrapCache } from './unwrap-cache.js';
 import type { KeyWrapper, UnwrapResult, WrappedKey } from './wrapper.js';
+import { keyProtectReasonCode } from './kp-reason.js';
 
 export interface KeyProtectOptions {
   readonly region: string;
@@ -67,15 +68,10 @@ function credentials(options: KeyProtectOptions): KeyProtectAuth {
   throw new WrapError(WrapErrorCode.Config, 'no credentials for Key Protect: auth or apiKey is required');
 }
 
-function reasonCode(body: unknown): string | undefined {
-  const reasons = (body as { resources?: Array<{ reasons?: Array<{ code?: unknown }> }> } | undefined)?.resources?.[0]?.reasons;
-  const code = reasons?.[0]?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** Key Protect's answer as our error: the root key's state, access, or the service being unwell. */
 function kpFailure(status: number, body: unknown, correlationId: string): WrapError {
-  const code = reasonCode(body);
+  const code = keyProtectReasonCode(body);
   const details = { status, correlationId, retryable: retryableStatus(status) };
   const detail = `Key Protect answered ${status}${code ? ` ${code}` : ''}`;
   if (status === 401 || status === 403) return new WrapError(WrapErrorCode.Auth, `${detail}: no access to the root key`, details);
@@ -134,7 +130,7 @@ export class KeyProtectWrapper implements KeyWrapper {
           timeoutMs: Math.max(1, Math.min(this.options.requestTimeoutMs, deadline - this.now())),
           signal,
         });
-        this.options.onCall?.({ action, status: res.status, correlationId, attempt, ms: this.now() - started, code: reasonCode(res.body) });
+        this.options.onCall?.({ action, status: res.status, correlationId, attempt, ms: this.now() - started, code: keyProtectReasonCode(res.body) });
         if (res.status === 200) return res.body;
         if (res.status === 401 && !refreshedToken) {
           // An expired or revoked token: one fresh token, one more try.

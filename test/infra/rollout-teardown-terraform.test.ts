@@ -71,6 +71,11 @@ describe.skipIf(skip)('roll and teardown through real terraform', () => {
     buildStacks(app, loadStacksConfig(project.configFile), { only: [STACK] });
     app.synth();
   };
+  /** `npm run teardown` of STACK against the local nodes, through the real terraform. */
+  const teardownArgv = (outDir: string, backupDir: string) => [
+    STACK, '--confirm', STACK, '--config', project.configFile, '--out-dir', outDir, '--backup-dir', backupDir, '--passphrase-file', project.passphraseFile,
+    '--terraform', terraformBinary, '--endpoints-file', project.endpointsFile(Object.fromEntries(ZONES.map((z, i) => [z, `https://127.0.0.1:${nodes[i]!.adminPort}`]))),
+  ];
   const instanceOps = (ops: OpRecord[]) => ops.filter((o) => o.type === 'ibm_is_instance' && (o.op === 'create' || o.op === 'delete'));
   const bundle = () => join(project.root, 'kmip-server.mjs');
 
@@ -159,7 +164,7 @@ describe.skipIf(skip)('roll and teardown through real terraform', () => {
     const backupDir = project.freshBackupDir();
     const io = capture();
     const code = await runTeardown(
-      [STACK, '--confirm', STACK, '--config', project.configFile, '--out-dir', d.outDir, '--backup-dir', backupDir, '--passphrase-file', project.passphraseFile, '--terraform', terraformBinary, '--endpoints-file', project.endpointsFile(Object.fromEntries(ZONES.map((z, i) => [z, `https://127.0.0.1:${nodes[i]!.adminPort}`]))), ...extra()],
+      [...teardownArgv(d.outDir, backupDir), ...extra()],
       { ...project.env(d.outDir), ...d.env },
       io.io,
     );
@@ -184,7 +189,7 @@ describe.skipIf(skip)('roll and teardown through real terraform', () => {
   it('a destroy that fails after the root key left the state: the teardown says not to deploy, and a second run finishes without losing the record', async () => {
     const d = await deployed('teardown-fails');
     const backupDir = project.freshBackupDir();
-    const argv = [STACK, '--confirm', STACK, '--config', project.configFile, '--out-dir', d.outDir, '--backup-dir', backupDir, '--passphrase-file', project.passphraseFile, '--terraform', terraformBinary, '--endpoints-file', project.endpointsFile(Object.fromEntries(ZONES.map((z, i) => [z, `https://127.0.0.1:${nodes[i]!.adminPort}`])))];
+    const argv = teardownArgv(d.outDir, backupDir);
     const first = capture();
     const failing = { ...project.env(d.outDir), ...d.env, FAKE_TF_FAIL: JSON.stringify({ type: 'ibm_database', op: 'delete', times: 1, message: 'the database is busy' }) };
     expect(await runTeardown(argv, failing, first.io)).toBe(1);
