@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
  * kmip-server: `--config FILE` for production, `--dev [--data-dir DIR]` for the embedded default.
- * SIGTERM and SIGINT drain: in-flight requests finish, new connections are refused.
+ * SIGTERM and SIGINT drain: in-flight requests finish, new connections are refused. A database that
+ * cannot be reached yet at start is waited for, with the KMIP port closed and the admin port not ready.
  */
 import { parseArgs } from 'node:util';
-import { createApp } from './app.js';
+import { WaitingAdminServer } from './admin/waiting.js';
+import { createApp, type App } from './app.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { prepareDevEnvironment, registerDevClient, writeDevAdminFile } from './dev/embedded.js';
-import { errorSummary } from './log/logger.js';
+import { createLoggers, errorSummary } from './log/logger.js';
 import { tuneHeap } from './heap-tuning.js';
+import { describeOpenFailure, failureCause, openWhenReachable } from './store/open-when-reachable.js';
 
 const USAGE = `usage:
   kmip-server --config FILE
@@ -33,6 +36,15 @@ function parsePort(name: string, value: string | undefined, fallback: number): n
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
   return n;
+}
+
+/**
+ * Test-only, deliberately not a flag nor documented: KMIP_TEST_STORE_RETRY_MS shortens the wait between
+ * attempts to reach the database at start (production waits 1 s doubling to 15 s).
+ */
+function storeRetryForTests(): { baseMs?: number; maxMs?: number } {
+  const ms = Number(process.env['KMIP_TEST_STORE_RETRY_MS']);
+  return Number.isInteger(ms) && ms > 0 ? { baseMs: ms, maxMs: ms } : {};
 }
 
 async function main(): Promise<void> {
@@ -93,12 +105,62 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  let app;
+  const loggers = createLoggers({ level: config.log.level });
+  const { logger } = loggers;
+  const giveUp = new AbortController();
+  let waiting: WaitingAdminServer | undefined;
+  let app: App | undefined;
+  let running = false;
+  let stopping = false;
+  // One handler from the first attempt on: while waiting for the database there is nothing to drain,
+  // so a signal ends the process at once (a restart must not wait out a backoff).
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    giveUp.abort();
+    if (!running || !app) {
+      void (waiting?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+      return;
+    }
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ error: errorSummary(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
   try {
-    app = await createApp({ config });
+    app = await openWhenReachable(() => createApp({ config, loggers }), {
+      ...storeRetryForTests(),
+      signal: giveUp.signal,
+      onRetry: async (err, attempt, delayMs) => {
+        logger.warn({ attempt, retryInMs: delayMs, error: errorSummary(err) }, 'database unreachable at start; retrying');
+        if (!waiting && config.admin.enabled) {
+          waiting = new WaitingAdminServer(config.admin, logger);
+          const adminPort = await waiting.start().catch((e: Error) => fail(`cannot listen: ${e.message}`, 1));
+          logger.info({ kmip: 'closed', admin: `${config.admin.host}:${adminPort}` }, 'waiting for the database: admin port not ready, KMIP port closed');
+        }
+        waiting?.failed(failureCause(err));
+      },
+    });
   } catch (err) {
+    if (stopping) return;
+    await waiting?.close();
     if (err instanceof ConfigError) fail(err.message);
-    fail(`cannot start: ${(err as Error).message}`, 1);
+    fail(`cannot start: ${describeOpenFailure(err)}`, 1);
+  }
+  if (stopping) return;
+  if (waiting) {
+    logger.info('database reachable; starting');
+    await waiting.close();
   }
   if (dev) await registerDevClient(app.store, dev.pki);
   let ports;
@@ -108,6 +170,7 @@ async function main(): Promise<void> {
     await app.stop().catch(() => undefined);
     fail(`cannot listen: ${(err as Error).message}`, 1);
   }
+  running = true;
 
   if (dev) {
     if (ports.adminPort !== undefined) writeDevAdminFile(dev.dataDir, ports.adminPort);
@@ -127,25 +190,6 @@ async function main(): Promise<void> {
       ].join('\n') + '\n',
     );
   }
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      app.logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    app.logger.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        app.logger.error({ error: errorSummary(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((err) => {

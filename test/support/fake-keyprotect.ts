@@ -244,6 +244,12 @@ export class FakeKeyProtect {
     return { token, iat, exp };
   }
 
+  /** The IAM id a live token of this fake IAM belongs to (undefined when unknown or expired): for other fakes that accept IAM tokens. */
+  tokenHolder(token: string): string | undefined {
+    const t = this.tokens.get(token);
+    return t && t.exp * 1000 > this.now() ? t.iamId : undefined;
+  }
+
   private kpError(res: ServerResponse, status: number, code: string, message: string): number {
     return this.json(
       res,
