@@ -9,11 +9,12 @@ import { adminCommands } from './commands/admin.js';
 import { backupCommands } from './commands/backup.js';
 import { keyprotectCommands } from './commands/keyprotect.js';
 import { maintenanceCommands } from './commands/maintenance.js';
+import { migrateCommands } from './commands/migrate.js';
 import { vcenterCommands } from './commands/vcenter.js';
 import { parseCli, USAGE, type CliOptions } from './options.js';
 import { output, table } from './output.js';
 
-const COMMANDS: Record<string, Command> = { ...adminCommands, ...maintenanceCommands, ...backupCommands, ...vcenterCommands, ...keyprotectCommands };
+const COMMANDS: Record<string, Command> = { ...adminCommands, ...maintenanceCommands, ...backupCommands, ...vcenterCommands, ...migrateCommands, ...keyprotectCommands };
 
 async function main(values: CliOptions, positionals: string[]): Promise<void> {
   if (values.help || positionals.length === 0) {

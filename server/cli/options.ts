@@ -34,6 +34,16 @@ export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
   vcenter usage vcenter --provider NAME
                                         the VMs, hosts, vSAN clusters and defaults that still use the
                                         provider (exit 0 once listed, whatever it finds)
+  vcenter migrate vcenter --from OLD --to NEW [--plan | --apply | --verify | --retire-old]
+         [--journal FILE] [--parallel N] [--accept-vm-restart-risk]
+                                        move everything vCenter encrypted under another Standard Key Provider
+                                        (IBM KMIP for VMware) onto ours by shallow rekeys, in VMware's safe
+                                        order: --plan (default) reads only and lists each object with its
+                                        preconditions; --apply rekeys, journaling each step to FILE (default
+                                        kmip-migrate-OLD-to-NEW.journal), N at a time (default 4), and
+                                        continues where it stopped when run again; --verify proves nothing
+                                        references OLD (exit 4 while something does); --retire-old removes OLD
+                                        from vCenter after a clean verify (docs/migrate-from-ibm-kmip-for-vmware.md)
   keyprotect import-prepare KEYPROTECT --material-file FILE --out FILE [--force]
          [--material-encoding raw|base64] [--expires-in SECONDS]
                                         secure import of your root key material: a fresh Key Protect import
@@ -56,7 +66,7 @@ SERVERS (one of):
                                         the servers (port 5696 by default) and the CA that issued their
                                         certificates; unnamed servers are PROVIDER-1, PROVIDER-2, ...
 
-vcenter (for vcenter register/usage and preflight-destroy):
+vcenter (for vcenter register/usage/migrate and preflight-destroy):
   --vcenter https://HOST --vcenter-user USER --vcenter-password-file FILE
                                         (or KMIPCTL_VCENTER_USER, KMIPCTL_VCENTER_PASSWORD_FILE); the password
                                         is read from the file and never printed
@@ -77,7 +87,7 @@ KEYPROTECT (for keyprotect import-prepare):
   --json                  machine-readable output (progress as JSON lines before the result)
   --passphrase-file FILE  backup passphrase, at least 12 characters (or KMIPCTL_BACKUP_PASSPHRASE)
 
-exit codes: 0 done, 1 failed, 2 usage error, 3 refused for safety`;
+exit codes: 0 done, 1 failed, 2 usage error, 3 refused for safety, 4 objects still use the old key provider`;
 
 const OPTIONS = {
   'admin-url': { type: 'string' },
@@ -125,6 +135,15 @@ const OPTIONS = {
   'material-file': { type: 'string' },
   'material-encoding': { type: 'string', default: 'raw' },
   'expires-in': { type: 'string', default: '1800' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  plan: { type: 'boolean', default: false },
+  apply: { type: 'boolean', default: false },
+  verify: { type: 'boolean', default: false },
+  'retire-old': { type: 'boolean', default: false },
+  journal: { type: 'string' },
+  parallel: { type: 'string', default: '4' },
+  'accept-vm-restart-risk': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
 

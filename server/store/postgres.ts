@@ -6,6 +6,8 @@
  * each one once. Every wait is bounded: connection, statement and query timeouts.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
@@ -39,16 +41,29 @@ export interface PostgresStoreOptions {
 
 const URL_TLS_PARAMETERS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl', 'sslpassword', 'uselibpqcompat'];
 
+export interface StoreTlsOptions {
+  readonly ca: string;
+  readonly rejectUnauthorized: true;
+  readonly checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+}
+
 /**
  * With a CA file, TLS is ours to set: node-postgres lets any ssl* parameter in the URL replace the
  * `ssl` option wholesale (dropping our CA), so those parameters are removed and verification is
  * always on. Without one, the URL decides, as libpq users expect.
+ *
+ * A host given as an IP address is checked against the certificate's IP names here: node-postgres
+ * names the host to TLS only when it is not an address (SNI cannot carry one), and Node then checks
+ * the certificate against "localhost", which would refuse a certificate naming the address and
+ * accept any certificate of the CA naming "localhost".
  */
-export function connectionOptions(url: string, ca: string | undefined): { connectionString: string; ssl?: { ca: string; rejectUnauthorized: true } } {
+export function connectionOptions(url: string, ca: string | undefined): { connectionString: string; ssl?: StoreTlsOptions } {
   if (ca === undefined) return { connectionString: url };
   const parsed = new URL(url);
   for (const p of URL_TLS_PARAMETERS) parsed.searchParams.delete(p);
-  return { connectionString: parsed.toString(), ssl: { ca, rejectUnauthorized: true } };
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const byAddress = isIP(host) !== 0 ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) } : {};
+  return { connectionString: parsed.toString(), ssl: { ca, rejectUnauthorized: true, ...byAddress } };
 }
 
 /** Arbitrary, fixed: the advisory lock id under which migrations run. */

@@ -69,6 +69,19 @@ export async function retrieveInventory(session: VcenterSession, requests: reado
   }
 }
 
+/** Some properties of one object, read now (absent paths are unset on it). */
+export async function readObject(session: VcenterSession, ref: MoRef, paths: readonly string[]): Promise<InventoryObject> {
+  const spec: DataObject = {
+    _typeName: 'PropertyFilterSpec',
+    propSet: [{ _typeName: 'PropertySpec', type: ref.type, all: false, pathSet: [...paths] }],
+    objectSet: [{ _typeName: 'ObjectSpec', obj: moRef(ref), skip: false }],
+  };
+  const result = read(RetrieveResultSchema, (await session.call(session.content.propertyCollector, 'RetrievePropertiesEx', { specSet: [spec], options: { _typeName: 'RetrieveOptions' } })) ?? {}, `${ref.type} ${ref.value}`);
+  const [object] = toObjects(result);
+  if (!object) throw new VcenterError('VC_ERR_FAULT', `${ref.type} ${ref.value} is not in the inventory (any more)`, 'ManagedObjectNotFound');
+  return object;
+}
+
 async function taskInfo(session: VcenterSession, task: MoRef): Promise<TaskInfo> {
   const spec: DataObject = {
     _typeName: 'PropertyFilterSpec',

@@ -13,7 +13,15 @@ const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
  * Types we send where the schema declares their base type, so SOAP needs xsi:type (JSON always
  * carries `_typeName`). The SDKs (pyVmomi, govmomi) add xsi:type only in such places; so do we.
  */
-const POLYMORPHIC = new Set(['TraversalSpec']);
+const POLYMORPHIC = new Set([
+  'TraversalSpec',
+  // A rekey (ReconfigVM_Task): the crypto spec, and the disk echoed back as read with its backing.
+  'CryptoSpecShallowRecrypt',
+  'VirtualDisk',
+  'VirtualDiskFlatVer2BackingInfo',
+  'VirtualDiskSeSparseBackingInfo',
+  'VirtualDiskSparseVer2BackingInfo',
+]);
 
 function isMoRef(v: object): v is { _typeName: 'ManagedObjectReference'; type: string; value: string } {
   return (v as { _typeName?: unknown })._typeName === 'ManagedObjectReference';

@@ -27,7 +27,7 @@ export const ServiceContentSchema = z.object({
   viewManager: MoRefSchema.optional(),
   sessionManager: MoRefSchema.optional(),
   cryptoManager: MoRefSchema.optional(),
-  about: z.object({ apiVersion: z.string(), fullName: z.string().default('vCenter'), apiType: z.string().optional() }),
+  about: z.object({ apiVersion: z.string(), fullName: z.string().default('vCenter'), apiType: z.string().optional(), version: z.string().optional() }),
 });
 export type ServiceContent = z.infer<typeof ServiceContentSchema>;
 
@@ -100,7 +100,7 @@ export type RetrieveResult = z.infer<typeof RetrieveResultSchema>;
 export const CryptoKeyIdSchema = z.object({ keyId: z.string().default(''), providerId: ProviderId.optional() });
 export const ClusterConfigExSchema = z.object({
   vsanConfigInfo: z.object({ enabled: bool.optional() }).optional(),
-  cryptoConfig: z.object({ cryptoMode: z.string().optional(), policy: z.object({ providerId: ProviderId.optional() }).optional() }).optional(),
+  cryptoConfig: z.object({ cryptoMode: z.string().optional(), policy: z.object({ providerId: ProviderId.optional(), keyId: CryptoKeyIdSchema.optional() }).optional() }).optional(),
 });
 export const VsanConfigInfoExSchema = z.object({
   enabled: bool.optional(),
@@ -108,6 +108,17 @@ export const VsanConfigInfoExSchema = z.object({
     .object({ encryptionEnabled: bool.optional(), kmsProviderId: ProviderId.optional(), changing: bool.optional() })
     .optional(),
 });
+
+export const KeyResultSchema = z.object({ keyId: CryptoKeyIdSchema.optional(), success: bool.default(false), reason: z.string().optional() });
+export const KeyStatusSchema = z.object({
+  keyId: CryptoKeyIdSchema,
+  keyAvailable: bool.optional(),
+  reason: z.string().optional(),
+  encryptedVMs: list(MoRefSchema),
+  affectedHosts: list(MoRefSchema),
+  referencedByTags: list(z.string()),
+});
+export type KeyStatus = z.infer<typeof KeyStatusSchema>;
 
 export const StringResult = z.preprocess((v) => (v === undefined || v === null ? '' : unwrapAny(v)), z.string());
 export const MoRefResult = MoRefSchema;

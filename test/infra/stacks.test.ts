@@ -209,7 +209,7 @@ describe('stacks from the example config', () => {
         const server = parseConfig(JSON.parse(file(PATHS.config)), name);
         expect(server.admin.host).toBe(stack.plan.zones[String(instance['zone'])]!.nodeIp);
         expect(server.wrap).toMatchObject({ kind: 'keyprotect', region: stack.plan.region });
-        expect(server.store).toMatchObject({ kind: 'postgres', caFile: PATHS.dbCa, url: expect.stringContaining(`@${SAMPLE.dbHost}:${SAMPLE.dbPort}/ibmclouddb?sslmode=verify-full&sslrootcert=${encodeURIComponent(PATHS.dbCa)}`) });
+        expect(server.store).toMatchObject({ kind: 'postgres', caFile: PATHS.dbCa, url: expect.stringContaining(`@${SAMPLE.database.host}:${SAMPLE.database.port}/ibmclouddb?sslmode=verify-full&sslrootcert=${encodeURIComponent(PATHS.dbCa)}`) });
         // node-postgres keeps the CA only when the URL names it (it drops ssl options given beside a URL with sslmode)
         const pg = (await import('pg')).default;
         const client = new pg.Client({ connectionString: (server.store as { url: string }).url.replace(encodeURIComponent(PATHS.dbCa), encodeURIComponent(caFile)) });

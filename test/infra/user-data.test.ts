@@ -43,15 +43,15 @@ const serverConfig = () =>
   renderServerConfig({
     nodeIp: '10.240.0.4',
     trustedProfileId: SAMPLE.trustedProfileId,
-    keyProtect: { region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId },
-    databaseUrl: `postgres://${encodeURIComponent(SAMPLE.dbUser)}:${encodeURIComponent(SAMPLE.dbPassword)}@${SAMPLE.dbHost}:${SAMPLE.dbPort}/${SAMPLE.dbName}?sslmode=verify-full`,
+    keyProtect: { region: 'us-south', instanceId: SAMPLE.keyProtectInstanceId, rootKeyId: SAMPLE.rootKeyId },
+    databaseUrl: `postgres://${encodeURIComponent(SAMPLE.database.user)}:${encodeURIComponent(SAMPLE.database.password)}@${SAMPLE.database.host}:${SAMPLE.database.port}/${SAMPLE.database.name}?sslmode=verify-full`,
   });
 
 describe('server configuration rendered for a node', () => {
   it('is accepted by the server (parseConfig) with Key Protect, PostgreSQL and the TLS files', () => {
     const parsed = parseConfig(serverConfig(), 'rendered');
     expect(parsed.store).toMatchObject({ kind: 'postgres', caFile: PATHS.dbCa });
-    expect(parsed.wrap).toMatchObject({ kind: 'keyprotect', region: 'us-south', instanceId: SAMPLE.uuid, rootKeyId: SAMPLE.rootKeyId, endpoint: 'private' });
+    expect(parsed.wrap).toMatchObject({ kind: 'keyprotect', region: 'us-south', instanceId: SAMPLE.keyProtectInstanceId, rootKeyId: SAMPLE.rootKeyId, endpoint: 'private' });
     // The node's identity: its trusted profile through the metadata service; no API key anywhere.
     expect((parsed.wrap as { auth?: unknown }).auth).toMatchObject({ kind: 'trustedProfile', profileId: SAMPLE.trustedProfileId, metadataEndpoint: 'http://169.254.169.254' });
     expect(JSON.stringify(serverConfig())).not.toMatch(/apiKey/i);

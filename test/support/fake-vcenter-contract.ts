@@ -8,7 +8,15 @@
 import { attr, XSI_NS, type XmlElement } from '../../server/vcenter/soap-xml.js';
 import { FakeFault } from './fake-vcenter-crypto.js';
 
-type Shape = 'string' | 'number' | 'boolean' | 'moref' | { readonly array: Shape } | { readonly object: Readonly<Record<string, Shape>>; readonly subtype?: string };
+type Shape =
+  | 'string'
+  | 'number'
+  | 'boolean'
+  | 'moref'
+  | { readonly array: Shape }
+  | { readonly object: Readonly<Record<string, Shape>>; readonly subtype?: string }
+  /** A data object of one of these types (`_typeName` / xsi:type), its fields not checked (a device echoed as read). */
+  | { readonly anyOf: readonly string[] };
 
 const ProviderId: Shape = { object: { id: 'string' } };
 const ServerInfo: Shape = { object: { name: 'string', address: 'string', port: 'number', proxyAddress: 'string', proxyPort: 'number', reconnect: 'number', protocol: 'string', nbio: 'number', timeout: 'number', userName: 'string' } };
@@ -20,6 +28,28 @@ const FilterSpec: Shape = {
     propSet: { array: { object: { type: 'string', all: 'boolean', pathSet: { array: 'string' } } } },
     objectSet: { array: { object: { obj: 'moref', skip: 'boolean', selectSet: { array: Traversal } } } },
     reportMissingObjectsInResults: 'boolean',
+  },
+};
+
+const CryptoKeyId: Shape = { object: { keyId: 'string', providerId: ProviderId } };
+const ShallowRecrypt: Shape = { object: { newKeyId: CryptoKeyId }, subtype: 'CryptoSpecShallowRecrypt' };
+/** VirtualDeviceConfigSpec as a shallow rekey sends it (operation, fileOperation, device, profile, backing). */
+const DeviceConfigSpec: Shape = {
+  object: {
+    operation: 'string',
+    fileOperation: 'string',
+    device: { anyOf: ['VirtualDisk'] },
+    profile: { array: { anyOf: ['VirtualMachineDefinedProfileSpec', 'VirtualMachineEmptyProfileSpec'] } },
+    backing: { object: { parent: { object: { crypto: ShallowRecrypt } }, crypto: ShallowRecrypt } },
+  },
+};
+/** VirtualMachineConfigSpec: only what a rekey sends (changeVersion … deviceChange … crypto). */
+const VmConfigSpec: Shape = { object: { changeVersion: 'string', deviceChange: { array: DeviceConfigSpec }, crypto: ShallowRecrypt } };
+const VsanReconfigSpec: Shape = {
+  object: {
+    modify: 'boolean',
+    allowReducedRedundancy: 'boolean',
+    dataEncryptionConfig: { object: { encryptionEnabled: 'boolean', kmsProviderId: ProviderId, eraseDisksBeforeUse: 'boolean' } },
   },
 };
 
@@ -45,6 +75,20 @@ export const METHOD_PARAMS: Readonly<Record<string, Readonly<Record<string, Shap
   RetrievePropertiesEx: { specSet: { array: FilterSpec }, options: { object: { maxObjects: 'number' } } },
   ContinueRetrievePropertiesEx: { token: 'string' },
   VsanClusterGetConfig: { cluster: 'moref' },
+  // The provider-change rekey (rekey reference §2–§4).
+  ReconfigVM_Task: { spec: VmConfigSpec },
+  MarkAsTemplate: {},
+  MarkAsVirtualMachine: { pool: 'moref', host: 'moref' },
+  GenerateKey: { keyProvider: ProviderId },
+  QueryCryptoKeyStatus: { keyIds: { array: CryptoKeyId }, checkKeyBitMap: 'number' },
+  SetDefaultKmsCluster: { entity: 'moref', clusterId: ProviderId },
+  GetDefaultKmsCluster: { entity: 'moref', defaultsToParent: 'boolean' },
+  UnregisterKmsCluster: { clusterId: ProviderId },
+  ConfigureCryptoKey: { keyId: CryptoKeyId },
+  SetCryptoMode: { cryptoMode: 'string', policy: { object: { keyId: CryptoKeyId, providerId: ProviderId } } },
+  VsanClusterReconfig: { cluster: 'moref', vsanReconfigSpec: VsanReconfigSpec },
+  VsanQueryVcClusterHealthSummary: { cluster: 'moref', vmCreateTimeout: 'number', objUuids: { array: 'string' }, includeObjUuids: 'boolean', fields: { array: 'string' }, fetchFromCache: 'boolean', perspective: 'string' },
+  QuerySyncingVsanObjectsSummary: { cluster: 'moref', syncingObjectFilter: { object: { resyncType: 'string', resyncStatus: 'string', numberOfObjects: 'number', offset: 'number' } } },
 };
 
 const bad = (path: string, why: string): never => {
@@ -67,6 +111,11 @@ function checkJson(shape: Shape, v: unknown, path: string): void {
     return;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'expected an object');
+  if ('anyOf' in shape) {
+    const t = (v as Record<string, unknown>)['_typeName'];
+    if (typeof t !== 'string' || !shape.anyOf.includes(t)) bad(path, `needs "_typeName" of ${shape.anyOf.join(' | ')}, got ${JSON.stringify(t)}`);
+    return;
+  }
   const o = v as Record<string, unknown>;
   if (shape.subtype && o['_typeName'] !== shape.subtype) bad(path, `a ${shape.subtype} here needs "_typeName": "${shape.subtype}"`);
   for (const [k, x] of Object.entries(o)) {
@@ -92,6 +141,11 @@ function checkXml(shape: Shape, el: XmlElement, path: string): void {
     return;
   }
   if ('array' in shape) return checkXml(shape.array, el, path);
+  if ('anyOf' in shape) {
+    const t = attr(el, 'type', XSI_NS)?.replace(/^.*:/, '');
+    if (t === undefined || !shape.anyOf.includes(t)) bad(path, `needs xsi:type of ${shape.anyOf.join(' | ')}, got ${t ?? 'none'}`);
+    return;
+  }
   if (shape.subtype && attr(el, 'type', XSI_NS)?.replace(/^.*:/, '') !== shape.subtype) bad(path, `a ${shape.subtype} here needs xsi:type="${shape.subtype}"`);
   checkChildren(shape.object, el.children, path);
 }

@@ -37,6 +37,13 @@ export interface FakeProvider {
   readonly trustedServerPems: string[];
   clientCert?: { pem: string; keyPem: string } | undefined;
   pendingCsr?: { pem: string; keyPem: string } | undefined;
+  /** False: vCenter cannot reach the KMS (status red, keys unavailable, no rekey). Default reachable. */
+  reachable?: boolean;
+  /**
+   * Trust as the status task reports it, without connecting anywhere (seeded inventories whose KMS
+   * is not a real server). Unset: measured (TLS to each server, KMIP with the client certificate).
+   */
+  simulatedTrust?: { clientTrustServer: boolean; serverTrustClient: boolean } | undefined;
 }
 
 export const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
@@ -136,6 +143,15 @@ export interface CryptoHooks {
    * vCenter (reference §D.2); false makes the fake trust only exact certificates.
    */
   trustUploadedCas?: boolean;
+}
+
+/** A server's status from the provider's `reachable` / `simulatedTrust` settings (no network). */
+function simulatedStatus(s: FakeServer, p: FakeProvider) {
+  const reachable = p.reachable !== false;
+  const { clientTrustServer, serverTrustClient } = reachable && p.simulatedTrust ? p.simulatedTrust : { clientTrustServer: false, serverTrustClient: false };
+  const status = !reachable ? 'red' : clientTrustServer && serverTrustClient ? 'green' : 'yellow';
+  const connectionStatus = !reachable ? 'Cannot establish a connection to the KMS' : status === 'green' ? 'Connected' : !clientTrustServer ? 'vCenter does not trust the KMS server certificate' : 'The KMS does not trust the vCenter client certificate';
+  return { _typeName: 'CryptoManagerKmipServerStatus', name: s.name, status, connectionStatus, clientTrustServer, serverTrustClient };
 }
 
 export class FakeCryptoManager {
@@ -273,6 +289,7 @@ export class FakeCryptoManager {
         const servers = [...p.servers.values()].filter((s) => names.size === 0 || names.has(s.name));
         const statuses = await Promise.all(
           servers.map(async (s) => {
+            if (p.reachable === false || p.simulatedTrust) return simulatedStatus(s, p);
             const pem = await presentedCertificate(s.address, s.port);
             const clientTrustServer = pem !== undefined && trusts(p.trustedServerPems, pem, this.hooks.trustUploadedCas !== false);
             const serverTrustClient = pem !== undefined && p.clientCert !== undefined && (await (this.hooks.serverTrustClient ?? ((x, c) => kmipAccepts(x.address, x.port, c)))(s, p.clientCert));

@@ -3,48 +3,110 @@
  * clusters; container views; RetrievePropertiesEx honouring maxObjects with a continuation token;
  * tasks whose `info` is read through the same collector; VsanClusterGetConfig. Only the traversal
  * shape of §B.5 (and a plain object spec for tasks) is supported — anything else is a fault, so a
- * client that builds another shape finds out here.
+ * client that builds another shape finds out here. What each property looks like is in
+ * fake-vcenter-props.ts; what changes it (rekey, templates, host keys, vSAN) in fake-vcenter-rekey.ts
+ * and fake-vcenter-vsan.ts.
  */
 import { arr, FakeFault } from './fake-vcenter-crypto.js';
+import { KNOWN_PATHS, clusterProps, hostProps, vmProps } from './fake-vcenter-props.js';
+import { FakeTasks, type Ref } from './fake-vcenter-tasks.js';
 
 export interface KeyRef {
   keyId: string;
   providerId?: string;
 }
 
+/** A disk backing (VirtualDiskFlatVer2BackingInfo); `parent` is the next one down a delta chain. */
+export interface FakeBacking {
+  fileName: string;
+  keyId?: KeyRef | undefined;
+  parent?: FakeBacking | undefined;
+}
+
+export interface FakeDisk extends FakeBacking {
+  /** Device key (2000, 2001, …). */
+  key: number;
+  label: string;
+  capacityKb?: number;
+}
+
+/** One node of snapshot.rootSnapshotList. */
+export interface FakeSnapshot {
+  name: string;
+  children?: FakeSnapshot[];
+}
+
 export interface FakeVm {
   id: string;
   name: string;
+  /** config.keyId (VM home / KEK): unset = not encrypted. */
   key?: KeyRef | undefined;
   template?: boolean;
+  /** Default: poweredOff for templates, poweredOn otherwise. */
+  powerState?: 'poweredOn' | 'poweredOff' | 'suspended';
+  /** runtime.cryptoState 'locked' (a key is missing). */
+  locked?: boolean;
+  disks?: FakeDisk[];
+  /** Has a VirtualIDEController (a powered-on one cannot be shallow-rekeyed). */
+  ide?: boolean;
+  /** Has a VirtualTPM device. */
+  vtpm?: boolean;
+  /** snapshot.rootSnapshotList. */
+  snapshots?: FakeSnapshot[];
+  /** A linked clone (its disks' parent chain is another VM's): shallow recrypt is refused. */
+  linkedClone?: boolean;
+  /** config.changeTrackingEnabled (CBT). */
+  cbt?: boolean;
+  /** config.changeVersion; set on first read and bumped by every reconfiguration. */
+  changeVersion?: string;
+  /** runtime.host (a HostSystem id). */
+  host?: string | undefined;
+  /** resourcePool (a ResourcePool id); never shown for templates. */
+  pool?: string | undefined;
 }
 
 export interface FakeHost {
   id: string;
   name: string;
+  /** runtime.cryptoKeyId (the host key). */
   key?: KeyRef | undefined;
+  /** Default: 'safe' with a key, 'incapable' without. */
+  cryptoState?: 'incapable' | 'prepared' | 'safe' | 'pendingIncapable';
+  /** Default 'connected'. */
+  connectionState?: 'connected' | 'disconnected' | 'notResponding';
+  /** parent: the ClusterComputeResource id. */
+  cluster?: string;
+  /** config.product: ESXi version and build (default 8.0.3 / 24674464 = 8.0 U3e). */
+  version?: string;
+  build?: string;
+}
+
+export interface FakeVsan {
+  enabled: boolean;
+  encryptionProvider?: string | undefined;
+  changing?: boolean;
+  kekId?: string | undefined;
+  hostKeyId?: string | undefined;
+  dekGenerationId?: number;
+  /** VsanQueryVcClusterHealthSummary.overallHealth (default green). */
+  health?: 'green' | 'yellow' | 'red';
+  /** QuerySyncingVsanObjectsSummary (default nothing to sync). */
+  resync?: { objects: number; bytes: number };
 }
 
 export interface FakeCluster {
   id: string;
   name: string;
-  vsan?: { enabled: boolean; encryptionProvider?: string; changing?: boolean };
-  hostKeyPolicyProvider?: string;
+  vsan?: FakeVsan;
+  /** Shorthand seed for cryptoConfig {forceEnable, policy.providerId}; SetCryptoMode replaces it. */
+  hostKeyPolicyProvider?: string | undefined;
+  cryptoConfig?: { cryptoMode: string; policy?: { keyId?: KeyRef; providerId?: string } } | undefined;
+  /** resourcePool (default resgroup-<id>). */
+  resourcePool?: string;
 }
 
-type Ref = { type: string; value: string };
 type Props = Record<string, unknown>;
 
-const keyId = (k: KeyRef) => ({ _typeName: 'CryptoKeyId', keyId: k.keyId, ...(k.providerId !== undefined ? { providerId: { _typeName: 'KeyProviderId', id: k.providerId } } : {}) });
-const s = (v: string) => ({ _typeName: 'string', _value: v });
-const b = (v: boolean) => ({ _typeName: 'boolean', _value: v });
-
-interface Task {
-  info: Record<string, unknown>;
-  /** Polls still to answer "running" after the work is done (a slow task). */
-  slowPolls: number;
-  done: boolean;
-}
 
 export class FakeInventory {
   readonly vms: FakeVm[] = [];
@@ -56,10 +118,11 @@ export class FakeInventory {
   serverPageCap = 1000;
   /** Pages served, for tests of paging. */
   pagesServed = 0;
+  /** Polls a task answers queued/running (see fake-vcenter-tasks.ts). */
   slowTaskPolls = 0;
+  readonly tasks = new FakeTasks(() => this.slowTaskPolls);
   private readonly views = new Map<string, Ref[]>();
   private readonly pending = new Map<string, Array<{ obj: Ref; propSet: unknown[] }>>();
-  private readonly tasks = new Map<string, Task>();
   private seq = 0;
 
   /** Adds n VMs named prefix-0001… encrypted with `provider` (undefined: not encrypted). */
@@ -77,38 +140,46 @@ export class FakeInventory {
     return this.views.size;
   }
 
+  vm(id: string): FakeVm {
+    const vm = this.vms.find((v) => v.id === id);
+    if (!vm) throw new FakeFault('ManagedObjectNotFound', `VirtualMachine ${id} does not exist`, { obj: { _typeName: 'ManagedObjectReference', type: 'VirtualMachine', value: id } });
+    return vm;
+  }
+
+  host(id: string): FakeHost {
+    const h = this.hosts.find((x) => x.id === id);
+    if (!h) throw new FakeFault('ManagedObjectNotFound', `HostSystem ${id} does not exist`, { obj: { _typeName: 'ManagedObjectReference', type: 'HostSystem', value: id } });
+    return h;
+  }
+
+  cluster(id: string): FakeCluster {
+    const c = this.clusters.find((x) => x.id === id);
+    if (!c) throw new FakeFault('ManagedObjectNotFound', `ClusterComputeResource ${id} does not exist`, { obj: { _typeName: 'ManagedObjectReference', type: 'ClusterComputeResource', value: id } });
+    return c;
+  }
+
+  /** The cluster a VM runs in (through its host), if any. */
+  clusterOfVm(vm: FakeVm): FakeCluster | undefined {
+    const host = vm.host === undefined ? undefined : this.hosts.find((h) => h.id === vm.host);
+    return host?.cluster === undefined ? undefined : this.clusters.find((c) => c.id === host.cluster);
+  }
+
   private props(ref: Ref): Props | undefined {
     if (ref.type === 'VirtualMachine') {
       const vm = this.vms.find((v) => v.id === ref.value);
-      return vm && { name: s(vm.name), 'config.template': b(vm.template === true), 'runtime.cryptoState': s(vm.key ? 'safe' : 'unlocked'), ...(vm.key ? { 'config.keyId': keyId(vm.key) } : {}) };
+      return vm && vmProps(vm);
     }
     if (ref.type === 'HostSystem') {
       const h = this.hosts.find((x) => x.id === ref.value);
-      return h && { name: s(h.name), 'runtime.cryptoState': s(h.key ? 'safe' : 'incapable'), ...(h.key ? { 'runtime.cryptoKeyId': keyId(h.key) } : {}) };
+      return h && hostProps(h);
     }
     if (ref.type === 'ClusterComputeResource') {
       const c = this.clusters.find((x) => x.id === ref.value);
-      return (
-        c && {
-          name: s(c.name),
-          configurationEx: {
-            _typeName: 'ClusterConfigInfoEx',
-            vsanConfigInfo: { _typeName: 'VsanClusterConfigInfo', enabled: c.vsan?.enabled === true },
-            ...(c.hostKeyPolicyProvider
-              ? { cryptoConfig: { _typeName: 'ClusterCryptoConfigInfo', cryptoMode: 'forceEnable', policy: { _typeName: 'ClusterComputeResourceCryptoModePolicy', providerId: { _typeName: 'KeyProviderId', id: c.hostKeyPolicyProvider } } } }
-              : {}),
-          },
-        }
-      );
+      return c && clusterProps(c, this.hosts);
     }
     if (ref.type === 'Task') {
-      const t = this.tasks.get(ref.value);
-      if (!t) return undefined;
-      if (t.done && t.slowPolls > 0) {
-        t.slowPolls--;
-        return { info: { ...t.info, state: 'running' } };
-      }
-      return { info: t.info };
+      const info = this.tasks.info(ref.value);
+      return info && { info };
     }
     return undefined;
   }
@@ -133,21 +204,7 @@ export class FakeInventory {
 
   /** Starts a task whose work is `work`; returns its reference. */
   startTask(work: Promise<unknown>, what: string): Ref {
-    const id = `task-${++this.seq}`;
-    const task: Task = { info: { _typeName: 'TaskInfo', key: id, task: { _typeName: 'ManagedObjectReference', type: 'Task', value: id }, descriptionId: what, state: 'running' }, slowPolls: this.slowTaskPolls, done: false };
-    this.tasks.set(id, task);
-    work.then(
-      (result) => {
-        task.info = { ...task.info, state: 'success', result };
-        task.done = true;
-      },
-      (err: Error) => {
-        const fault = err instanceof FakeFault ? err.type : 'SystemError';
-        task.info = { ...task.info, state: 'error', error: { _typeName: 'LocalizedMethodFault', fault: { _typeName: fault }, localizedMessage: err.message } };
-        task.done = true;
-      },
-    );
-    return { _typeName: 'ManagedObjectReference', type: 'Task', value: id } as Ref;
+    return this.tasks.start(work, what);
   }
 
   retrievePropertiesEx(params: Record<string, unknown>): unknown {
@@ -212,23 +269,19 @@ export class FakeInventory {
     const c = this.clusters.find((x) => x.id === ref?.value);
     if (!c) throw new FakeFault('NotFound', `no cluster ${ref?.value}`);
     const v = c.vsan;
+    const on = v?.encryptionProvider !== undefined;
     return {
       _typeName: 'VsanConfigInfoEx',
       enabled: v?.enabled === true,
       dataEncryptionConfig: {
         _typeName: 'VsanDataEncryptionConfig',
-        encryptionEnabled: v?.encryptionProvider !== undefined,
-        ...(v?.encryptionProvider !== undefined ? { kmsProviderId: { _typeName: 'KeyProviderId', id: v.encryptionProvider } } : {}),
+        encryptionEnabled: on,
+        ...(on ? { kmsProviderId: { _typeName: 'KeyProviderId', id: v!.encryptionProvider } } : {}),
+        ...(on && v!.kekId !== undefined ? { kekId: v!.kekId } : {}),
+        ...(on && v!.hostKeyId !== undefined ? { hostKeyId: v!.hostKeyId } : {}),
+        ...(on && v!.dekGenerationId !== undefined ? { dekGenerationId: v!.dekGenerationId } : {}),
         ...(v?.changing ? { changing: true } : {}),
       },
     };
   }
 }
-
-/** Paths that exist but may be unset on an object (then they are simply missing from propSet). */
-const KNOWN_PATHS: Record<string, string[]> = {
-  VirtualMachine: ['name', 'config.keyId', 'config.template', 'runtime.cryptoState'],
-  HostSystem: ['name', 'runtime.cryptoKeyId', 'runtime.cryptoState'],
-  ClusterComputeResource: ['name', 'configurationEx'],
-  Task: ['info'],
-};

@@ -5,7 +5,11 @@
  * inventory, tasks. It logs every call, injects faults per method, and can expire sessions.
  *
  * version '8.0.2': hello + VI/JSON 8.0.1.0/8.0.2.0 + SOAP; '8.0.1': no hello, VI/JSON 8.0.1.0 + SOAP;
- * '7.0.3': SOAP only (as the real ones, reference §B.7).
+ * '7.0.3': SOAP only (as the real ones, reference §B.7). `about` sets the product version it reports.
+ *
+ * The provider-change rekey (rekey reference): keys and defaults in fake-vcenter-keys.ts, VM rekeys and
+ * templates in fake-vcenter-rekey.ts, host keys, cluster crypto mode and vSAN in fake-vcenter-vsan.ts,
+ * tasks in fake-vcenter-tasks.ts; a seeded inventory for it in fake-vcenter-migration.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +22,9 @@ import { issueCertificate, type IssuedCertificate } from '../../server/pki/certi
 import { checkJsonRequest, checkSoapRequest } from './fake-vcenter-contract.js';
 import { FakeCryptoManager, FakeFault, type CryptoHooks } from './fake-vcenter-crypto.js';
 import { FakeInventory } from './fake-vcenter-inventory.js';
+import { FakeKeys, type KeyRecord } from './fake-vcenter-keys.js';
+import { FakeVmRekey } from './fake-vcenter-rekey.js';
+import { FakeHostCrypto } from './fake-vcenter-vsan.js';
 import { parseSoapCall, soapFault, soapResult } from './fake-vcenter-soap.js';
 import { noteSecret } from './secrets-ledger.js';
 
@@ -28,6 +35,8 @@ export interface FakeVcenterOptions {
   readonly user?: string;
   readonly password?: string;
   readonly hooks?: CryptoHooks;
+  /** ServiceContent.about: vCenter's product version and build (default: `version`, a fake build). */
+  readonly about?: { readonly version?: string; readonly build?: string };
 }
 
 export interface CallRecord {
@@ -48,10 +57,18 @@ export const FAKE_MUTATING = new Set([
   'MarkDefault',
   'SetDefaultKmsCluster',
   'UnregisterKmsCluster',
+  'GenerateKey',
+  'ReconfigVM_Task',
+  'MarkAsTemplate',
+  'MarkAsVirtualMachine',
+  'ConfigureCryptoKey',
+  'SetCryptoMode',
+  'VsanClusterReconfig',
 ]);
 
 const RELEASES: Record<FakeVersion, string[]> = { '8.0.2': ['8.0.2.0', '8.0.1.0'], '8.0.1': ['8.0.1.0'], '7.0.3': [] };
 const API_VERSION: Record<FakeVersion, string> = { '8.0.2': '8.0.2.0', '8.0.1': '8.0.1.0', '7.0.3': '7.0.3.0' };
+const BUILD: Record<FakeVersion, string> = { '8.0.2': '22385739', '8.0.1': '21560480', '7.0.3': '21477706' };
 const MAX_BODY = 4 * 1024 * 1024;
 const ref = (type: string, value: string) => ({ _typeName: 'ManagedObjectReference', type, value });
 
@@ -71,6 +88,14 @@ function fakeTls() {
 export class FakeVcenter {
   readonly crypto: FakeCryptoManager;
   readonly inventory = new FakeInventory();
+  /** Keys per provider, GenerateKey, QueryCryptoKeyStatus, defaults (fake-vcenter-keys.ts). */
+  readonly keys: FakeKeys;
+  /** ReconfigVM_Task rekeys, templates (fake-vcenter-rekey.ts). */
+  readonly vmRekey: FakeVmRekey;
+  /** Host keys, cluster crypto mode, vSAN (fake-vcenter-vsan.ts). */
+  readonly hostCrypto: FakeHostCrypto;
+  /** ServiceContent.about.version / build; change them to play another vCenter release. */
+  readonly about: { version: string; build: string };
   readonly calls: CallRecord[] = [];
   readonly ca: IssuedCertificate;
   readonly caFile: string;
@@ -86,6 +111,10 @@ export class FakeVcenter {
     options: FakeVcenterOptions,
   ) {
     this.crypto = new FakeCryptoManager(options.hooks ?? {});
+    this.keys = new FakeKeys(this.crypto, this.inventory);
+    this.vmRekey = new FakeVmRekey(this.inventory, this.keys);
+    this.hostCrypto = new FakeHostCrypto(this.inventory, this.keys);
+    this.about = { version: options.about?.version ?? version, build: options.about?.build ?? BUILD[version] };
     this.user = options.user ?? 'administrator@vsphere.local';
     this.password = options.password ?? `Pw-${randomBytes(12).toString('base64url')}`;
     // The suite-wide scan looks for it in everything kmipctl and the servers printed.
@@ -135,6 +164,26 @@ export class FakeVcenter {
     return c && { certificatePem: c.pem, privateKeyPem: c.keyPem };
   }
 
+  /** Successful ReconfigVM_Task key changes of a VM. */
+  rekeys(vmId: string): number {
+    return this.vmRekey.rekeys(vmId);
+  }
+
+  /** Someone edits the VM: config.changeVersion moves on (a later ReconfigVM_Task with the old one fails). */
+  touchVm(vmId: string): string {
+    return this.vmRekey.touchVm(vmId);
+  }
+
+  /** The next ReconfigVM_Task of the VM ends in this fault; nothing changes (afterHome: only the VM home key does). */
+  failNextReconfig(vmId: string, faultType: string, options: { message?: string; afterHome?: boolean } = {}): void {
+    this.vmRekey.failNextReconfig(vmId, faultType, options);
+  }
+
+  /** Keys made by GenerateKey. */
+  get generatedKeys(): KeyRecord[] {
+    return this.keys.generatedKeys;
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.closeAllConnections();
@@ -143,7 +192,8 @@ export class FakeVcenter {
   }
 
   private serviceContent() {
-    const about = { _typeName: 'AboutInfo', name: 'VMware vCenter Server', fullName: `VMware vCenter Server ${this.version} build-fake`, vendor: 'VMware, Inc.', version: this.version, apiType: 'VirtualCenter', apiVersion: API_VERSION[this.version] };
+    const { version, build } = this.about;
+    const about = { _typeName: 'AboutInfo', name: 'VMware vCenter Server', fullName: `VMware vCenter Server ${version} build-${build}`, vendor: 'VMware, Inc.', version, build, apiType: 'VirtualCenter', apiVersion: API_VERSION[this.version] };
     return {
       _typeName: 'ServiceContent',
       rootFolder: ref('Folder', 'group-d1'),
@@ -158,10 +208,7 @@ export class FakeVcenter {
   /** One vim25/vSAN method on one managed object; results in the VI/JSON shape. */
   private async dispatch(obj: { type: string; value: string }, method: string, params: Record<string, unknown>, vsan: boolean): Promise<unknown> {
     const key = `${obj.type}.${method}`;
-    if (vsan) {
-      if (key !== 'VsanVcClusterConfigSystem.VsanClusterGetConfig' || obj.value !== 'vsan-cluster-config-system') throw new FakeFault('MethodNotFound', `${key} is not implemented by this fake`);
-      return this.inventory.vsanClusterGetConfig(params);
-    }
+    if (vsan) return this.hostCrypto.vsanCall(obj, method, params);
     switch (key) {
       case 'SessionManager.Logout':
         return undefined;
@@ -178,8 +225,18 @@ export class FakeVcenter {
         return this.inventory.startTask(this.crypto.status(params), 'RetrieveKmipServersStatus');
       case 'CryptoManagerKmip.RetrieveKmipServerCert':
         return this.crypto.serverCert(params);
+      case 'VirtualMachine.ReconfigVM_Task':
+        return this.vmRekey.reconfigVm(obj.value, params);
+      case 'VirtualMachine.MarkAsTemplate':
+        return this.vmRekey.markAsTemplate(obj.value);
+      case 'VirtualMachine.MarkAsVirtualMachine':
+        return this.vmRekey.markAsVirtualMachine(obj.value, params);
+      case 'HostSystem.ConfigureCryptoKey':
+        return this.hostCrypto.configureCryptoKey(obj.value, params);
+      case 'ClusterComputeResource.SetCryptoMode':
+        return this.hostCrypto.setCryptoMode(obj.value, params);
       default:
-        if (obj.type === 'CryptoManagerKmip') return this.crypto.call(method, params);
+        if (obj.type === 'CryptoManagerKmip') return (this.keys.call(method, params) ?? { result: this.crypto.call(method, params) }).result;
         throw new FakeFault('MethodNotFound', `${key} is not implemented by this fake`);
     }
   }

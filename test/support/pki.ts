@@ -24,8 +24,8 @@ export interface TestClientCert extends IssuedCertificate {
   readonly subject: string;
 }
 
-export function createTestPki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), 'kmip-pki-'));
+/** `dir`: an existing folder to issue into (its owner removes it), else a new temporary one. */
+export function createTestPki(dir = mkdtempSync(join(tmpdir(), 'kmip-pki-'))): TestPki {
   const ca = issueCertificate({ commonName: 'test CA', isCa: true });
   const server = issueCertificate({ commonName: 'localhost', extendedKeyUsage: ['serverAuth'], dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, ca);
   const caFile = join(dir, 'ca.pem');

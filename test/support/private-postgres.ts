@@ -26,43 +26,61 @@ export interface PrivatePostgres {
   stop(): void;
   start(): void;
   restart(): void;
+  /** Replaces the TLS certificate chain and key (a cluster made with `tls`); they take effect at the next start or restart. */
+  useTls(tls: NonNullable<PrivatePostgresOptions['tls']>): void;
   drop(): void;
 }
 
 export interface PrivatePostgresOptions {
   /** Serve TLS (ssl=on) with this certificate chain and key (PEM); clients may still connect without it. */
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** The cluster name's start (letters, digits, underscores), e.g. to carry the owner's pid for a later sweep. @default kmip */
+  readonly namePrefix?: string;
 }
 
 export async function createPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const version = readdirSync('/etc/postgresql').sort().at(-1)!;
-  const name = `kmip${randomBytes(4).toString('hex')}`;
+  const name = `${options.namePrefix ?? 'kmip'}${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const run = (cmd: string, ...args: string[]) => execFileSync(cmd, args, { stdio: 'pipe', timeout: 60_000 });
   const confDir = `/etc/postgresql/${version}/${name}`;
   run('pg_createcluster', version, name, '-p', String(port), '--', '--auth=trust');
+  const drop = () => {
+    run('pg_dropcluster', '--stop', version, name);
+    rmSync(confDir, { recursive: true, force: true });
+  };
+  const useTls = (tls: { readonly certPem: string; readonly keyPem: string }) => {
+    // PostgreSQL refuses a key file that others can read; the server runs as the postgres user.
+    writeFileSync(`${confDir}/server.crt`, tls.certPem);
+    writeFileSync(`${confDir}/server.key`, tls.keyPem, { mode: 0o600 });
+    const pg = userInfoOf('postgres');
+    chownSync(`${confDir}/server.crt`, pg.uid, pg.gid);
+    chownSync(`${confDir}/server.key`, pg.uid, pg.gid);
+  };
   if (options.tls) {
     // pg_createcluster turns `ssl` off without Debian's snakeoil certificate, whatever it is told: conf.d wins.
     mkdirSync(`${confDir}/conf.d`, { recursive: true });
     writeFileSync(`${confDir}/conf.d/90-tls.conf`, `ssl = on\nssl_cert_file = '${confDir}/server.crt'\nssl_key_file = '${confDir}/server.key'\n`);
-    // PostgreSQL refuses a key file that others can read; the server runs as the postgres user.
-    writeFileSync(`${confDir}/server.crt`, options.tls.certPem);
-    writeFileSync(`${confDir}/server.key`, options.tls.keyPem, { mode: 0o600 });
-    const pg = userInfoOf('postgres');
-    chownSync(`${confDir}/server.crt`, pg.uid, pg.gid);
-    chownSync(`${confDir}/server.key`, pg.uid, pg.gid);
+    useTls(options.tls);
   }
   const ctl = (action: string) => run('pg_ctlcluster', '--skip-systemctl-redirect', version, name, action);
-  ctl('start');
+  try {
+    ctl('start');
+  } catch (err) {
+    // A cluster that was made but would not start is not left behind.
+    drop();
+    throw err;
+  }
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: () => ctl('stop'),
     start: () => ctl('start'),
     restart: () => ctl('restart'),
-    drop: () => {
-      run('pg_dropcluster', '--stop', version, name);
-      rmSync(confDir, { recursive: true, force: true });
+    useTls: (tls) => {
+      if (!options.tls) throw new Error('this cluster was made without TLS');
+      useTls(tls);
     },
+    drop,
   };
 }

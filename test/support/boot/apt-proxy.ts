@@ -8,6 +8,8 @@ import { createServer, request, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
 export const ARCHIVE_HOSTS = Object.freeze(['deb.debian.org', 'security.debian.org']);
+/** How long the archive may stay silent on a proxied request or tunnel. */
+const UPSTREAM_TIMEOUT_MS = 60_000;
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 export interface AptProxy {
@@ -33,7 +35,7 @@ export async function startAptProxy(): Promise<AptProxy> {
       return;
     }
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
-    const upstream = request({ host: url.hostname, port: 80, method: req.method, path: `${url.pathname}${url.search}`, headers, timeout: 60_000 }, (up) => {
+    const upstream = request({ host: url.hostname, port: 80, method: req.method, path: `${url.pathname}${url.search}`, headers, timeout: UPSTREAM_TIMEOUT_MS }, (up) => {
       log.push(`${req.method} ${url.href} ${up.statusCode}`);
       const back = Object.fromEntries(Object.entries(up.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
       res.writeHead(up.statusCode ?? 502, back as Record<string, string | string[]>);
@@ -65,6 +67,12 @@ export async function startAptProxy(): Promise<AptProxy> {
       client.destroy();
       upstream.destroy();
     };
+    // As the plain requests' upstream timeout: an archive host that stops answering (while connecting or
+    // mid-transfer) frees the tunnel instead of holding apt and this socket forever.
+    upstream.setTimeout(UPSTREAM_TIMEOUT_MS, () => {
+      log.push(`CONNECT ${req.url} timeout`);
+      end();
+    });
     upstream.on('error', end);
     client.on('error', end);
   });

@@ -7,17 +7,23 @@
  * (apt-proxy.ts), to Debian's archive.
  *
  * This host has no systemd and no D-Bus: nspawn runs with --register=no --keep-unit inside cgroups the harness
- * creates, with the unified hierarchy (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1). dispose() always powers the node
- * off, kills whatever is left by cgroup, and removes the cgroups, the namespace, the mount and the folder.
+ * creates (cgroups.ts), with the unified hierarchy (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1). dispose() always powers
+ * the node off, kills whatever is left by cgroup, and removes the cgroups, the namespace, the mount and the
+ * folder; if this process dies first, the cgroups' watchdog kills the node and the next run sweeps the rest.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../process.js';
+import { CGROUP_PREFIX, CGROUP_ROOTS, enterArgs, killCgroup, removeCgroupTree, startWatchdog, UNIFIED } from './cgroups.js';
+import { isMountPoint, must, sh, sleep, type ExecResult } from './host.js';
 import { startRelays, type RelayRule, type Relays } from './relay.js';
+import { NETNS_PREFIX, NODE_DIR_PREFIX } from './sweep.js';
 
+export type { ExecResult } from './host.js';
 export const METADATA_LINK_LOCAL = '169.254.169.254';
-const CGROUP_ROOTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd'];
+/** What commands run inside the node get as their whole environment: nothing of the test process's. */
+const NODE_PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** A host service the node reaches at the same port on its own loopback (or at `address`). */
 export interface NodeService {
@@ -41,12 +47,6 @@ export interface BootOptions {
   readonly exposed: ReadonlyArray<{ readonly host: string; readonly port: number }>;
 }
 
-export interface ExecResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 export interface UnitState {
   readonly ActiveState: string;
   readonly SubState: string;
@@ -55,22 +55,21 @@ export interface UnitState {
   readonly ExecMainStatus: string;
 }
 
-function sh(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+/** Whether a child has ended, by exit code or by signal (a killed child has a signalCode and no exitCode). */
+const ended = (c: ChildProcess | undefined) => !c || c.exitCode !== null || c.signalCode !== null;
 
-async function must(cmd: string, args: readonly string[], timeoutMs?: number): Promise<string> {
-  const r = await sh(cmd, args, timeoutMs);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
-  return r.stdout;
+/** Whether `pid` is the container's init as the host sees it: a child of nspawn whose innermost PID is 1. */
+function isInitOf(pid: number, nspawnPid: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  const ppid = /^PPid:\s+(\d+)$/m.exec(status)?.[1];
+  const nspid = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+  return Number(ppid) === nspawnPid && !!nspid && nspid.length > 1 && nspid.at(-1) === '1';
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Why a node cannot boot on this machine (undefined when it can). */
 export function bootUnavailableReason(): string | undefined {
@@ -86,9 +85,11 @@ export function bootUnavailableReason(): string | undefined {
 
 export class BootedNode {
   private nspawn: ChildProcess | undefined;
-  private exited: Promise<number | null> | undefined;
+  private exited: Promise<void> | undefined;
+  private consoleClosed: Promise<void> | undefined;
   private relayInside: ChildProcess | undefined;
   private relaysHost: Relays | undefined;
+  private watchdog: ReturnType<typeof startWatchdog> | undefined;
   private initPid = 0;
   private boots = 0;
   /** Host ports for `exposed`, in order. */
@@ -96,25 +97,29 @@ export class BootedNode {
   readonly dir: string;
   private readonly merged: string;
   private readonly netns: string;
+  /** The node's cgroup tree, relative to each hierarchy's root (cgroups.ts). */
   private readonly cgroup: string;
 
   private constructor(readonly options: BootOptions) {
     const id = `${options.name}-${process.pid}`;
-    this.dir = join('/tmp', `kmip-boot-${id}`);
+    this.dir = `${NODE_DIR_PREFIX}${id}`;
     this.merged = join(this.dir, 'root');
-    this.netns = `kmipboot-${id}`;
-    this.cgroup = `kmip-boot-${id}`;
+    this.netns = `${NETNS_PREFIX}${id}`;
+    this.cgroup = `${CGROUP_PREFIX}${id}`;
   }
 
-  /** Prepares the overlay, the seed, the namespace and the relays, then boots. */
+  /** Prepares the overlay, the seed, the namespace and the relays, then boots; on a failure removes all it made. */
   static async boot(options: BootOptions): Promise<BootedNode> {
     const node = new BootedNode(options);
     try {
       await node.prepare();
       await node.start();
     } catch (err) {
-      await node.dispose();
-      throw err;
+      const cleanup = await node.dispose().then(
+        () => '',
+        (e: Error) => `\n(and its clean-up failed: ${e.message})`,
+      );
+      throw new Error(`${options.name}: boot failed: ${(err as Error).message}${cleanup}`, { cause: err });
     }
     return node;
   }
@@ -122,6 +127,11 @@ export class BootedNode {
   /** The console of every boot so far (cloud-init's and systemd's output). */
   console(): string {
     return existsSync(join(this.dir, 'console.log')) ? readFileSync(join(this.dir, 'console.log'), 'utf8') : '';
+  }
+
+  /** Local ports of the host relay's open connections to service `index` (its `services` entry): how that service sees this node. */
+  serviceClientPorts(index: number): number[] {
+    return this.relaysHost?.clientPorts(index) ?? [];
   }
 
   private sock(name: string): string {
@@ -132,6 +142,10 @@ export class BootedNode {
     const o = this.options;
     rmSync(this.dir, { recursive: true, force: true });
     for (const d of ['upper', 'work', 'root']) mkdirSync(join(this.dir, d), { recursive: true });
+    // The cgroup tree and its watchdog come first: from here on, this process dying kills all the node runs.
+    for (const root of CGROUP_ROOTS) mkdirSync(join(root, this.cgroup), { recursive: true });
+    mkdirSync(join(UNIFIED, this.cgroup, 'relay'), { recursive: true });
+    this.watchdog = startWatchdog(join(UNIFIED, this.cgroup));
     await must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${o.rootfs},upperdir=${join(this.dir, 'upper')},workdir=${join(this.dir, 'work')}`, this.merged]);
     const put = (path: string, content: string, mode = 0o644) => {
       mkdirSync(join(this.merged, path, '..'), { recursive: true });
@@ -161,10 +175,14 @@ export class BootedNode {
     ];
     this.relaysHost = await startRelays(host);
     this.hostPorts = this.relaysHost.ports.slice(host.length - o.exposed.length);
-    this.relayInside = spawn('ip', ['netns', 'exec', this.netns, process.execPath, '--import', 'tsx', join(ROOT, 'test', 'support', 'boot', 'relay.ts'), JSON.stringify(inside)], {
+    // In the node's cgroup tree (the watchdog's kill reaches it; it keeps the namespace's sockets open), and
+    // with its stdin a pipe from here, so it also exits by itself when this process goes.
+    const relay = [process.execPath, '--import', 'tsx', join(ROOT, 'test', 'support', 'boot', 'relay.ts'), JSON.stringify(inside)];
+    this.relayInside = spawn('sh', enterArgs([join(UNIFIED, this.cgroup, 'relay', 'cgroup.procs')], ['ip', 'netns', 'exec', this.netns, ...relay]), {
       cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    this.relayInside.stdin!.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       let err = '';
       const timer = setTimeout(() => reject(new Error(`the relay inside ${this.netns} did not start: ${err}`)), 30_000);
@@ -175,9 +193,9 @@ export class BootedNode {
           resolve();
         }
       });
-      this.relayInside!.once('exit', (code) => {
+      this.relayInside!.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`the relay inside ${this.netns} exited (${code}): ${err}`));
+        reject(new Error(`the relay inside ${this.netns} exited (${code ?? signal}): ${err}`));
       });
     });
   }
@@ -185,91 +203,86 @@ export class BootedNode {
   /** Boots the node (again, after powerOff(): the same disk, a second boot of the same instance). */
   async start(): Promise<void> {
     this.boots++;
-    // Fresh cgroups each boot: systemd must not find the previous boot's (killed) unit cgroups under it.
-    for (const root of CGROUP_ROOTS) mkdirSync(join(root, this.cgroup), { recursive: true });
+    // A fresh machine cgroup each boot: systemd must not find the previous boot's (killed) unit cgroups under it.
+    for (const root of CGROUP_ROOTS) mkdirSync(join(root, this.cgroup, 'machine'), { recursive: true });
     const out = createWriteStream(join(this.dir, 'console.log'), { flags: 'a' });
     out.write(`\n===== boot ${this.boots} =====\n`);
-    // The launcher moves itself into the node's cgroups first: nspawn (--keep-unit) then delegates below them.
-    const procs = CGROUP_ROOTS.map((r) => join(r, this.cgroup, 'cgroup.procs'));
-    const script = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"';
-    const child = spawn(
-      'sh',
-      [
-        '-c',
-        script,
-        'boot',
-        ...procs,
-        'systemd-nspawn',
-        '--quiet',
-        '--register=no',
-        '--keep-unit',
-        `--machine=kmip-${this.options.name}`,
-        `--directory=${this.merged}`,
-        `--network-namespace-path=/run/netns/${this.netns}`,
-        '--link-journal=no',
-        '--resolv-conf=off',
-        '--timezone=off',
-        '--console=read-only',
-        '--boot',
-      ],
-      { env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    // The launcher moves itself into the machine cgroups first: nspawn (--keep-unit) then delegates below them.
+    const procs = CGROUP_ROOTS.map((r) => join(r, this.cgroup, 'machine', 'cgroup.procs'));
+    const nspawn = [
+      'systemd-nspawn',
+      '--quiet',
+      '--register=no',
+      '--keep-unit',
+      `--machine=kmip-${this.options.name}`,
+      `--directory=${this.merged}`,
+      `--network-namespace-path=/run/netns/${this.netns}`,
+      '--link-journal=no',
+      '--resolv-conf=off',
+      '--timezone=off',
+      '--console=read-only',
+      '--boot',
+    ];
+    const child = spawn('sh', enterArgs(procs, nspawn), { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(out, { end: false });
     child.stderr!.pipe(out, { end: false });
     this.nspawn = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    this.initPid = await this.findInit(child.pid!);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // 'close' comes once both output pipes are drained: then the console file is complete and can be closed.
+    this.consoleClosed = new Promise((resolve) => child.once('close', () => out.end(() => resolve())));
+    this.initPid = await this.findInit(child);
   }
 
-  /** The container's PID 1 (systemd), as the host sees it: a child of nspawn whose innermost PID is 1. */
-  private async findInit(nspawnPid: number): Promise<number> {
+  private async findInit(child: ChildProcess): Promise<number> {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (this.nspawn?.exitCode !== null && this.nspawn?.exitCode !== undefined) throw new Error(`systemd-nspawn exited (${this.nspawn.exitCode}):\n${this.console().slice(-3000)}`);
-      for (const entry of readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        let status: string;
-        try {
-          status = readFileSync(`/proc/${entry}/status`, 'utf8');
-        } catch {
-          continue;
-        }
-        const ppid = /^PPid:\s+(\d+)$/m.exec(status)?.[1];
-        const nspid = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
-        if (Number(ppid) === nspawnPid && nspid && nspid.length > 1 && nspid.at(-1) === '1') return Number(entry);
-      }
+      if (ended(child)) throw new Error(`systemd-nspawn exited (${child.exitCode ?? child.signalCode}):\n${this.console().slice(-3000)}`);
+      for (const entry of readdirSync('/proc')) if (/^\d+$/.test(entry) && isInitOf(Number(entry), child.pid!)) return Number(entry);
       await sleep(100);
     }
     throw new Error('the node did not start its init within 30 s');
   }
 
-  /** Runs a command inside the node (all its namespaces). */
-  exec(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
-    return sh('nsenter', ['-t', String(this.initPid), '-a', '--', ...args], timeoutMs);
+  /** The container's init, checked again now: nspawn still runs and the PID is still its child with PID 1 inside. */
+  private liveInit(): number | undefined {
+    const child = this.nspawn;
+    if (ended(child) || this.initPid <= 0 || !isInitOf(this.initPid, child!.pid!)) return undefined;
+    return this.initPid;
   }
 
-  async unit(name: string): Promise<UnitState> {
-    const r = await this.exec(['systemctl', 'show', name, '-p', 'ActiveState,SubState,Result,NRestarts,ExecMainStatus']);
+  /** Runs a command inside the node (all its namespaces), with an empty environment but PATH. */
+  async exec(args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+    const pid = this.liveInit();
+    if (pid === undefined) throw new Error(`${this.options.name}: not running (cannot run ${args[0]} inside)`);
+    return sh('nsenter', ['-t', String(pid), '-a', '--', 'env', '-i', NODE_PATH, ...args], timeoutMs);
+  }
+
+  async unit(name: string, timeoutMs?: number): Promise<UnitState> {
+    const r = await this.exec(['systemctl', 'show', name, '-p', 'ActiveState,SubState,Result,NRestarts,ExecMainStatus'], timeoutMs);
     return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) as unknown as UnitState;
   }
 
   /** The journal of this boot, of one unit or all. */
-  async journal(unit?: string): Promise<string> {
-    const r = await this.exec(['journalctl', '-b', '--no-pager', '-o', 'short-monotonic', ...(unit ? ['-u', unit] : [])]);
+  async journal(unit?: string, timeoutMs?: number): Promise<string> {
+    const r = await this.exec(['journalctl', '-b', '--no-pager', '-o', 'short-monotonic', ...(unit ? ['-u', unit] : [])], timeoutMs);
     return r.stdout;
   }
 
-  /** Waits until `check` holds, polling; fails with what `describe` says of the node's state. */
+  /**
+   * Waits until `check` holds, polling; fails with what `describe` says of the node's state. The description
+   * gets at most 10 s, so a caller that leaves that much of its test's time sees it before vitest's timeout.
+   */
   async waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, describe?: () => Promise<string>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await check().catch(() => undefined);
       if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) {
-        const detail = describe ? await describe().catch((e: Error) => e.message) : '';
-        throw new Error(`${this.options.name}: ${what} not reached within ${timeoutMs / 1000} s\n${detail}\n--- console (tail) ---\n${this.console().slice(-4000)}`);
+      const stopped = ended(this.nspawn);
+      if (stopped || Date.now() > deadline) {
+        const detail = describe ? await Promise.race([describe().catch((e: Error) => e.message), sleep(10_000).then(() => '(no description within 10 s)')]) : '';
+        const why = stopped ? 'the node stopped while waiting' : `not reached within ${(timeoutMs / 1000).toFixed(0)} s`;
+        throw new Error(`${this.options.name}: ${what}: ${why}\n${detail}\n--- console (tail) ---\n${this.console().slice(-4000)}`);
       }
-      if (this.nspawn?.exitCode !== null) throw new Error(`${this.options.name}: the node stopped while waiting for ${what}\n${this.console().slice(-4000)}`);
       await sleep(250);
     }
   }
@@ -277,110 +290,50 @@ export class BootedNode {
   /** Powers the node off (systemd's poweroff), then kills whatever is left; the disk stays for start(). */
   async powerOff(timeoutMs = 30_000): Promise<void> {
     const child = this.nspawn;
-    if (!child || !this.exited) return;
-    if (child.exitCode === null) {
+    const machine = join(UNIFIED, this.cgroup, 'machine');
+    if (child && this.exited && !ended(child)) {
       // SIGRTMIN+4 asks systemd for poweroff.target; nspawn exits when the container's init does.
-      if (this.initPid > 0) await sh('kill', ['-s', 'RTMIN+4', String(this.initPid)]);
+      const pid = this.liveInit();
+      if (pid !== undefined) await sh('kill', ['-s', 'RTMIN+4', String(pid)]);
       const done = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
-      if (!done) this.killCgroup();
+      if (!done) killCgroup(machine);
       await Promise.race([this.exited, sleep(5_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (!ended(child)) child.kill('SIGKILL');
     }
-    this.killCgroup();
-    for (const root of CGROUP_ROOTS) removeCgroupTree(join(root, this.cgroup));
+    killCgroup(machine);
+    await Promise.race([this.consoleClosed, sleep(5_000)]);
     this.nspawn = undefined;
     this.initPid = 0;
+    for (const root of CGROUP_ROOTS) await removeCgroupTree(join(root, this.cgroup, 'machine'));
   }
 
-  private killCgroup(): void {
-    const unified = join(CGROUP_ROOTS[0]!, this.cgroup);
-    try {
-      if (existsSync(join(unified, 'cgroup.kill'))) writeFileSync(join(unified, 'cgroup.kill'), '1');
-    } catch {
-      // already empty or gone
-    }
-  }
-
-  /** Always safe to call, also after a failed boot: powers off and removes every trace. */
+  /** Always safe to call, also after a failed boot: powers off and removes every trace; throws naming what stayed. */
   async dispose(): Promise<void> {
-    await this.powerOff().catch(() => undefined);
-    for (const root of CGROUP_ROOTS) removeCgroupTree(join(root, this.cgroup));
-    this.relayInside?.kill('SIGTERM');
-    await this.relaysHost?.close().catch(() => undefined);
-    if (existsSync(`/run/netns/${this.netns}`)) await sh('ip', ['netns', 'del', this.netns]);
-    if (existsSync(this.merged)) {
+    const problems: string[] = [];
+    const attempt = async (what: string, step: () => unknown) => {
+      try {
+        await step();
+      } catch (err) {
+        problems.push(`${what}: ${(err as Error).message}`);
+      }
+    };
+    await attempt('power off', () => this.powerOff());
+    const relay = this.relayInside;
+    if (relay && !ended(relay)) {
+      relay.stdin!.end();
+      await Promise.race([new Promise((r) => relay.once('exit', r)), sleep(5_000)]);
+    }
+    await this.watchdog?.release();
+    killCgroup(join(UNIFIED, this.cgroup));
+    for (const root of CGROUP_ROOTS) await attempt('cgroups', () => removeCgroupTree(join(root, this.cgroup)));
+    await attempt('host relays', () => this.relaysHost?.close());
+    if (existsSync(`/run/netns/${this.netns}`)) await attempt('network namespace', () => must('ip', ['netns', 'del', this.netns]));
+    if (isMountPoint(this.merged)) {
       await sh('umount', [this.merged]);
       if (isMountPoint(this.merged)) await sh('umount', ['-l', this.merged]);
     }
-    if (!isMountPoint(this.merged)) rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Removes what an earlier test process left behind when it was killed before its clean-up ran (a CI timeout):
- * every node folder, namespace and cgroup whose owning process (the pid in its name) is gone.
- */
-export async function sweepStaleBoots(): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const stale = new Set<string>();
-  const collect = (names: readonly string[], prefix: string) => {
-    for (const n of names) {
-      const m = new RegExp(`^${prefix}(.+-(\\d+))$`).exec(n);
-      if (m && !alive(Number(m[2]))) stale.add(m[1]!);
-    }
-  };
-  collect(existsSync('/tmp') ? readdirSync('/tmp') : [], 'kmip-boot-');
-  collect(existsSync('/run/netns') ? readdirSync('/run/netns') : [], 'kmipboot-');
-  for (const root of CGROUP_ROOTS) collect(existsSync(root) ? readdirSync(root) : [], 'kmip-boot-');
-  for (const id of stale) {
-    const unified = join(CGROUP_ROOTS[0]!, `kmip-boot-${id}`);
-    try {
-      if (existsSync(join(unified, 'cgroup.kill'))) writeFileSync(join(unified, 'cgroup.kill'), '1');
-    } catch {
-      // empty already
-    }
-    for (const root of CGROUP_ROOTS) removeCgroupTree(join(root, `kmip-boot-${id}`));
-    if (existsSync(`/run/netns/kmipboot-${id}`)) await sh('ip', ['netns', 'del', `kmipboot-${id}`]);
-    const merged = join('/tmp', `kmip-boot-${id}`, 'root');
-    if (isMountPoint(merged)) await sh('umount', ['-l', merged]);
-    if (!isMountPoint(merged)) rmSync(join('/tmp', `kmip-boot-${id}`), { recursive: true, force: true });
-  }
-}
-
-function isMountPoint(path: string): boolean {
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === path);
-}
-
-/** Removes a cgroup and its children, deepest first (each must be empty of processes). */
-function removeCgroupTree(dir: string, attempts = 20): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) {
-    const sub = join(dir, entry);
-    try {
-      if (statSync(sub).isDirectory()) removeCgroupTree(sub, attempts);
-    } catch {
-      // vanished meanwhile
-    }
-  }
-  for (let i = 0; i < attempts; i++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch {
-      const procs = join(dir, 'cgroup.procs');
-      try {
-        for (const pid of readFileSync(procs, 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // nothing left to kill
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    }
+    if (isMountPoint(this.merged)) problems.push(`${this.merged} is still mounted`);
+    else rmSync(this.dir, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(`${this.options.name}: clean-up left something behind:\n${problems.join('\n')}`);
   }
 }

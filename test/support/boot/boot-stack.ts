@@ -1,12 +1,12 @@
 /**
  * One synthesized stack's nodes booted on this machine, with everything they reach standing in locally: the
  * instance metadata service (trusted-profile IAM tokens), Key Protect, Cloud Object Storage holding the stack's
- * own asset objects, PostgreSQL with TLS on a port of its own (the nodes require verify-full), and apt's way to
- * Debian's archive. Each node is reached from the test through host ports relayed to its 5696 and its admin
- * port (which binds the node's VPC address).
+ * own asset objects, PostgreSQL with TLS on a port of its own (its certificate names only 127.0.0.1, which the
+ * nodes verify: verify-full by IP address), and apt's way to Debian's archive. Each node is reached from the
+ * test through host ports relayed to its 5696 and its admin port (which binds the node's VPC address).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { checkServerIdentity } from 'node:tls';
 import { App } from 'cdktf';
 import pg from 'pg';
 import { ADMIN_PORT, KMIP_PORT } from '../../../modules/kmip-cluster/plan-boot.js';
+import { issueCertificate } from '../../../server/pki/certificates.js';
 import { buildStacks } from '../../../stacks/kmip-stack.js';
 import { pkiPaths } from '../../../stacks/pki.js';
 import { exampleConfig } from '../cdktf-fixtures.js';
@@ -23,13 +24,18 @@ import { FakeMetadataService } from '../fake-metadata-service.js';
 import { TestKmipClient } from '../kmip-client.js';
 import { createTestPki, type TestClientCert, type TestPki } from '../pki.js';
 import { createPrivatePostgres, type PrivatePostgres } from '../private-postgres.js';
+import { notePrivateKeyPem } from '../secrets-ledger.js';
 import { startAptProxy, type AptProxy } from './apt-proxy.js';
-import { BootedNode, METADATA_LINK_LOCAL, sweepStaleBoots } from './boot-node.js';
+import { BootedNode, METADATA_LINK_LOCAL } from './boot-node.js';
 import { nodeUserData, readSynthesizedStack, type ApplyTimeValues, type SynthesizedStack } from './node-seed.js';
 import { ensureRootfs } from './rootfs.js';
+import { PG_CLUSTER_PREFIX, SYNTH_PREFIX, sweepStaleBoots } from './sweep.js';
 
 /** The example config's stack the boot tests use: two zones, its own Key Protect instance. */
 export const BOOT_STACK = 'kmip-dev-us-east';
+
+/** A node's services, in the order BootStack.boot gives them (BootOptions.services): index 2 is the database. */
+const DATABASE_SERVICE = 2;
 
 export interface AdminAnswer {
   readonly status: number;
@@ -101,9 +107,37 @@ export class KmipNode {
     return TestKmipClient.connect(this.kmipPort, { ca: readFileSync(this.stack.pki.caCert), cert: client.certificatePem, key: client.privateKeyPem, checkServerIdentity: this.verifyAsNode });
   }
 
+  /** The client ports of this node's open database connections, as PostgreSQL sees them (the host relay's side). */
+  databaseClientPorts(): number[] {
+    return this.booted.serviceClientPorts(DATABASE_SERVICE);
+  }
+
   dispose(): Promise<void> {
     return this.booted.dispose();
   }
+}
+
+/**
+ * The database's certificate chain and key: from the test's CA, naming one IP address and nothing else (no
+ * "localhost"), so a session that verifies proves the client checked the address it dialled.
+ */
+function databaseTls(testPki: TestPki, ip: string): { certPem: string; keyPem: string } {
+  const cert = issueCertificate({ commonName: 'database', extendedKeyUsage: ['serverAuth'], ipAddresses: [ip] }, testPki.ca);
+  notePrivateKeyPem('database server private key', cert.privateKeyPem);
+  return { certPem: cert.certificatePem + testPki.ca.certificatePem, keyPem: cert.privateKeyPem };
+}
+
+/** Runs clean-up steps last first, each whatever the others did; returns what failed. */
+async function unwind(steps: Array<() => unknown>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const step of steps.splice(0).reverse()) {
+    try {
+      await step();
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return problems;
 }
 
 export class BootStack {
@@ -112,7 +146,9 @@ export class BootStack {
   readonly cos: FakeCos;
   readonly values: ApplyTimeValues;
   readonly pki: ReturnType<typeof pkiPaths>;
-  private readonly nodes: KmipNode[] = [];
+  /** Every boot, from the moment it starts: dispose() waits for those still under way, so none is left running. */
+  private readonly booting: Array<Promise<KmipNode>> = [];
+  private disposed = false;
 
   private constructor(
     readonly stack: SynthesizedStack,
@@ -121,7 +157,8 @@ export class BootStack {
     readonly testPki: TestPki,
     readonly apt: AptProxy,
     pkiDir: string,
-    private readonly synthDir: string,
+    /** What create() set up, undone last first by dispose(). */
+    private readonly undo: Array<() => unknown>,
   ) {
     this.metadata = new FakeMetadataService(this.kp);
     const instance = this.kp.addInstance();
@@ -136,26 +173,43 @@ export class BootStack {
     };
   }
 
-  /** Builds (or reuses) the root filesystem, synthesizes the example stacks and starts every stand-in. */
-  static async create(log: (line: string) => void = () => undefined): Promise<BootStack> {
-    await sweepStaleBoots();
-    const rootfs = ensureRootfs(log);
-    const synthDir = mkdtempSync(join(tmpdir(), 'kmip-boot-synth-'));
-    const config = exampleConfig();
-    const app = new App({ outdir: synthDir });
-    buildStacks(app, config);
-    app.synth();
-    const stack = readSynthesizedStack(join(synthDir, 'stacks', BOOT_STACK), BOOT_STACK);
-    const testPki = createTestPki();
-    const postgres = await createPrivatePostgres({ tls: { certPem: testPki.server.certificatePem + testPki.ca.certificatePem, keyPem: testPki.server.privateKeyPem } });
-    const apt = await startAptProxy();
-    const s = new BootStack(stack, rootfs, postgres, testPki, apt, config.pkiDir, synthDir);
-    await s.kp.start();
-    await s.metadata.start();
-    await s.cos.start();
-    for (const a of stack.assets) s.cos.put(stack.bucket, a.key, a.bytes);
-    await s.createDatabase(s.values.database.name);
-    return s;
+  /**
+   * Builds (or reuses) the root filesystem, synthesizes the example stacks and starts every stand-in. The
+   * build gets at most `rootfsTimeoutMs`. A failure undoes whatever was already set up before it is thrown.
+   */
+  static async create(log: (line: string) => void = () => undefined, options: { rootfsTimeoutMs?: number } = {}): Promise<BootStack> {
+    await sweepStaleBoots(log);
+    const rootfs = await ensureRootfs(log, options.rootfsTimeoutMs);
+    const undo: Array<() => unknown> = [];
+    try {
+      // One folder of this process (its pid in the name, for the sweep) for the synthesized stacks, the
+      // stack's own PKI and the test's CA: their keys go with it, and no other test's PKI folder is touched.
+      const work = mkdtempSync(join(tmpdir(), `${SYNTH_PREFIX}${process.pid}-`));
+      undo.push(() => rmSync(work, { recursive: true, force: true }));
+      const config = exampleConfig(undefined, join(work, 'pki'));
+      const app = new App({ outdir: join(work, 'out') });
+      buildStacks(app, config);
+      app.synth();
+      const stack = readSynthesizedStack(join(work, 'out', 'stacks', BOOT_STACK), BOOT_STACK);
+      mkdirSync(join(work, 'test-pki'));
+      const testPki = createTestPki(join(work, 'test-pki'));
+      const postgres = await createPrivatePostgres({ tls: databaseTls(testPki, '127.0.0.1'), namePrefix: `${PG_CLUSTER_PREFIX}${process.pid}_` });
+      undo.push(() => postgres.drop());
+      const apt = await startAptProxy();
+      undo.push(() => apt.close());
+      const s = new BootStack(stack, rootfs, postgres, testPki, apt, config.pkiDir, undo);
+      for (const fake of [s.kp, s.metadata, s.cos]) {
+        await fake.start();
+        undo.push(() => fake.stop());
+      }
+      for (const a of stack.assets) s.cos.put(stack.bucket, a.key, a.bytes);
+      await s.createDatabase(s.values.database.name);
+      return s;
+    } catch (err) {
+      const problems = await unwind(undo);
+      if (problems.length > 0) log(`clean-up after a failed start: ${problems.join('; ')}`);
+      throw err;
+    }
   }
 
   async createDatabase(name: string): Promise<void> {
@@ -169,7 +223,14 @@ export class BootStack {
   }
 
   /** Boots the stack's node of `zone` (database: another database of the same server). */
-  async boot(zone: string, options: { database?: string; name?: string } = {}): Promise<KmipNode> {
+  boot(zone: string, options: { database?: string; name?: string } = {}): Promise<KmipNode> {
+    if (this.disposed) return Promise.reject(new Error('the boot stack is disposed'));
+    const booting = this.bootNode(zone, options);
+    this.booting.push(booting);
+    return booting;
+  }
+
+  private async bootNode(zone: string, options: { database?: string; name?: string }): Promise<KmipNode> {
     const node = this.stack.nodes.find((n) => n.zone === zone);
     if (!node) throw new Error(`${this.stack.name} has no node in ${zone}`);
     const values = options.database ? { ...this.values, database: { ...this.values.database, name: options.database } } : this.values;
@@ -192,9 +253,16 @@ export class BootStack {
         { host: node.ip, port: ADMIN_PORT },
       ],
     });
-    const k = new KmipNode(zone, node.ip, booted, this);
-    this.nodes.push(k);
-    return k;
+    return new KmipNode(zone, node.ip, booted, this);
+  }
+
+  /**
+   * Restarts the database with a server certificate from the test's CA naming `ip`: 127.0.0.1, where the nodes
+   * dial it, is the right one; any other address is one a verify-full client must refuse.
+   */
+  restartDatabaseWithCertificateFor(ip: string): void {
+    this.postgres.useTls(databaseTls(this.testPki, ip));
+    this.postgres.restart();
   }
 
   /** A client certificate (from the test's own CA) registered to a new tenant through a node's admin API. */
@@ -207,17 +275,16 @@ export class BootStack {
     return client;
   }
 
+  /**
+   * Disposes every node, also those whose boot is still under way (waited for) or failed, then everything
+   * create() set up; throws naming what could not be cleaned up, after trying all of it.
+   */
   async dispose(): Promise<void> {
-    for (const n of this.nodes.splice(0)) await n.dispose().catch(() => undefined);
-    await this.cos.stop().catch(() => undefined);
-    await this.metadata.stop().catch(() => undefined);
-    await this.kp.stop().catch(() => undefined);
-    await this.apt.close().catch(() => undefined);
-    try {
-      this.postgres.drop();
-    } catch {
-      // already gone
-    }
-    rmSync(this.synthDir, { recursive: true, force: true });
+    this.disposed = true;
+    const settled = await Promise.allSettled(this.booting.splice(0));
+    const nodes = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const problems = (await Promise.allSettled(nodes.map((n) => n.dispose()))).flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    problems.push(...(await unwind(this.undo)));
+    if (problems.length > 0) throw new Error(`the boot stack's clean-up left something behind:\n${problems.join('\n')}`);
   }
 }

@@ -32,7 +32,10 @@ interface Reference {
   readonly value: (v: ApplyTimeValues) => string;
 }
 
-/** Every reference the user data may hold, and what resolves it. */
+/**
+ * Every reference the user data may hold, and what resolves it: the one table, also behind the stacks test's
+ * sample values (substituteReferences in cdktf-fixtures.ts).
+ */
 const REFERENCES: readonly Reference[] = [
   { pattern: /^ibm_iam_trusted_profile\.[\w-]+\.id$/, value: (v) => v.trustedProfileId },
   { pattern: /^urlencode\(ibm_resource_key\.[\w-]+\.credentials\["connection\.postgres\.authentication\.username"\]\)$/, value: (v) => encodeURIComponent(v.database.user) },
@@ -94,11 +97,11 @@ export function readSynthesizedStack(stackDir: string, name: string): Synthesize
   return { name, region: String(bucket['region_location']), bucket: String(bucket['bucket_name']), nodes: nodes.sort((a, b) => a.zone.localeCompare(b.zone)), assets };
 }
 
-/** Resolves every `${…}` reference of the synthesized user data as Terraform would, from the table. */
+/** Resolves every `${…}` reference of the synthesized user data as Terraform would, from the table; throws on one it does not know. */
 export function resolveReferences(userData: string, values: ApplyTimeValues): string {
   return userData.replace(/\$\{([^}]*)\}/g, (whole, expr: string) => {
     const ref = REFERENCES.find((r) => r.pattern.test(expr));
-    if (!ref) throw new Error(`the boot test does not know the user data reference ${whole}: add it to REFERENCES`);
+    if (!ref) throw new Error(`unknown Terraform reference ${whole} in the user data: add it to REFERENCES in test/support/boot/node-seed.ts`);
     return ref.value(values);
   });
 }

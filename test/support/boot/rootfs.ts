@@ -5,11 +5,12 @@
  * keyed on the suite, the package list and the month (security updates flow in at least monthly). A run never
  * writes to it: each boot mounts it as the lower layer of an overlay with a fresh upper layer (boot-node.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../process.js';
+import { mountsUnder, referencedByMount } from './host.js';
 
 export const SUITE = 'trixie';
 export const MIRROR = 'http://deb.debian.org/debian';
@@ -42,11 +43,52 @@ function run(cmd: string, args: readonly string[], timeoutMs: number): void {
 }
 
 /**
+ * Runs a command in a process group of its own without blocking the event loop (a hook's timeout must be able
+ * to fire). At the timeout the whole group goes: flock and the build it runs, debootstrap and apt under that.
+ * SIGTERM first, so debootstrap can unmount what it mounted in the tree, then SIGKILL.
+ */
+function runGroup(cmd: string, args: readonly string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (c: Buffer) => (tail = (tail + c.toString()).slice(-8000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // the group is gone
+      }
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signalGroup('SIGTERM');
+      setTimeout(() => signalGroup('SIGKILL'), 10_000);
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      // flock dies at the SIGTERM and leaves its child running: the pending SIGKILL still reaches the group
+      // after the grace. After a failure, whatever of the group outlived its leader goes at once.
+      if (!timedOut && code !== 0) signalGroup('SIGKILL');
+      if (code === 0 && !timedOut) return resolve();
+      const why = timedOut ? `timed out after ${(timeoutMs / 1000).toFixed(0)} s` : `exit ${code ?? signal}`;
+      reject(new Error(`${cmd} ${args.join(' ')} failed (${why}):\n${tail.trim().split('\n').slice(-15).join('\n')}`));
+    });
+  });
+}
+
+/**
  * The cached root filesystem for this month, built when missing. Builders serialize on a lock file (flock),
  * build into a temporary folder and rename it into place, so a half-built tree is never used. Older keys are
- * removed once a new one exists.
+ * removed once a new one exists. Waiting for the lock and building together get at most `timeoutMs`.
  */
-export function ensureRootfs(log: (line: string) => void = () => undefined): string {
+export async function ensureRootfs(log: (line: string) => void = () => undefined, timeoutMs = 900_000): Promise<string> {
   const cache = bootCacheDir();
   mkdirSync(cache, { recursive: true });
   const key = rootfsKey();
@@ -54,10 +96,30 @@ export function ensureRootfs(log: (line: string) => void = () => undefined): str
   if (existsSync(join(dir, 'etc', 'os-release'))) return dir;
   // flock(1) holds the lock for the child it runs: this same module's build step, run by tsx.
   const started = Date.now();
-  run('flock', ['--timeout', '900', join(cache, '.lock'), process.execPath, '--import', 'tsx', join(ROOT, 'test', 'support', 'boot', 'build-rootfs.ts'), cache, key], 1_000_000);
+  const lockWait = String(Math.max(1, Math.floor(timeoutMs / 1000)));
+  await runGroup('flock', ['--timeout', lockWait, join(cache, '.lock'), process.execPath, '--import', 'tsx', join(ROOT, 'test', 'support', 'boot', 'build-rootfs.ts'), cache, key], timeoutMs);
   if (!existsSync(join(dir, 'etc', 'os-release'))) throw new Error(`building the root filesystem ${dir} left nothing behind`);
   log(`built root filesystem ${key} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return dir;
+}
+
+/**
+ * Removes a tree the harness made, after unmounting whatever is mounted below it (a build killed inside
+ * debootstrap leaves its /proc and /sys mounted in the tree; removing through those would reach the host's).
+ * Refuses when a mount stays.
+ */
+function removeTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const m of mountsUnder(dir)) {
+    try {
+      execFileSync('umount', [m], { stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore', timeout: 30_000 });
+    }
+  }
+  const left = mountsUnder(dir);
+  if (left.length > 0) throw new Error(`not removing ${dir}: still mounted at ${left.join(', ')}`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs under the lock (build-rootfs.ts): builds `<cache>/<key>` unless another builder just did. */
@@ -65,7 +127,7 @@ export function buildRootfsLocked(cache: string, key: string): void {
   const dir = join(cache, key);
   if (existsSync(join(dir, 'etc', 'os-release'))) return;
   const tmp = join(cache, `.${key}.building`);
-  rmSync(tmp, { recursive: true, force: true });
+  removeTree(tmp);
   run('debootstrap', ['--variant=minbase', `--arch=${ARCH}`, `--include=${BOOTSTRAP_PACKAGES.join(',')}`, SUITE, tmp, MIRROR], 900_000);
   // apt inside needs name resolution for the mirror; the node gets its own resolv.conf at boot.
   copyFileSync('/etc/resolv.conf', join(tmp, 'etc', 'resolv.conf'));
@@ -81,7 +143,15 @@ export function buildRootfsLocked(cache: string, key: string): void {
   // An empty machine-id: systemd makes a new one at each first boot, as on a new instance.
   writeFileSync(join(tmp, 'etc', 'machine-id'), '');
   renameSync(tmp, dir);
+  // An older tree may still be the lower layer of a node that another run (CI on this machine) has booted:
+  // it stays until no mount references it, and a later build removes it.
   for (const old of readdirSync(cache)) {
-    if (old !== key && !old.startsWith('.') && old.startsWith(`${SUITE}-minbase-`)) rmSync(join(cache, old), { recursive: true, force: true });
+    if (old === key || old.startsWith('.') || !old.startsWith(`${SUITE}-minbase-`)) continue;
+    if (referencedByMount(join(cache, old))) continue;
+    try {
+      removeTree(join(cache, old));
+    } catch (err) {
+      process.stderr.write(`rootfs: ${(err as Error).message}; a later build tries again\n`);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { connectionOptions, PostgresStore } from '../../../server/store/postgres.js';
@@ -66,6 +67,18 @@ describe('PostgreSQL connection options', () => {
     const ssl = (fixed as unknown as { connectionParameters: { ssl: { ca?: string; rejectUnauthorized?: boolean } } }).connectionParameters.ssl;
     expect(ssl).toMatchObject({ ca: CA, rejectUnauthorized: true });
     expect(connectionOptions(url, CA).connectionString).toBe('postgres://admin:secret@db.example:31000/ibmclouddb?application_name=kmip');
+  });
+
+  it('checks a host given as an IP address against the certificate’s IP names, not "localhost" (node-postgres names no host to TLS for an address)', () => {
+    const check = connectionOptions('postgres://u@127.0.0.1:5432/db?sslmode=verify-full', CA).ssl!.checkServerIdentity!;
+    const cert = (subjectaltname: string) => ({ subject: { CN: 'db' }, subjectaltname }) as unknown as PeerCertificate;
+    // Node calls it with "localhost" when no host was named: the URL's address is what counts.
+    expect(check('localhost', cert('IP Address:127.0.0.1'))).toBeUndefined();
+    expect(check('localhost', cert('DNS:localhost'))).toBeInstanceOf(Error);
+    expect(check('localhost', cert('IP Address:127.0.0.2'))).toBeInstanceOf(Error);
+    expect(connectionOptions('postgres://u@[::1]:5432/db', CA).ssl!.checkServerIdentity!('localhost', cert('IP Address:0:0:0:0:0:0:0:1'))).toBeUndefined();
+    // A host name is named to TLS by node-postgres (servername), so Node's own check applies.
+    expect(connectionOptions('postgres://u@db.example:5432/db', CA).ssl!.checkServerIdentity).toBeUndefined();
   });
 
   it('leaves the URL alone without a CA file', () => {
