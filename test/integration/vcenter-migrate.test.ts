@@ -183,6 +183,14 @@ describe('vcenter migrate to the end over SOAP (vCenter 7.0.3): apply, verify cl
     const verify = await kmipctl(migrate(fake, '--verify', '--journal', journal()));
     expect(verify.code, verify.stdout).toBe(0);
     expect(verify.stdout).toMatch(/^clean: nothing on .* references ibm-kmip-for-vmware/);
+    // vcenter usage agrees: nothing on the old provider, the migrated VMs and templates on ours.
+    const usageOf = (provider: string) => kmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', provider]);
+    const oldUsage = await usageOf(OLD);
+    expect(oldUsage.json).toMatchObject({ registered: true, isDefault: false, inUse: false, users: [] });
+    const newUsage = await usageOf(NEW);
+    expect(newUsage.json.isDefault).toBe(true);
+    const usedBy = new Set((newUsage.json.users as Array<{ id: string }>).map((u) => u.id));
+    for (const id of idsOf(inv, REKEYABLE)) expect(usedBy.has(id), id).toBe(true);
     const again = await kmipctl(migrate(fake, '--apply', '--journal', journal()));
     expect(again.code).toBe(0);
     expect(idsOf(inv, REKEYABLE).every((id) => fake.rekeys(id) === 1)).toBe(true);
@@ -222,6 +230,18 @@ describe('vcenter migrate refuses before any change', () => {
     fake.crypto.providers.get(NEW)!.managementType = 'vCenter';
     const same = await kmipctl(['vcenter', 'migrate', ...connection(fake), '--from', OLD, '--to', OLD, '--plan']);
     expect(same.code).toBe(3);
+    // Usage errors are ours (exit 2), said before vCenter is asked anything.
+    for (const [more, message] of [
+      [['--apply', '--verify'], /give one of --plan, --apply, --verify, --retire-old/],
+      [['--parallel', '0'], /--parallel must be a whole number from 1 to 32/],
+      [['--parallel', '4x'], /--parallel must be a whole number/],
+    ] as const) {
+      const r = await kmipctl(migrate(fake, ...more));
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(message) });
+    }
+    const noFrom = await kmipctl(['vcenter', 'migrate', ...connection(fake), '--to', NEW]);
+    expect(noFrom.code).toBe(2);
+    expect(noFrom.stderr).toMatch(/give --from NAME/);
     expect(fake.mutatingCalls().length).toBe(calls);
     expect(fake.generatedKeys.length).toBe(0);
   });
