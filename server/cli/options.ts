@@ -40,7 +40,7 @@ export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
                                         (IBM KMIP for VMware) onto ours by shallow rekeys, in VMware's safe
                                         order: --plan (default) reads only and lists each object with its
                                         preconditions; --apply rekeys, journaling each step to FILE (default
-                                        kmip-migrate-OLD-to-NEW.journal), N at a time (default 4), and
+                                        kmip-migrate-VCHOST-OLD-to-NEW.journal), N at a time (default 4), and
                                         continues where it stopped when run again; --verify proves nothing
                                         references OLD (exit 4 while something does); --retire-old removes OLD
                                         from vCenter after a clean verify (docs/migrate-from-ibm-kmip-for-vmware.md)

@@ -2,7 +2,7 @@
  * The CryptoManagerKmip calls we make (reference §B.2), typed. Parameter names and field order are
  * the wire names in WSDL order; every answer is parsed by wire.ts.
  */
-import { VcenterError } from './errors.js';
+import { isFault, VcenterError } from './errors.js';
 import { waitForTask } from './property-collector.js';
 import type { VcenterSession } from './session.js';
 import { moRef, type DataObject, type MoRef } from './transport.js';
@@ -42,9 +42,14 @@ export class CryptoManagerKmip {
     return this.session.call(this.ref, method, params);
   }
 
-  /** Every key provider with its servers (7.0+). */
+  /** Every key provider with its servers: ListKmsClusters (7.0+), or ListKmipServers where vCenter lacks it. */
   async listKmsClusters(): Promise<KmipClusterInfo[]> {
-    return read(list(KmipClusterInfoSchema), await this.call('ListKmsClusters', { includeKmsServers: true }), 'ListKmsClusters');
+    try {
+      return read(list(KmipClusterInfoSchema), await this.call('ListKmsClusters', { includeKmsServers: true }), 'ListKmsClusters');
+    } catch (err) {
+      if (!isFault(err, 'MethodNotFound') && !isFault(err, 'NotSupported')) throw err;
+      return read(list(KmipClusterInfoSchema), await this.call('ListKmipServers', {}), 'ListKmipServers');
+    }
   }
 
   /** Adds a server; for a new provider name the first call creates the provider. */

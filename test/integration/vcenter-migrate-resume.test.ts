@@ -84,8 +84,11 @@ describe('vcenter migrate --apply killed with SIGKILL at seeded points and run a
       for (const r of results) {
         try {
           if (r.killed) killedRuns++;
-          // The resumed run completes: nothing failed (what is left is blocked by design: a disconnected host and its vSAN cluster).
+          // The resumed run completes: nothing failed; what is left is blocked by design (a disconnected host, its vSAN
+          // cluster and that cluster's hosts), so the exit code says objects are left.
           expect(r.second.out, `seed kill@${r.killedAt}`).not.toMatch(/\] failed /);
+          expect(r.second.code, r.second.out).toBe(4);
+          for (const h of r.inv.hosts.all) expect(r.fake.hostCrypto.hostRekeys(h), h).toBeLessThanOrEqual(1);
           for (const id of REKEYABLE.flatMap((c) => r.inv.vms[c])) expect({ id, killedAt: r.killedAt, rekeys: r.fake.rekeys(id) }).toEqual({ id, killedAt: r.killedAt, rekeys: 1 });
           for (const id of r.inv.vms.template) expect(r.fake.inventory.vms.find((v) => v.id === id)!.template, id).toBe(true);
           expect(r.fake.crypto.providers.get(NEW)!.useAsDefault).toBe(true);

@@ -182,7 +182,7 @@ describe('vcenter migrate to the end over SOAP (vCenter 7.0.3): apply, verify cl
     for (const id of idsOf(inv, REKEYABLE)) expect({ id, rekeys: fake.rekeys(id) }).toEqual({ id, rekeys: 1 });
     const verify = await kmipctl(migrate(fake, '--verify', '--journal', journal()));
     expect(verify.code, verify.stdout).toBe(0);
-    expect(verify.stdout).toMatch(/^clean: nothing on .* references ibm-kmip-for-vmware/);
+    expect(verify.stdout).toMatch(/^clean: no VM, template, host, cluster, vSAN cluster or default on .* references ibm-kmip-for-vmware/);
     // vcenter usage agrees: nothing on the old provider, the migrated VMs and templates on ours.
     const usageOf = (provider: string) => kmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', provider]);
     const oldUsage = await usageOf(OLD);
@@ -198,6 +198,7 @@ describe('vcenter migrate to the end over SOAP (vCenter 7.0.3): apply, verify cl
     expect(retire.code, retire.stderr).toBe(0);
     expect(retire.stdout).toMatch(/removed key provider ibm-kmip-for-vmware from vCenter/);
     expect(retire.stdout).toMatch(/Reboot the hosts one at a time/);
+    expect(retire.stdout).toMatch(/First-class disks/);
     expect(fake.crypto.providers.has(OLD)).toBe(false);
     const twice = await kmipctl(migrate(fake, '--retire-old', '--journal', journal()));
     expect(twice.code).toBe(0);
@@ -209,7 +210,7 @@ describe('vcenter migrate refuses before any change', () => {
   let fake: FakeVcenter;
   beforeAll(async () => {
     fake = await FakeVcenter.start({ version: '8.0.2' });
-    seedMigrationInventory(fake, { oldProvider: OLD, newProvider: NEW, seed: 5, vms: { encrypted: 3, unencrypted: 0, mixed: 0, snapshotChain: 0, snapshotTree: 0, linkedClone: 0, ideOn: 0, ideOff: 0, locked: 0, vtpmOnly: 0, onNew: 0, onDisconnectedHost: 0, template: 0, plainTemplate: 0 } });
+    seedMigrationInventory(fake, { oldProvider: OLD, newProvider: NEW, seed: 5, vms: { encrypted: 3, unencrypted: 0, mixed: 0, snapshotChain: 0, snapshotTree: 0, linkedClone: 0, ideOn: 0, ideOff: 0, locked: 0, vtpmOnly: 0, onNew: 0, onDisconnectedHost: 0, template: 1, plainTemplate: 0 } });
   });
   afterAll(() => fake?.close());
 
@@ -239,10 +240,52 @@ describe('vcenter migrate refuses before any change', () => {
       const r = await kmipctl(migrate(fake, ...more));
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(message) });
     }
+    // A target vCenter trusts but cannot get a key from: refused before the defaults move.
+    fake.failNext('GenerateKey', 'RuntimeFault', 'the KMS refused the key request');
+    const noKey = await kmipctl(migrate(fake, '--apply', '--journal', join(dir, 'nokey.journal')));
+    expect(noKey.code).toBe(3);
+    expect(noKey.stderr).toMatch(/could not get a key from kmip-prod-us-south .*nothing was changed/);
+    // The refused GenerateKey is the only call that could have changed anything.
+    expect(fake.mutatingCalls().slice(calls)).toEqual(['GenerateKey']);
+    expect(fake.crypto.providers.get(OLD)!.useAsDefault).toBe(true);
     const noFrom = await kmipctl(['vcenter', 'migrate', ...connection(fake), '--to', NEW]);
     expect(noFrom.code).toBe(2);
     expect(noFrom.stderr).toMatch(/give --from NAME/);
-    expect(fake.mutatingCalls().length).toBe(calls);
-    expect(fake.generatedKeys.length).toBe(0);
+    expect(fake.mutatingCalls().slice(calls)).toEqual(['GenerateKey']);
+  });
+
+  it('a template whose rekey fails goes back to being a template, reported failed with vCenter\'s fault', async () => {
+    const tpl = fake.inventory.vms.find((v) => v.template && v.key?.providerId === OLD);
+    expect(tpl).toBeDefined();
+    fake.failNextReconfig(tpl!.id, 'SystemError', { message: 'the host lost its datastore' });
+    const r = await kmipctl(['--json', ...migrate(fake, '--apply', '--journal', join(dir, 'tpl.journal'))]);
+    const mine = (r.json.results as Array<{ id: string; outcome: string; fault?: string }>).find((x) => x.id === `template:${tpl!.id}`);
+    expect(mine).toMatchObject({ outcome: 'failed', fault: 'SystemError' });
+    expect(fake.inventory.vms.find((v) => v.id === tpl!.id)!.template).toBe(true);
+    expect(fake.rekeys(tpl!.id)).toBe(0);
+    // The next run finishes it.
+    const again = await kmipctl(['--json', ...migrate(fake, '--apply', '--journal', join(dir, 'tpl.journal'))]);
+    expect((again.json.results as Array<{ id: string; outcome: string }>).find((x) => x.id === `template:${tpl!.id}`)?.outcome).toBe('migrated');
+    expect(fake.rekeys(tpl!.id)).toBe(1);
+    expect(fake.inventory.vms.find((v) => v.id === tpl!.id)!.template).toBe(true);
+  });
+});
+
+describe('a vCenter without ListKmsClusters (before 7.0)', () => {
+  let fake: FakeVcenter;
+  beforeAll(async () => {
+    fake = await FakeVcenter.start({ version: '7.0.3', hooks: { noListKmsClusters: true } });
+    seedMigrationInventory(fake, { oldProvider: OLD, newProvider: NEW, seed: 9, vms: { encrypted: 2, unencrypted: 0, mixed: 0, snapshotChain: 0, snapshotTree: 0, linkedClone: 0, ideOn: 0, ideOff: 0, locked: 0, vtpmOnly: 0, onNew: 0, onDisconnectedHost: 0, template: 0, plainTemplate: 0 } });
+  });
+  afterAll(() => fake?.close());
+
+  it('plans and reports usage through ListKmipServers instead', async () => {
+    const plan = await kmipctl(['--json', ...migrate(fake, '--plan')]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.json.refusals).toEqual([]);
+    expect((plan.json.items as Array<{ kind: string }>).some((i) => i.kind === 'vm')).toBe(true);
+    const usage = await kmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', OLD]);
+    expect(usage.json).toMatchObject({ registered: true, isDefault: true, inUse: true });
+    expect(fake.calls.filter((c) => c.method.endsWith('ListKmipServers')).length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -59,6 +59,7 @@ export const METHOD_PARAMS: Readonly<Record<string, Readonly<Record<string, Shap
   Login: { userName: 'string', password: 'string', locale: 'string' },
   Logout: {},
   ListKmsClusters: { includeKmsServers: 'boolean', managementTypeFilter: 'number', statusFilter: 'number' },
+  ListKmipServers: { limit: 'number' },
   RegisterKmipServer: { server: ServerSpec },
   UpdateKmipServer: { server: ServerSpec },
   RemoveKmipServer: { clusterId: ProviderId, serverName: 'string' },

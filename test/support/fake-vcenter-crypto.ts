@@ -134,6 +134,8 @@ export function makeCsr(commonName: string): { pem: string; keyPem: string } {
 }
 
 export interface CryptoHooks {
+  /** A vCenter before 7.0: no ListKmsClusters (MethodNotFound), only ListKmipServers. */
+  noListKmsClusters?: boolean;
   /** Replaces the real KMIP probe for "the KMS trusts vCenter". */
   serverTrustClient?: (server: FakeServer, cert: { pem: string; keyPem: string }) => Promise<boolean>;
   /** What a duplicate RegisterKmipServer answers (vcsim: RuntimeFault "Already registered"). */
@@ -195,7 +197,11 @@ export class FakeCryptoManager {
   call(method: string, params: Record<string, unknown>): unknown {
     switch (method) {
       case 'ListKmsClusters':
+        if (this.hooks.noListKmsClusters) throw new FakeFault('MethodNotFound', 'ListKmsClusters is not a method of this vCenter (before 7.0)');
         return [...this.providers.values()].map((p) => this.clusterInfo(p, bool(params['includeKmsServers'])));
+      case 'ListKmipServers':
+        // 6.5+: every provider with its servers; `limit` caps the servers listed per provider.
+        return [...this.providers.values()].map((p) => this.clusterInfo(p, true));
       case 'RegisterKmipServer': {
         const { provider, server } = this.serverOf(obj(params['server'], 'server'));
         const p = this.providers.get(provider) ?? this.seed({ id: provider });

@@ -64,6 +64,7 @@ function backing(bk: FakeBacking): Record<string, unknown> {
 const description = (label: string, summary: string) => ({ _typeName: 'Description', label, summary });
 const SCSI_KEY = 1000;
 const IDE_KEY = 200;
+const IDE_CDROM_KEY = 3002;
 
 function disk(d: FakeDisk, unit: number): Record<string, unknown> {
   const kb = d.capacityKb ?? 16 * 1024 * 1024;
@@ -83,7 +84,10 @@ function disk(d: FakeDisk, unit: number): Record<string, unknown> {
 export function devices(vm: FakeVm): Array<Record<string, unknown>> {
   const disks = vm.disks ?? [];
   return [
-    ...(vm.ide ? [{ _typeName: 'VirtualIDEController', key: IDE_KEY, deviceInfo: description('IDE 0', 'IDE 0'), busNumber: 0 }] : []),
+    // Every real VM has two IDE controllers (govmomi's captured device list); only an "ide" VM has something on one.
+    { _typeName: 'VirtualIDEController', key: IDE_KEY, deviceInfo: description('IDE 0', 'IDE 0'), busNumber: 0, ...(vm.ide ? { device: [IDE_CDROM_KEY] } : {}) },
+    { _typeName: 'VirtualIDEController', key: IDE_KEY + 1, deviceInfo: description('IDE 1', 'IDE 1'), busNumber: 1 },
+    ...(vm.ide ? [{ _typeName: 'VirtualCdrom', key: IDE_CDROM_KEY, deviceInfo: description('CD/DVD drive 1', 'Remote device'), controllerKey: IDE_KEY, unitNumber: 0 }] : []),
     { _typeName: 'ParaVirtualSCSIController', key: SCSI_KEY, deviceInfo: description('SCSI controller 0', 'VMware paravirtual SCSI'), busNumber: 0, device: disks.map((d) => d.key), sharedBus: 'noSharing' },
     ...disks.map((d, i) => disk(d, i)),
     ...(vm.vtpm ? [{ _typeName: 'VirtualTPM', key: 11000, deviceInfo: description('Virtual TPM', 'Virtual TPM') }] : []),

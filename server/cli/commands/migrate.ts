@@ -98,7 +98,9 @@ function applyText(r: ApplyReport): string {
 
 function verifyText(v: VerifyReport): string {
   return [
-    v.clean ? `clean: nothing on ${v.vcenter} references ${v.from} (${v.scanned} object(s), ${v.checkedKeys} key(s) checked)` : `NOT clean: ${v.from} is still referenced on ${v.vcenter}`,
+    v.clean
+      ? `clean: no VM, template, host, cluster, vSAN cluster or default on ${v.vcenter} references ${v.from} (${v.scanned} object(s), ${v.checkedKeys} key(s) checked; first-class disks are not checked)`
+      : `NOT clean: ${v.from} is still referenced on ${v.vcenter}`,
     ...(v.remaining.length ? [table(['KIND', 'NAME', 'WHY'], v.remaining.map((x) => [x.kind, x.name, x.why]))] : []),
     ...v.unavailableKeys.map((k) => `key ${k.keyId} of ${v.to} is not available to vCenter: ${k.reason}`),
     ...v.oldKeysInUse.map((k) => `old key ${k.keyId} is still used by ${k.vms} VM(s) and ${k.hosts} host(s)`),

@@ -38,16 +38,15 @@ function withResumedTemplates(plan: MigrationPlan, journal: Journal): PlanItem[]
     if (i.kind !== 'vm' || !i.ref) return i;
     const asTemplate = `template:${i.ref.value}`;
     const h = journal.of(asTemplate);
-    if (!h.converted || h.done) return i;
+    if (!h.converted) return i;
     // It must go back to being a template whatever blocks its rekey (a template is never left a VM); the rekey
     // itself re-checks the preconditions on fresh state. Templates are off: no restart risk.
     const { blocked: _blocked, restartRisk: _risk, ...rest } = i;
     return { ...rest, id: asTemplate, kind: 'template' as const, action: `${i.action}, back to template` };
   });
   const present = new Set(items.map((i) => i.id));
-  for (const id of journal.ids()) {
-    const h = journal.of(id);
-    if (!id.startsWith('template:') || present.has(id) || !h.converted || h.done) continue;
+  for (const id of journal.convertedTemplates()) {
+    if (present.has(id)) continue;
     const value = id.slice('template:'.length);
     items.push({ id, kind: 'template', ref: { type: 'VirtualMachine', value }, name: value, action: 'finish the interrupted template round trip', checks: [], oldKeys: [] });
   }
@@ -78,6 +77,18 @@ export async function applyPlan(session: VcenterSession, plan: MigrationPlan, in
   };
   const ctx = newContext(session, journal, plan.from, plan.to, poolOf, options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {});
   const items = withResumedTemplates(plan, journal);
+  // Before the first change (the defaults move first), prove vCenter can get a key from the new provider: trust and
+  // reachability say little about whether our KMS accepts vCenter's Create. Once one key exists, that is proven.
+  if (journal.newKeys().length === 0 && items.some((i) => !i.blocked)) {
+    let keyId: string;
+    try {
+      keyId = await ctx.crypto.generateKey(plan.to);
+    } catch (err) {
+      if (!(err instanceof VcenterError)) throw err;
+      throw new VcenterError('VC_ERR_REFUSED', `vCenter could not get a key from ${plan.to} (${err.message}); nothing was changed: check the provider's status and the KMIP server's log`);
+    }
+    journal.record('probe:target', { event: 'key', keyId });
+  }
   const results: ItemResult[] = [];
   const report = (r: ItemResult) => {
     results.push(r);

@@ -34,6 +34,7 @@ export interface VmRecord {
   readonly key?: KeyRef;
   readonly changeVersion?: string;
   readonly disks: readonly DiskRecord[];
+  /** An IDE controller with a device attached (a powered-on VM must be powered off for its rekey). */
   readonly hasIde: boolean;
   readonly snapshots: 'none' | 'chain' | 'tree';
   readonly powerState: string;
@@ -59,8 +60,10 @@ export interface VsanRecord {
   readonly changing: boolean;
   readonly health?: string;
   readonly objectsToSync?: number;
-  /** What could not be read (the cluster then counts as blocked: we cannot prove it safe). */
+  /** What could not be read (a switch it needs is then blocked: we cannot prove it safe). */
   readonly unreadable?: string;
+  /** The encryption settings themselves could not be read: whether it uses the old provider is unknown. */
+  readonly configUnreadable?: boolean;
 }
 
 export interface ClusterRecord {
@@ -151,7 +154,8 @@ export function vmRecord(o: InventoryObject): VmRecord {
     ...(key ? { key } : {}),
     ...(changeVersion ? { changeVersion } : {}),
     disks,
-    hasIde: devices.some((d) => d._typeName === 'VirtualIDEController'),
+    // Every VM lists IDE 0 and IDE 1; only a controller with a device on it makes a powered-on rekey fail.
+    hasIde: devices.some((d) => d._typeName === 'VirtualIDEController' && list(z.unknown()).parse(unwrapAny((d as { device?: unknown }).device)).length > 0),
     snapshots: snapshotShape(o.props.get('snapshot')),
     powerState: prop(o, 'runtime.powerState', StrSchema) ?? 'unknown',
     ...(cryptoState ? { cryptoState } : {}),
@@ -187,7 +191,7 @@ export async function readVsan(session: VcenterSession, cluster: MoRef): Promise
     config = read(VsanConfigInfoExSchema, await session.callVsan(VSAN_CONFIG_SYSTEM, 'VsanClusterGetConfig', { cluster: moRef(cluster) }), 'VsanClusterGetConfig');
   } catch (err) {
     if (!(err instanceof VcenterError)) throw err;
-    return { encryptionEnabled: false, changing: false, unreadable: `vSAN settings could not be read: ${err.message}` };
+    return { encryptionEnabled: false, changing: false, unreadable: `vSAN settings could not be read: ${err.message}`, configUnreadable: true };
   }
   const enc = config.dataEncryptionConfig;
   const base = { encryptionEnabled: enc?.encryptionEnabled === true, ...(enc?.kmsProviderId ? { provider: enc.kmsProviderId.id } : {}), changing: enc?.changing === true };

@@ -26,6 +26,8 @@ export type JournalEvent =
   | { readonly event: 'task'; readonly task: string }
   /** A template was turned into a VM for its rekey (it must go back). */
   | { readonly event: 'converted' }
+  /** ...and is a template again. */
+  | { readonly event: 'reverted' }
   | { readonly event: 'done'; readonly keyId?: string; readonly detail?: string }
   | { readonly event: 'failed'; readonly fault?: string; readonly message: string };
 
@@ -152,10 +154,8 @@ export class Journal {
         task = undefined;
       }
       if (r.event === 'converted') converted = true;
-      if (r.event === 'done') {
-        done = true;
-        converted = false;
-      }
+      if (r.event === 'reverted') converted = false;
+      if (r.event === 'done') done = true;
     }
     return { records, ...(keyId ? { keyId } : {}), ...(pending !== undefined ? { pendingChangeVersion: pending } : {}), ...(task ? { pendingTask: task } : {}), converted, done };
   }
@@ -172,6 +172,11 @@ export class Journal {
     const out = new Set<string>();
     for (const list of this.history.values()) for (const r of list) if (r.event === 'sent') for (const k of r.oldKeys ?? []) out.add(k);
     return [...out];
+  }
+
+  /** Templates turned into VMs and not recorded as templates again (an interrupted round trip). */
+  convertedTemplates(): string[] {
+    return this.ids().filter((id) => id.startsWith('template:') && this.of(id).converted);
   }
 
   /** Objects with a history, by id. */

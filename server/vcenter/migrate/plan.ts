@@ -118,7 +118,9 @@ function vmItem(vm: VmRecord, from: string, to: string, hosts: ReadonlyMap<strin
 
 function vsanItem(c: ClusterRecord, from: string, to: string, hosts: readonly HostRecord[]): PlanItem | undefined {
   const v = c.vsan;
-  if (!v || !(v.unreadable !== undefined || (v.encryptionEnabled && v.provider === from))) return undefined;
+  // A cluster is listed when its encryption is on the old provider, or when that cannot be read at all; a health
+  // or resync query that fails only matters for a switch the cluster needs.
+  if (!v || !(v.configUnreadable === true || (v.encryptionEnabled && v.provider === from))) return undefined;
   const members = hosts.filter((h) => h.parent?.value === c.ref.value);
   const down = members.filter((h) => h.connectionState !== 'connected');
   const checks: Check[] = [
@@ -132,9 +134,11 @@ function vsanItem(c: ClusterRecord, from: string, to: string, hosts: readonly Ho
   return { id: `vsan-cluster:${c.ref.value}`, kind: 'vsan-cluster', ref: c.ref, name: c.name, action: `switch data-at-rest encryption to ${to} (shallow rekey; new host keys)`, checks, ...(failed ? { blocked: failed.detail ?? failed.name } : {}), oldKeys: [] };
 }
 
-function hostItem(h: HostRecord, from: string, to: string, vsanClusters: ReadonlySet<string>): PlanItem | undefined {
+function hostItem(h: HostRecord, from: string, to: string, vsanClusters: ReadonlySet<string>, vsanChanging: ReadonlySet<string>): PlanItem | undefined {
   if (!onOld(from, h.key)) return undefined;
+  const changing = h.parent !== undefined && vsanChanging.has(h.parent.value);
   const checks: Check[] = [
+    { name: "no vSAN key change in progress on its cluster", ok: !changing, ...(changing ? { detail: "its vSAN cluster's encryption change is in progress: vSAN gives it a new host key; plan again when it has finished" } : {}) },
     { name: 'connected', ok: h.connectionState === 'connected', ...(h.connectionState !== 'connected' ? { detail: `host is ${h.connectionState}` } : {}) },
     { name: 'crypto state safe', ok: h.cryptoState === 'safe' || h.cryptoState === undefined, ...(h.cryptoState && h.cryptoState !== 'safe' ? { detail: `crypto state ${h.cryptoState}` } : {}) },
   ];
@@ -176,8 +180,9 @@ export function planMigration(inv: MigrationInventory, from: string, to: string,
       vsanOnOld.add(c.ref.value);
     }
   }
+  const vsanChanging = new Set(inv.clusters.filter((c) => c.vsan?.encryptionEnabled && c.vsan.changing).map((c) => c.ref.value));
   for (const h of inv.hosts) {
-    const item = hostItem(h, from, to, vsanOnOld);
+    const item = hostItem(h, from, to, vsanOnOld, vsanChanging);
     if (item) items.push(item);
   }
   for (const c of inv.clusters) {

@@ -124,25 +124,32 @@ export async function migrateVm(ctx: StepContext, item: PlanItem): Promise<ItemR
     else if (!pool) out = result(item, 'blocked', { detail: "no resource pool found through the template's host" });
     else {
       ctx.journal.record(item.id, { event: 'converted' });
-      await ctx.session.call(vm.ref, 'MarkAsVirtualMachine', { pool: moRef(pool), ...(vm.host ? { host: moRef(vm.host) } : {}) });
-      vm = await readVm(ctx.session, vm.ref);
-      out = await rekey(ctx, item, vm);
+      try {
+        await ctx.session.call(vm.ref, 'MarkAsVirtualMachine', { pool: moRef(pool), ...(vm.host ? { host: moRef(vm.host) } : {}) });
+        vm = await readVm(ctx.session, vm.ref);
+        out = await rekey(ctx, item, vm);
+      } catch (err) {
+        if (!(err instanceof VcenterError)) throw err;
+        out = result(item, 'failed', { detail: err.message, ...(err.faultType ? { fault: err.faultType } : {}) });
+      }
     }
   } else {
     out = await rekey(ctx, item, vm);
   }
   // A template that is a VM now (this run's conversion, or a killed run's) goes back, whatever the rekey did.
-  if (wasTemplate && (history.converted || out.outcome !== 'already')) {
-    const now = await readVm(ctx.session, vm.ref);
-    if (!now.template) {
-      try {
-        await ctx.session.call(now.ref, 'MarkAsTemplate', {});
-      } catch (err) {
-        if (!(err instanceof VcenterError)) throw err;
-        out = result(item, 'failed', { detail: `${out.detail ? `${out.detail}; ` : ''}left as a VM: turning it back into a template failed (${err.message})`, ...(err.faultType ? { fault: err.faultType } : {}) });
-      }
-    }
-  }
+  if (wasTemplate && (ctx.journal.of(item.id).converted || out.outcome !== 'already')) out = await backToTemplate(ctx, item, out);
   ctx.journal.record(item.id, out.outcome === 'failed' || out.outcome === 'blocked' ? { event: 'failed', ...(out.fault ? { fault: out.fault } : {}), message: out.detail ?? out.outcome } : { event: 'done', ...(out.keyId ? { keyId: out.keyId } : {}), ...(out.detail ? { detail: out.detail } : {}) });
   return out;
+}
+
+async function backToTemplate(ctx: StepContext, item: PlanItem, out: ItemResult): Promise<ItemResult> {
+  try {
+    const now = await readVm(ctx.session, item.ref!);
+    if (!now.template) await ctx.session.call(now.ref, 'MarkAsTemplate', {});
+    ctx.journal.record(item.id, { event: 'reverted' });
+    return out;
+  } catch (err) {
+    if (!(err instanceof VcenterError)) throw err;
+    return result(item, 'failed', { detail: `${out.detail ? `${out.detail}; ` : ''}left as a VM: turning it back into a template failed (${err.message}); run --apply again`, ...(err.faultType ? { fault: err.faultType } : {}) });
+  }
 }

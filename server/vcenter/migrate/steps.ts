@@ -65,7 +65,9 @@ async function vsanCluster(ctx: StepContext, item: PlanItem): Promise<ItemResult
   await waitForTask(ctx.session, task, `vSAN encryption switch of ${item.name}`, ctx.taskTimeoutMs);
   vsan = await readVsan(ctx.session, cluster);
   if (vsan.provider !== ctx.to) return result(item, 'failed', { detail: `vSAN reports provider ${vsan.provider ?? 'none'} after the switch` });
-  return result(item, 'migrated', vsan.changing ? { detail: 'vSAN still reports the change in progress on some hosts' } : {});
+  // Still adapting on some hosts: not done until vSAN says so (its hosts wait; a later run or verify sees the end).
+  if (vsan.changing) return result(item, 'blocked', { detail: 'switched, and vSAN still reports the change in progress on some hosts: run again when it has finished' });
+  return result(item, 'migrated');
 }
 
 async function host(ctx: StepContext, item: PlanItem): Promise<ItemResult> {
@@ -75,6 +77,13 @@ async function host(ctx: StepContext, item: PlanItem): Promise<ItemResult> {
     return result(item, history.keyId && h.key?.keyId === history.keyId ? 'migrated' : 'already', h.key?.providerId === ctx.to ? { keyId: h.key.keyId } : {});
   }
   if (h.connectionState !== 'connected') return result(item, 'blocked', { detail: `host is ${h.connectionState}` });
+  // vSAN owns the host keys of an encrypted cluster: never change one while its cluster is on the old provider or switching.
+  if (h.parent?.type === 'ClusterComputeResource') {
+    const vsan = await readVsan(ctx.session, h.parent);
+    if (!vsan.configUnreadable && vsan.encryptionEnabled && (vsan.changing || vsan.provider === ctx.from)) {
+      return result(item, 'blocked', { detail: vsan.changing ? "its vSAN cluster's encryption change is in progress: vSAN gives it a new host key" : "its vSAN cluster is still on the old provider: it is rekeyed with the cluster's switch" });
+    }
+  }
   if (h.cryptoState !== undefined && h.cryptoState !== 'safe') return result(item, 'blocked', { detail: `crypto state ${h.cryptoState}` });
   let keyId = history.keyId;
   if (!keyId) {

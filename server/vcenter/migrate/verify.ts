@@ -47,6 +47,16 @@ export async function verifyMigration(session: VcenterSession, from: string, to:
   const problems = plan.refusals.filter((r) => !r.startsWith(`vCenter has no key provider named ${from} `));
   if (problems.length > 0) throw new VcenterError('VC_ERR_REFUSED', `cannot verify: ${problems.join('; ')}`);
   const remaining = plan.items.map((i) => ({ id: i.id, kind: i.kind, name: i.name, why: i.blocked ?? `not migrated yet: ${i.action}` }));
+  // A template an interrupted run turned into a VM is not finished, whatever keys it holds now.
+  for (const id of journal?.convertedTemplates() ?? []) {
+    const value = id.slice('template:'.length);
+    const vm = inv.vms.find((v) => v.ref.value === value);
+    if (!vm || vm.template) continue;
+    // One row per object: it replaces the VM row the plan gave it while it still has old keys.
+    const asVm = remaining.findIndex((r) => r.id === `vm:${value}`);
+    if (asVm >= 0) remaining.splice(asVm, 1);
+    remaining.push({ id, kind: 'template', name: vm.name, why: 'a template an interrupted run left as a VM: run --apply again to turn it back' });
+  }
   const crypto = new CryptoManagerKmip(session);
   const fresh = newKeysInUse(inv, to, journal);
   const unavailableKeys: Array<{ keyId: string; reason: string }> = [];
@@ -72,6 +82,7 @@ export async function verifyMigration(session: VcenterSession, from: string, to:
 }
 
 export const RETIRE_FOLLOW_UPS = [
+  'First-class disks (FCDs, Get-VDisk) are not inventoried by this tool: check that none is encrypted under the old provider, and rekey any that is through its storage policy, before the old provider is gone.',
   'Reboot the hosts one at a time (maintenance mode first): each must come back with its vSAN disk groups mounted and its encrypted VMs running on keys of the new provider.',
   'Keep the old provider restorable (its KMS and keys) until every host has rebooted and every backup, array snapshot or replica taken under its keys has expired; if something turns out to need it, add it back under exactly the same name. IBM KMIP for VMware stops on 2026-12-31: after that its keys cannot be had, so restore-test anything still encrypted under them before then.',
   'Only then delete the old KMIP for VMware instance (and its keys in Key Protect, named vmware_kmip…).',
