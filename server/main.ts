@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { WaitingAdminServer } from './admin/waiting.js';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
-import { prepareDevEnvironment, registerDevClient, writeDevAdminFile } from './dev/embedded.js';
+import { devClientBanner, prepareDevEnvironment, provisionDevClient, writeDevAdminFile } from './dev/embedded.js';
 import { createLoggers, errorSummary } from './log/logger.js';
 import { tuneHeap } from './heap-tuning.js';
 import { describeOpenFailure, failureCause, openWhenReachable } from './store/open-when-reachable.js';
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     logger.info('database reachable; starting');
     await waiting.close();
   }
-  if (dev) await registerDevClient(app.store, dev.pki);
+  const devClient = dev ? await provisionDevClient(app.store, dev, logger) : undefined;
   let ports;
   try {
     ports = await app.start();
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
         `  client certificate: ${p.clientCert}`,
         `  client key:         ${p.clientKey}`,
         `  data:               ${config.store.kind === 'sqlite' ? config.store.path : 'PostgreSQL'}, root key ${dev.rootKeyFile}`,
-        '  the client certificate is registered to tenant "dev"',
+        ...devClientBanner(devClient!, dev),
         `  manage it:          npm run kmipctl -- --dev --data-dir ${dev.dataDir} tenant list   (kmipctl when installed)`,
         '',
       ].join('\n') + '\n',

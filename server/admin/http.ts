@@ -105,7 +105,15 @@ export class AdminServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin');
+    } catch {
+      // An absolute-form target WHATWG URL refuses (a port beyond 65535, a bad host): the client's mistake.
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'malformed request target' }));
+      return;
+    }
     if (req.method === 'GET' && url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;

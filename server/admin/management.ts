@@ -40,6 +40,42 @@ export interface ManagementDeps {
 
 const LIVE = new Set<number>([State.PreActive, State.Active]);
 
+/** The most keys one GET /v1/keys page returns, and the page when the client names none. */
+export const MAX_KEYS_PAGE = 10_000;
+const DEFAULT_KEYS_PAGE = 1000;
+
+/** The `limit` query parameter: absent, or an integer from 1 to MAX_KEYS_PAGE; anything else is a 400. */
+function pageLimit(raw: string | null): number {
+  if (raw === null) return DEFAULT_KEYS_PAGE;
+  const n = /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_KEYS_PAGE)) throw new HttpProblem(400, `limit must be an integer from 1 to ${MAX_KEYS_PAGE}`);
+  return n;
+}
+
+/** A percent-encoded path segment; malformed encoding is the client's mistake (400), not a server error. */
+function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpProblem(400, 'the path has malformed percent-encoding');
+  }
+}
+
+/**
+ * ISO 8601 for a time in milliseconds. A time Date cannot represent (a date stored before dates were
+ * bounded at the KMIP port) is shown as its POSIX seconds instead of failing the whole answer.
+ */
+export function displayTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${Number.isFinite(ms) ? Math.trunc(ms / 1000) : String(ms)} s since 1970-01-01 (out of range)` : d.toISOString();
+}
+
+/** A certificate's validity date as ISO 8601, or as OpenSSL printed it when Date cannot read that. */
+function certificateTime(text: string): string {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? text : displayTime(ms);
+}
+
 export function managementRoutes(deps: ManagementDeps): Route {
   const { store, logger } = deps;
   const audit = (action: string, fields: Record<string, unknown>, result = 'success') => logger.info({ audit: true, admin: action, ...fields, result }, 'management');
@@ -82,7 +118,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
           tenant: names.get(o.tenantId) ?? o.tenantId,
           id: o.uid,
           state: STATE_NAMES[o.state] ?? String(o.state),
-          lastGetAt: o.lastGetAt === null ? null : new Date(o.lastGetAt).toISOString(),
+          lastGetAt: o.lastGetAt === null ? null : displayTime(o.lastGetAt),
           why: LIVE.has(o.state) ? `key is ${STATE_NAMES[o.state]}` : 'key was fetched recently',
         });
       }
@@ -100,7 +136,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
         const tenants = (await store.listTenants()).map((t) => ({
           name: t.name,
           id: t.id,
-          createdAt: new Date(t.createdAt).toISOString(),
+          createdAt: displayTime(t.createdAt),
           keys: Object.fromEntries(counts.filter((c) => c.tenantId === t.id).map((c) => [STATE_NAMES[c.state] ?? String(c.state), c.count])),
         }));
         send(res, 200, { tenants });
@@ -122,7 +158,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
       'DELETE',
       /^\/v1\/tenants\/([^/]+)$/,
       async (_req, res, m, url) => {
-        const tenant = await tenantByName(decodeURIComponent(m[1]!));
+        const tenant = await tenantByName(pathSegment(m[1]!));
         const force = url.searchParams.get('force') === 'true';
         const confirm = url.searchParams.get('confirm');
         const found = await blockers(tenant.id);
@@ -146,7 +182,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
         const tenantId = tenantName ? (await tenantByName(tenantName)).id : undefined;
         const certs = (await store.listClientCerts(tenantId)).map((c) => {
           const x = new X509Certificate(c.pem);
-          return { fingerprint: c.fingerprint, tenant: tenants.get(c.tenantId), label: c.label, kind: c.kind, subject: x.subject, notAfter: new Date(x.validTo).toISOString(), requiredSubject: c.subject };
+          return { fingerprint: c.fingerprint, tenant: tenants.get(c.tenantId), label: c.label, kind: c.kind, subject: x.subject, notAfter: certificateTime(x.validTo), requiredSubject: c.subject };
         });
         send(res, 200, { certificates: certs });
       },
@@ -173,7 +209,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
         await store.addClientCert({ fingerprint, tenantId: tenant.id, label: body.label ?? x.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? 'client', kind: body.kind, subject: body.subject ?? null, pem: body.pem, createdAt: deps.now() });
         deps.revokeClientAccess(); // forget cached refusals so it works at once on this node
         audit('cert add', { tenant: tenant.name, cert: fingerprint, kind: body.kind });
-        send(res, 201, { fingerprint, tenant: tenant.name, kind: body.kind, notAfter: new Date(x.validTo).toISOString() });
+        send(res, 201, { fingerprint, tenant: tenant.name, kind: body.kind, notAfter: certificateTime(x.validTo) });
       },
     ],
     [
@@ -193,7 +229,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
       async (_req, res, _m, url) => {
         const tenantName = url.searchParams.get('tenant');
         const stateName = url.searchParams.get('state');
-        const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 10_000);
+        const limit = pageLimit(url.searchParams.get('limit'));
         const after = url.searchParams.get('after') ?? undefined;
         const tenants = new Map((await store.listTenants()).map((t) => [t.id, t]));
         const tenant = tenantName ? await tenantByName(tenantName) : undefined;
@@ -207,7 +243,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
           const o = ManagedObject.fromRecord(record, deps.now());
           const date = (name: string) => {
             const v = o.first(name);
-            return typeof v === 'number' ? new Date(v * 1000).toISOString() : null;
+            return typeof v === 'number' ? displayTime(v * 1000) : null;
           };
           const text = (name: string) => {
             const v = o.first(name) as { value?: unknown } | undefined;
@@ -221,7 +257,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
             activated: date('Activation Date'),
             deactivated: date('Deactivation Date'),
             destroyed: date('Destroy Date'),
-            lastGet: s.lastGetAt === null ? null : new Date(s.lastGetAt).toISOString(),
+            lastGet: s.lastGetAt === null ? null : displayTime(s.lastGetAt),
             component: text('x-Component'),
             name: text('x-Name'),
             identifier: text('x-Identifier'),
@@ -234,7 +270,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
       'POST',
       /^\/v1\/keys\/([^/]+)\/(revoke|destroy)$/,
       async (req, res, m) => {
-        const uid = decodeURIComponent(m[1]!);
+        const uid = pathSegment(m[1]!);
         const action = m[2]!;
         const body = parse(z.object({ tenant: NAME, reason: z.enum(['compromise', 'cessation', 'superseded', 'unspecified']).default('cessation') }).strict(), await readJson(req));
         const tenant = await tenantByName(body.tenant);

@@ -111,6 +111,21 @@ export const WrapSchema = z.discriminatedUnion('kind', [
     }),
 ]);
 
+/** Loopback only: 127.0.0.0/8, ::1 (bracketed or not, or IPv4-mapped) and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.replace(/^::ffff:/, '');
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/** The admin section would take a bearer token over plain HTTP from other machines. */
+function plaintextTokenOnNetwork(a: unknown): boolean {
+  const admin = (a ?? {}) as { enabled?: unknown; host?: unknown; tokenFile?: unknown; tls?: unknown; allowPlaintextToken?: unknown };
+  if (admin.enabled === false || admin.tokenFile === undefined || admin.tls !== undefined || admin.allowPlaintextToken === true) return false;
+  return !isLoopbackHost(typeof admin.host === 'string' ? admin.host : '127.0.0.1');
+}
+
 export const ServerConfigSchema = z
   .object({
     listen: z.object({ host: host.default('127.0.0.1'), port: port.default(5696) }).strict().default({ host: '127.0.0.1', port: 5696 }),
@@ -132,8 +147,23 @@ export const ServerConfigSchema = z
          * management calls (a restore streams for long) are exempt. Bounds slow senders.
          */
         requestTimeoutMs: z.number().int().min(500).max(600_000).default(30_000),
+        /**
+         * Accept a bearer token (tokenFile) on a non-loopback admin host without admin.tls. Off by
+         * default and refused at start: the token, which grants the whole management API, would cross
+         * the network in clear. Set it only when something else encrypts the path (a TLS-terminating
+         * proxy on the same host, a tunnel); otherwise give admin.tls or bind admin.host to 127.0.0.1.
+         */
+        allowPlaintextToken: z.boolean().optional(),
       })
       .strict()
+      // Checked even when other admin fields are wrong, so every problem is reported at once.
+      .refine((a) => !plaintextTokenOnNetwork(a), {
+        message:
+          'a token-authenticated admin port on a non-loopback host needs admin.tls: the bearer token would cross the network in clear ' +
+          '(give admin.tls, bind admin.host to 127.0.0.1, or set admin.allowPlaintextToken: true if something else encrypts the path)',
+        path: ['tokenFile'],
+        when: () => true,
+      })
       .default({ enabled: true, host: '127.0.0.1', port: 9696, requestTimeoutMs: 30_000 }),
     teardown: z
       .object({ recentUseDays: z.number().min(0).max(3650).default(30) })

@@ -94,5 +94,14 @@ export function issueCertificate(
   cert.setExtensions(extensions);
   const signingKey = forge.pki.privateKeyFromPem(issuer ? issuer.privateKeyPem : keys.privateKeyPem);
   cert.sign(signingKey, forge.md.sha256.create());
-  return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
+  return { ...keys, certificatePem: lfPem(forge.pki.certificateToPem(cert)) };
+}
+
+/**
+ * PEM with LF line endings. node-forge ends lines with CRLF; Go's PEM parser (govc kms.trust, and so
+ * what an operator pastes into vCenter tooling) rejects the stray CR, so everything we write or print
+ * goes through this.
+ */
+export function lfPem(pem: string): string {
+  return pem.replace(/\r\n?/g, '\n');
 }

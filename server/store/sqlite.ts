@@ -11,7 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { fdatasync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
@@ -96,7 +96,10 @@ export class SqliteStore implements KeyStore {
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    if (options.path !== ':memory:') {
+      mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+      SqliteStore.ownerOnlyFiles(options.path);
+    }
     this.db = SqliteStore.openDatabase(options);
     this.walPath = options.path === ':memory:' ? undefined : `${options.path}-wal`;
     this.syncWal = options.syncWal ?? fdatasync;
@@ -146,6 +149,33 @@ export class SqliteStore implements KeyStore {
     };
     this.touchTimer = setInterval(() => this.flushTouches(), options.touchFlushMs ?? 1000);
     this.touchTimer.unref();
+  }
+
+  /**
+   * The database holds wrapped material and every object's metadata: its files are the owner's only
+   * (0600), whatever the folder's mode or the umask. The database file is created 0600 before SQLite
+   * opens it (SQLite gives the WAL, shared-memory and journal files the database file's mode), and
+   * files an earlier version left readable by others are tightened; a file we may not tighten is refused.
+   */
+  private static ownerOnlyFiles(path: string): void {
+    closeSync(openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+      let mode: number;
+      try {
+        const st = lstatSync(file);
+        if (!st.isFile()) continue;
+        mode = st.mode & 0o777;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      if ((mode & 0o077) === 0) continue;
+      try {
+        chmodSync(file, mode & 0o700);
+      } catch (err) {
+        throw new StoreError(StoreErrorCode.Unavailable, `database file ${file} is readable by others (mode ${mode.toString(8)}) and cannot be made owner-only: ${(err as Error).message}`, { cause: err });
+      }
+    }
   }
 
   private static openDatabase(options: SqliteStoreOptions): Database.Database {

@@ -6,6 +6,7 @@
  * New-KmipClientCertificate, Set-KeyProvider) and govmomi cli/kms (kms.add -n -a -p, kms.trust
  * -server-cert, kms.default, kms.ls).
  */
+import { lfPem } from '../pki/certificates.js';
 import type { ProviderSpec } from './provider-spec.js';
 
 export interface ConfigDocument {
@@ -58,11 +59,12 @@ export function configDocument(spec: ProviderSpec, tenant = 'TENANT'): ConfigDoc
     `# optional: govc kms.default ${shQuote(p)}`,
     `govc kms.ls ${shQuote(p)}`,
   ];
-  return { keyProvider: p, servers: spec.servers.map((s) => ({ ...s })), serverCaPem: spec.caPem, tenant, vsphereClient, powercli, govc };
+  return { keyProvider: p, servers: spec.servers.map((s) => ({ ...s })), serverCaPem: lfPem(spec.caPem), tenant, vsphereClient, powercli, govc };
 }
 
+/** The text is printed with LF only: a CA file written with CRLF would make the govc kms.trust step fail in Go's PEM parser. */
 export function configText(doc: ConfigDocument): string {
-  return [
+  return lfPem([
     `Key provider ${doc.keyProvider}: ${doc.servers.length} KMIP server(s)`,
     ...doc.servers.map((s) => `  ${s.name}  ${s.address}:${s.port}`),
     '',
@@ -77,5 +79,5 @@ export function configText(doc: ConfigDocument): string {
     '',
     '== govc ==',
     ...doc.govc,
-  ].join('\n');
+  ].join('\n'));
 }

@@ -2,7 +2,14 @@
  * A logged-in vCenter session over the transport the vCenter speaks. `auto` picks VI/JSON when it is
  * there (release from the hello call on 8.0 Update 2+, else 8.0.1.0 if that answers) and SOAP
  * otherwise (7.0 Update 2/3). A call that finds the session expired logs in again once and is
- * retried (NotAuthenticated means vCenter did not run it). Errors never carry the password.
+ * retried (NotAuthenticated means vCenter did not run it).
+ *
+ * Errors never carry the password, by construction rather than by masking: the password goes into one
+ * request only (Login), and every failure of that request becomes a fixed text that names the user and
+ * the failure class, never vCenter's own words (which could echo the request). No other request
+ * carries the password, so no other answer can echo it. Nothing here searches a message for the
+ * password's text: replacing it (as this module once did) turned `(wrong user name or password)` into
+ * `(******** user name or password)` for a password of `wrong`, and so revealed it.
  */
 import { VcenterError, isFault } from './errors.js';
 import { DEFAULT_HTTP, HttpClient, type HttpOptions, type TlsTrust } from './http.js';
@@ -58,12 +65,12 @@ export class VcenterSession {
         throw new VcenterError('VC_ERR_UNSUPPORTED', `${content.about.fullName} (API ${content.about.apiVersion}) is older than vCenter 7.0 Update 2, which this tool needs`);
       }
       if (!content.cryptoManager || !content.viewManager) throw new VcenterError('VC_ERR_UNSUPPORTED', `${content.about.fullName} has no CryptoManager or ViewManager`);
-      await transport.login(options.user, options.password);
+      await login(transport, options);
       return new VcenterSession(transport, content, options);
     } catch (err) {
       if (transport) transport.close();
       else http.close();
-      throw scrub(err, options.password);
+      throw err;
     }
   }
 
@@ -94,20 +101,44 @@ export class VcenterSession {
     try {
       return await op();
     } catch (err) {
-      if (!isFault(err, 'NotAuthenticated')) throw scrub(err, this.options.password);
-      try {
-        await this.transport.login(this.options.user, this.options.password);
-        return await op();
-      } catch (again) {
-        throw scrub(again, this.options.password);
-      }
+      if (!isFault(err, 'NotAuthenticated')) throw err;
+      await login(this.transport, this.options);
+      return await op();
     }
   }
 }
 
-/** Belt and braces: no message that leaves this module may contain the password. */
-function scrub(err: unknown, password: string): unknown {
-  if (password.length < 4 || !(err instanceof Error) || !err.message.includes(password)) return err;
+/** A vim25 fault type name as vCenter sends them (InvalidLogin, NoPermission…); anything else is not repeated. */
+const FAULT_TYPE = /^[A-Z][A-Za-z0-9]{0,63}$/;
+
+/**
+ * The one request that carries the password. Its failures are rebuilt from fixed texts: the same
+ * message whatever the password, and never a word of vCenter's answer, which could echo the request.
+ */
+async function login(transport: VimTransport, options: SessionOptions): Promise<void> {
+  try {
+    await transport.login(options.user, options.password);
+  } catch (err) {
+    throw loginError(err, options.user);
+  }
+}
+
+function loginError(err: unknown, user: string): VcenterError {
   const code = err instanceof VcenterError ? err.code : 'VC_ERR_PROTOCOL';
-  return new VcenterError(code, err.message.split(password).join('********'), err instanceof VcenterError ? err.faultType : undefined);
+  switch (code) {
+    case 'VC_ERR_AUTH':
+      return new VcenterError('VC_ERR_AUTH', `vCenter refused the login of ${user} (wrong user name or password)`, 'InvalidLogin');
+    case 'VC_ERR_CONNECT':
+    case 'VC_ERR_TLS':
+    case 'VC_ERR_HTTP':
+      // Built by http.ts from the URL, the method, the path and the socket's error: nothing of the request body.
+      return err as VcenterError;
+    case 'VC_ERR_FAULT': {
+      const type = (err as VcenterError).faultType;
+      const named = type !== undefined && FAULT_TYPE.test(type) ? type : undefined;
+      return new VcenterError('VC_ERR_FAULT', `vCenter did not log ${user} in: it answered the login with ${named ? `the fault ${named}` : 'a fault'} (its text is not shown: it could repeat what was sent)`, named);
+    }
+    default:
+      return new VcenterError(code, `vCenter did not log ${user} in: its answer to the login could not be used (${code}; the answer is not shown: it could repeat what was sent)`);
+  }
 }

@@ -77,6 +77,19 @@ describe('kmipctl vcenter', () => {
       expect(r.json.govc).toContain('govc kms.trust -server-cert "$(cat ca-cert.pem)" kmip-dev-eu-de');
     });
 
+    it('prints the CA with LF line endings even from a CRLF file, so govc kms.trust can parse it (issue 18 item 12)', async () => {
+      const crlf = join(dir, 'ca-crlf.pem');
+      writeFileSync(crlf, rig.kmip.pki.ca.certificatePem.replace(/\r?\n/g, '\r\n'));
+      const r = await run('vcenter', 'config', '--endpoints', '10.240.0.4:5696', '--kmip-ca', crlf, '--provider', 'kp-lf');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('-----BEGIN CERTIFICATE-----\n');
+      expect(r.stdout).not.toContain('\r');
+      const j = await run('--json', 'vcenter', 'config', '--endpoints', '10.240.0.4:5696', '--kmip-ca', crlf, '--provider', 'kp-lf');
+      expect(j.code, j.stderr).toBe(0);
+      expect(j.json.serverCaPem).not.toContain('\r');
+      expect(j.json.serverCaPem).toBe(rig.kmip.pki.ca.certificatePem.replace(/\r\n/g, '\n').trim() + '\n');
+    });
+
     it('usage errors exit 2', async () => {
       expect((await run('vcenter', 'config', '--endpoints', '10.0.0.1', '--provider', 'kp')).code).toBe(2);
       expect((await run('vcenter', 'config', '--stack', 'nope', '--cdktf-out', dir)).code).toBe(2);
@@ -214,6 +227,19 @@ describe('kmipctl vcenter', () => {
       expect(insecure.stderr).toMatch(/warning: --insecure/);
     });
 
+    it('a provider vCenter does not list is reported as not registered, with the providers it does list (exit 0)', async () => {
+      const r = await run('--json', 'vcenter', 'usage', ...vc(json), '--provider', 'kp-prdo');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ provider: 'kp-prdo', registered: false, inUse: false });
+      expect(r.json.knownProviders).toEqual(expect.arrayContaining(['kp-prod', 'kp-perm']));
+      const human = await run('vcenter', 'usage', ...vc(json), '--provider', 'kp-prdo');
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/key provider kp-prdo on .*: NOT REGISTERED: vCenter has no key provider of that name \(check the name\); the key providers vCenter knows: .*kp-prod/);
+      const known = await run('--json', 'vcenter', 'usage', ...vc(json), '--provider', 'kp-prod');
+      expect(known.json.registered).toBe(true);
+      expect(known.json.knownProviders).toBeUndefined();
+    });
+
     it('a wrong password is refused without printing it', async () => {
       const file = join(dir, 'wrong-password');
       writeFileSync(file, 'Not-The-Right-Passw0rd\n');
@@ -221,6 +247,23 @@ describe('kmipctl vcenter', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/refused the login of administrator@vsphere.local/);
       expect(r.stdout + r.stderr).not.toContain('Not-The-Right-Passw0rd');
+    });
+  });
+
+  describe('a wrong password that is a word of the message (issue 18 item 10)', () => {
+    it.each(['json', 'soap'] as const)('prints the same refusal whatever the password, with no mask in it (%s)', async (which) => {
+      const fake = which === 'json' ? json : soap;
+      const seen = new Set<string>();
+      for (const word of ['wrong', 'password', 'vCenter', 'login', 'user', 'refused']) {
+        const file = join(dir, `word-password-${word}`);
+        writeFileSync(file, `${word}\n`, { mode: 0o600 });
+        const r = await run('vcenter', 'usage', '--vcenter', fake.url, '--vcenter-user', fake.user, '--vcenter-password-file', file, '--vcenter-ca', fake.caFile, '--provider', 'kp-prod');
+        expect(r.code, word).toBe(1);
+        expect(r.stderr, word).not.toContain('*');
+        seen.add(r.stderr);
+      }
+      expect([...seen]).toHaveLength(1);
+      expect([...seen][0]).toMatch(/vCenter refused the login of administrator@vsphere\.local \(wrong user name or password\)/);
     });
   });
 
@@ -273,6 +316,40 @@ describe('kmipctl vcenter', () => {
       expect(plain.json.vcenter).toBeUndefined();
       expect(fake.calls.length).toBe(calls);
       expect((await preflight(...vc(fake))).code).toBe(2); // --provider missing
+    });
+
+    it('a provider name vCenter does not know is an error (exit 2) listing the ones it knows, never "safe" (issue 18 item 11)', async () => {
+      const [vm] = fake.inventory.seedVms(1, 'payroll', 'kp-teardown');
+      try {
+        const calls = fake.calls.length;
+        const human = await preflight(...vc(fake, '--provider', 'kp-tear-down'));
+        expect(human.code, human.stdout + human.stderr).toBe(2);
+        expect(human.stdout).not.toMatch(/safe to tear down/);
+        expect(human.stderr).toMatch(/has no key provider named kp-tear-down.*check --provider; the key providers vCenter knows: kp-teardown/);
+        const j = await preflight('--json', ...vc(fake, '--provider', 'kp-tear-down'));
+        expect(j.code).toBe(2);
+        expect(j.json).toMatchObject({ code: 'VC_ERR_INPUT', provider: 'kp-tear-down', knownProviders: ['kp-teardown'] });
+        expect(j.json.safe).toBeUndefined();
+        expect(fake.calls.length).toBeGreaterThan(calls);
+        expect(fake.activeSessions).toBe(0);
+      } finally {
+        fake.inventory.vms.splice(fake.inventory.vms.indexOf(vm!), 1);
+      }
+    });
+
+    it('a provider vCenter no longer lists but whose keys VMs still hold is in use (exit 3), not a typo', async () => {
+      const [vm] = fake.inventory.seedVms(1, 'orphan', 'kp-unlisted');
+      try {
+        const r = await preflight('--json', ...vc(fake, '--provider', 'kp-unlisted'));
+        expect(r.code, r.stdout + r.stderr).toBe(3);
+        expect(r.json.safe).toBe(false);
+        expect(r.json.vcenter).toMatchObject({ registered: false, inUse: true, knownProviders: ['kp-teardown'] });
+        const human = await preflight(...vc(fake, '--provider', 'kp-unlisted'));
+        expect(human.code).toBe(3);
+        expect(human.stdout).toMatch(/NOT safe to tear down: vCenter still uses key provider kp-unlisted[\s\S]*NOT REGISTERED[\s\S]*vm +orphan-0001/);
+      } finally {
+        fake.inventory.vms.splice(fake.inventory.vms.indexOf(vm!), 1);
+      }
     });
   });
 

@@ -9,6 +9,7 @@ import type { Command, CommandContext } from '../command.js';
 import type { CliOptions } from '../options.js';
 import { table } from '../output.js';
 import { configDocument, configText } from '../../vcenter/config-text.js';
+import { CryptoManagerKmip } from '../../vcenter/crypto-manager.js';
 import { loadSigningCa, type SigningCa } from '../../vcenter/csr.js';
 import { VcenterError } from '../../vcenter/errors.js';
 import { endpointsSpec, readStackSpec, type ProviderSpec } from '../../vcenter/provider-spec.js';
@@ -108,10 +109,19 @@ function registerText(r: RegisterReport): string {
   ].join('\n');
 }
 
-export function usageText(u: ProviderUsage): string {
+/** What vCenter said about a provider, plus, when it does not list it, the providers it does list. */
+export type ProviderReport = ProviderUsage & { readonly knownProviders?: readonly string[] };
+
+function knownText(known: readonly string[]): string {
+  return known.length === 0 ? 'vCenter has no key provider at all' : `the key providers vCenter knows: ${known.join(', ')}`;
+}
+
+export function usageText(u: ProviderReport): string {
   const rows = [...u.users, ...u.unknownProvider, ...u.unreadable].map((e) => [e.kind, e.name, e.id, e.detail]);
   return [
-    `key provider ${u.provider} on ${u.vcenter}: ${u.registered ? 'registered' : 'not registered'}${u.isDefault ? ", vCenter's default" : ''}`,
+    u.registered
+      ? `key provider ${u.provider} on ${u.vcenter}: registered${u.isDefault ? ", vCenter's default" : ''}`
+      : `key provider ${u.provider} on ${u.vcenter}: NOT REGISTERED: vCenter has no key provider of that name (check the name); ${knownText(u.knownProviders ?? [])}`,
     u.inUse
       ? `in use: ${u.counts.vms} VM(s) or template(s), ${u.counts.hosts} host(s), ${u.counts.clusters} cluster(s)${u.unknownProvider.length ? `, ${u.unknownProvider.length} VM(s) with a key of unknown provider` : ''}${u.unreadable.length ? `, ${u.unreadable.length} vSAN cluster(s) unreadable` : ''}${u.isDefault ? ', default provider' : ''}`
       : `not in use (${u.counts.scanned} inventory object(s) checked)`,
@@ -119,11 +129,33 @@ export function usageText(u: ProviderUsage): string {
   ].join('\n');
 }
 
-/** For preflight-destroy: who in vCenter still uses --provider (with all the vCenter flags). */
-export async function providerInUse(o: CliOptions): Promise<ProviderUsage> {
+/** providerUsage, and the providers vCenter knows when it does not list this one (same session). */
+async function providerReport(session: VcenterSession, provider: string): Promise<ProviderReport> {
+  const usage = await providerUsage(session, provider);
+  if (usage.registered) return usage;
+  const known = [...new Set((await new CryptoManagerKmip(session).listKmsClusters()).map((c) => c.clusterId.id))].sort();
+  return { ...usage, knownProviders: known };
+}
+
+/**
+ * For preflight-destroy: who in vCenter still uses --provider (with all the vCenter flags). A name
+ * vCenter does not list and nothing in its inventory names is a mistake in the command (a typo would
+ * otherwise find nothing and call the teardown safe): exit 2, listing the providers vCenter knows. A
+ * provider no longer listed whose keys VMs or hosts still hold is in use (exit 3 from the caller).
+ */
+export async function providerInUse(o: CliOptions): Promise<ProviderReport> {
   if (!o.provider) throw new CliError('with --vcenter, give --provider NAME: the key provider being torn down', 2);
   const provider = o.provider;
-  return withSession(o, (session) => providerUsage(session, provider));
+  const report = await withSession(o, (session) => providerReport(session, provider));
+  if (!report.registered && report.users.length === 0) {
+    const known = report.knownProviders ?? [];
+    throw new CliError(`vCenter ${report.vcenter} has no key provider named ${provider}, so it cannot tell whether the provider is in use: check --provider; ${knownText(known)}`, 2, {
+      code: 'VC_ERR_INPUT',
+      provider,
+      knownProviders: known,
+    });
+  }
+  return report;
 }
 
 const config: Command = async ({ out, options: o }) => {
@@ -169,7 +201,7 @@ const register: Command = async (ctx: CommandContext) => {
 const usage: Command = async ({ out, options: o }) => {
   if (!o.provider) throw new CliError('give --provider NAME: the key provider to look for', 2);
   const provider = o.provider;
-  const r = await withSession(o, (session) => providerUsage(session, provider));
+  const r = await withSession(o, (session) => providerReport(session, provider));
   out.result(r, () => usageText(r));
 };
 

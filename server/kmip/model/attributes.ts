@@ -197,6 +197,24 @@ function customValue(item: TtlvItem, name: string): TtlvItem {
   return { ...item, tag: Tag.AttributeValue };
 }
 
+/**
+ * The dates an object may hold: from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the range every
+ * place that shows them (ISO 8601 in the management API and kmipctl, the logs) can represent.
+ */
+export const MIN_DATE_SECONDS = 0;
+export const MAX_DATE_SECONDS = 253_402_300_799;
+
+/** How a decoded attribute is used: stored on an object (`set`, the default), or only compared (Locate, Current Attribute). */
+export type AttributeUse = 'set' | 'match';
+
+/** Refuses, with Invalid Field, a date attribute an object could hold but nothing could show. */
+function checkStorable(d: AttributeDef, name: string, value: unknown, use: AttributeUse): void {
+  if (use !== 'set' || d.codec !== (dateTime as ValueCodec<unknown>) || typeof value !== 'number') return;
+  if (value < MIN_DATE_SECONDS || value > MAX_DATE_SECONDS) {
+    throw invalidField(`${name} must be a date from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (POSIX seconds ${MIN_DATE_SECONDS} to ${MAX_DATE_SECONDS})`);
+  }
+}
+
 // ---- 1.x form: Attribute { Attribute Name, Attribute Index?, Attribute Value } ----
 
 export const AttributeV1Schema = struct('Attribute', {
@@ -208,12 +226,14 @@ export const AttributeV1Schema = struct('Attribute', {
 export function attributeFromV1(
   a: { attributeName: string; attributeIndex?: number | undefined; attributeValue?: TtlvItem | undefined },
   ctx: CodecContext,
+  use: AttributeUse = 'set',
 ): Attribute {
   const d = attributeDef(a.attributeName, ctx.version);
   if (!d) throw unsupportedAttribute(a.attributeName);
   if (a.attributeValue === undefined) throw invalidField(`attribute ${a.attributeName} has no value`);
   if (a.attributeIndex !== undefined && a.attributeIndex < 0) throw invalidField('Attribute Index must not be negative');
   const value = d === CUSTOM_CLIENT || d === CUSTOM_SERVER ? customValue(a.attributeValue, a.attributeName) : d.codec.decode(a.attributeValue, ctx);
+  checkStorable(d, a.attributeName, value, use);
   return { name: a.attributeName, index: a.attributeIndex ?? 0, value };
 }
 
@@ -235,7 +255,7 @@ export const VendorAttributeSchema = struct('Vendor Attribute', {
 });
 
 /** Vendor "x" and "y" map to 1.x custom names "x-…" and "y-…", so both generations see the same attribute. */
-export function attributeFromV2(item: TtlvItem, ctx: CodecContext): Attribute {
+export function attributeFromV2(item: TtlvItem, ctx: CodecContext, use: AttributeUse = 'set'): Attribute {
   if (item.tag === Tag.Attribute) {
     const v = VendorAttributeSchema.decode(item, ctx);
     const name = `${v.vendorIdentification}-${v.attributeName}`;
@@ -244,7 +264,9 @@ export function attributeFromV2(item: TtlvItem, ctx: CodecContext): Attribute {
   }
   const d = BY_TAG.get(item.tag);
   if (!d || !inRange(ctx.version, d.since, d.until)) throw new KmipError(ResultReason.UnsupportedAttribute, 'attribute is not supported');
-  return { name: d.name, index: 0, value: d.codec.decode(item, ctx) };
+  const value = d.codec.decode(item, ctx);
+  checkStorable(d, d.name, value, use);
+  return { name: d.name, index: 0, value };
 }
 
 export function attributeToV2(attr: Attribute, ctx: CodecContext): TtlvItem | undefined {

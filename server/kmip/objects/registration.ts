@@ -14,7 +14,7 @@ import { STORAGE_CONTEXT } from '../schema.js';
 import { algorithmMatches, describeKey, readKey } from './asymmetric-key.js';
 import { certificateAttributes } from './certificate.js';
 import { CertificateSchema, KeyValueSchema, OpaqueObjectSchema, PrivateKeySchema, PublicKeySchema, SecretDataSchema, SymmetricKeySchema, TransparentSymmetricKeySchema, type KeyBlock } from './schemas.js';
-import { isSupportedSymmetricAlgorithm, materialLength } from './symmetric-key.js';
+import { isSupportedSymmetricAlgorithm, materialLength, symmetricLengthProblem } from './symmetric-key.js';
 
 export interface Registration {
   /** The object item as stored and served. */
@@ -71,6 +71,8 @@ function symmetricKey(item: TtlvItem, attributes: readonly Attribute[]): Registr
   const { keyBlock } = SymmetricKeySchema.decode(item, STORAGE_CONTEXT);
   const { algorithm, length } = statedAlgorithm(keyBlock, attributes);
   if (algorithm === undefined || length === undefined) throw invalidField('a symmetric key needs its Cryptographic Algorithm and Length (in the Key Block or the attributes)');
+  const lengthProblem = symmetricLengthProblem(algorithm, length, 'register');
+  if (lengthProblem) throw invalidField(lengthProblem);
   const derived = [attr('Cryptographic Algorithm', algorithm), attr('Cryptographic Length', length)];
   if (!keyBlock.keyWrappingData) {
     if (keyBlock.keyFormatType !== KeyFormatType.Raw && keyBlock.keyFormatType !== KeyFormatType.TransparentSymmetricKey) {
@@ -86,8 +88,11 @@ function symmetricKey(item: TtlvItem, attributes: readonly Attribute[]): Registr
           ? TransparentSymmetricKeySchema.decode({ ...material, tag: Tag.KeyMaterial }, STORAGE_CONTEXT).key
           : undefined;
     if (!key) throw invalidField('Key Material does not match its Key Format Type');
-    if (isSupportedSymmetricAlgorithm(algorithm) && key.length !== materialLength(algorithm, length) && length % 8 === 0) {
-      throw invalidField('the key is not as long as its Cryptographic Length says');
+    // The material must be as long as the declared length says: for the algorithms the server knows
+    // (3DES: 24 bytes with parity), and for any other whenever the length is in whole bytes.
+    const expected = isSupportedSymmetricAlgorithm(algorithm) ? materialLength(algorithm, length) : length % 8 === 0 ? length / 8 : undefined;
+    if (expected !== undefined && key.length !== expected) {
+      throw invalidField(`the key is ${key.length} bytes, not the ${expected} bytes its Cryptographic Length ${length} says`);
     }
     derived.push(digest(key, KeyFormatType.Raw));
   }

@@ -35,6 +35,33 @@ export function validSymmetricLength(algorithm: number, bits: number): boolean {
   }
 }
 
+/** The lengths an algorithm has, as a message states them. */
+function validLengthsText(algorithm: number, origin: 'create' | 'register'): string {
+  switch (algorithm) {
+    case CryptographicAlgorithm.AES:
+      return 'AES keys are 128, 192 or 256 bits';
+    case CryptographicAlgorithm.DES3:
+      return '3DES keys are 168 or 192 bits (24 bytes with parity)';
+    case CryptographicAlgorithm.ChaCha20:
+      return 'ChaCha20 keys are 256 bits';
+    default:
+      return origin === 'create' ? 'HMAC keys are made from 128 to 4096 bits, in whole bytes' : 'HMAC keys are a whole number of bytes';
+  }
+}
+
+/**
+ * Why `bits` is not a length `algorithm` has, or undefined when it is. Create makes the lengths
+ * validSymmetricLength lists; Register takes the same for AES, 3DES and ChaCha20, and an HMAC key of
+ * any whole number of bytes (RFC 2104 allows any key length; a client may bring one made elsewhere).
+ * Algorithms the server does not make keys for only need a positive length.
+ */
+export function symmetricLengthProblem(algorithm: number, bits: number, origin: 'create' | 'register'): string | undefined {
+  if (!Number.isInteger(bits) || bits <= 0) return `Cryptographic Length ${bits} is not a length`;
+  if (!isSupportedSymmetricAlgorithm(algorithm)) return undefined;
+  const valid = origin === 'register' && HMAC.has(algorithm) ? bits % 8 === 0 : validSymmetricLength(algorithm, bits);
+  return valid ? undefined : `Cryptographic Length ${bits} is not valid for this algorithm: ${validLengthsText(algorithm, origin)}`;
+}
+
 export function isSupportedSymmetricAlgorithm(algorithm: number): boolean {
   return algorithm === CryptographicAlgorithm.AES || algorithm === CryptographicAlgorithm.DES3 || algorithm === CryptographicAlgorithm.ChaCha20 || HMAC.has(algorithm);
 }
@@ -56,7 +83,8 @@ function setOddParity(key: Buffer): void {
 
 export function generateSymmetricKey(algorithm: number, bits: number): Uint8Array {
   if (!isSupportedSymmetricAlgorithm(algorithm)) throw invalidField('Cryptographic Algorithm is not supported for symmetric keys');
-  if (!validSymmetricLength(algorithm, bits)) throw invalidField(`Cryptographic Length ${bits} is not valid for this algorithm`);
+  const problem = symmetricLengthProblem(algorithm, bits, 'create');
+  if (problem) throw invalidField(problem);
   const key = randomBytesPooled(materialLength(algorithm, bits));
   if (algorithm === CryptographicAlgorithm.DES3) setOddParity(key);
   return new Uint8Array(key);

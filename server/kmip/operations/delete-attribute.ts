@@ -31,7 +31,7 @@ function readTarget(ctx: OperationContext, req: InferStruct<typeof Request>): { 
   }
   if (req.currentAttribute) {
     if (req.currentAttribute.length !== 1) throw invalidField('Current Attribute must hold exactly one attribute');
-    const a = attributeFromV2(req.currentAttribute[0]!, ctx);
+    const a = attributeFromV2(req.currentAttribute[0]!, ctx, 'match');
     return { name: a.name, value: a.value };
   }
   if (req.attributeReference) return { name: req.attributeReference };

@@ -97,7 +97,7 @@ export const locate = defineOperation({
   request: Request,
   response: Response,
   async handle(ctx: OperationContext, req) {
-    const attrs = is2x(ctx.version) ? (req.attributesV2 ?? []).map((i) => attributeFromV2(i, ctx)) : req.attributes.map((a) => attributeFromV1(a, ctx));
+    const attrs = is2x(ctx.version) ? (req.attributesV2 ?? []).map((i) => attributeFromV2(i, ctx, 'match')) : req.attributes.map((a) => attributeFromV1(a, ctx, 'match'));
     const c = criteria(attrs);
     if (req.maximumItems !== undefined && req.maximumItems < 0) throw invalidField('Maximum Items must not be negative');
     if (req.offsetItems !== undefined && req.offsetItems < 0) throw invalidField('Offset Items must not be negative');

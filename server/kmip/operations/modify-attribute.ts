@@ -42,7 +42,7 @@ function readEdit(ctx: OperationContext, req: InferStruct<typeof Request>): Edit
   const a = attributeFromV2(next[0]!, ctx);
   if (!req.currentAttribute) return { name: a.name, value: a.value, target: { kind: 'only' } };
   if (req.currentAttribute.length !== 1) throw invalidField('Current Attribute must hold exactly one attribute');
-  const current = attributeFromV2(req.currentAttribute[0]!, ctx);
+  const current = attributeFromV2(req.currentAttribute[0]!, ctx, 'match');
   if (current.name !== a.name) throw invalidField('Current Attribute and New Attribute must name the same attribute');
   return { name: a.name, value: a.value, target: { kind: 'value', current: current.value } };
 }

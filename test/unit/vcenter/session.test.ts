@@ -59,6 +59,53 @@ describe('vCenter sessions', () => {
     }
   });
 
+  // Issue 18 item 10: the mask once replaced the password's text wherever it appeared, so a password
+  // that is a word of the message showed up as "(******** user name or password)".
+  const WORDS = ['wrong', 'password', 'vCenter', 'login', 'user', 'name', 'refused', 'administrator@vsphere.local', 'Cannot complete', 'InvalidLogin', 'Wr0ng-Passw0rd-Secret'];
+
+  it.each(['8.0.2', '7.0.3'] as const)('a wrong password that is a word of the message: the same message whatever the password (%s)', async (version) => {
+    const fake = fakes[version]!;
+    const messages = new Set<string>();
+    for (const password of WORDS) {
+      const err = (await open(fake, { password }).catch((e: unknown) => e)) as VcenterError;
+      expect(err.code, password).toBe('VC_ERR_AUTH');
+      expect(err.message, password).not.toContain('*');
+      messages.add(err.message);
+    }
+    expect([...messages]).toEqual(['vCenter refused the login of administrator@vsphere.local (wrong user name or password)']);
+  });
+
+  it.each(['8.0.2', '7.0.3'] as const)('a login fault whose text repeats the password is not shown, whatever the password (%s)', async (version) => {
+    const fake = fakes[version]!;
+    const messages = new Set<string>();
+    for (const password of WORDS) {
+      fake.failNext('Login', 'InvalidArgument', `A specified parameter was not correct: password ${password}`);
+      const err = (await open(fake, { password }).catch((e: unknown) => e)) as VcenterError;
+      expect(err.code, password).toBe('VC_ERR_FAULT');
+      expect(err.faultType).toBe('InvalidArgument');
+      expect(err.message, password).not.toContain('*');
+      expect(err.message).not.toContain('A specified parameter');
+      messages.add(err.message);
+    }
+    expect(messages.size).toBe(1);
+    expect([...messages][0]).toMatch(/^vCenter did not log administrator@vsphere\.local in: it answered the login with the fault InvalidArgument/);
+  });
+
+  it('a re-login after the session expired fails the same way: fixed text, never a masked one', async () => {
+    const fake = await FakeVcenter.start({ version: '8.0.2', password: 'password' });
+    try {
+      const s = await open(fake);
+      fake.expireSessions();
+      fake.failNext('Login', 'InvalidLogin', 'Cannot complete login due to an incorrect user name or password.');
+      const err = (await new CryptoManagerKmip(s).listKmsClusters().catch((e: unknown) => e)) as VcenterError;
+      expect(err.code).toBe('VC_ERR_AUTH');
+      expect(err.message).toBe('vCenter refused the login of administrator@vsphere.local (wrong user name or password)');
+      await s.close();
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('verifies vCenter’s certificate: refused without its CA, accepted with --insecure', async () => {
     const fake = fakes['8.0.2']!;
     const err = await open(fake, { ca: undefined }).catch((e: unknown) => e);
