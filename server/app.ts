@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { AdminServer } from './admin/http.js';
 import { managementRoutes } from './admin/management.js';
 import type { ServerConfig } from './config/schema.js';
-import { ClientAuthenticator } from './identity/authenticator.js';
+import { ClientAuthenticator, type RevocationTarget } from './identity/authenticator.js';
 import { BatchExecutor, type AuditRecord } from './kmip/batch.js';
 import type { OperationDeps } from './kmip/context.js';
 import { generalFailure } from './kmip/errors.js';
@@ -46,7 +46,7 @@ export interface App {
   /** Drains KMIP connections, then closes the admin port, the store and the root-key provider. */
   stop(): Promise<void>;
   /** Cuts off a client certificate now: forgets cached decisions and closes its connections. */
-  revokeClientAccess(fingerprint?: string): number;
+  revokeClientAccess(target?: string | RevocationTarget): number;
 }
 
 /** Backends load on demand: a region node on PostgreSQL never needs the native SQLite module. */
@@ -65,6 +65,7 @@ async function openStore(config: Readonly<ServerConfig>, logger: Logger): Promis
     poolSize: s.poolSize,
     statementTimeoutMs: s.statementTimeoutMs,
     connectTimeoutMs: s.connectTimeoutMs,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
     onPoolError: (err) => logger.warn({ error: errorSummary(err) }, 'database connection lost; the pool reconnects'),
   });
 }
@@ -255,10 +256,15 @@ export async function createApp(options: AppOptions): Promise<App> {
       await wrapper.close();
       logger.info('stopped');
     },
-    revokeClientAccess(fingerprint) {
-      authenticator.invalidate(fingerprint);
-      if (fingerprint === undefined) return 0;
-      return listener.disconnectWhere((c) => c.peerFingerprint === fingerprint);
+    revokeClientAccess(target) {
+      if (target === undefined) {
+        authenticator.invalidate();
+        return 0;
+      }
+      // Everything authorized through the removed registration (a pinned certificate, or every leaf
+      // a removed CA registration let in) or for the removed tenant: forget it and close it now.
+      const leaves = authenticator.revoke(typeof target === 'string' ? { registration: target } : target);
+      return listener.disconnectWhere((c) => c.peerFingerprint !== undefined && leaves.has(c.peerFingerprint));
     },
   };
   return app;

@@ -34,8 +34,11 @@ export interface ManagementDeps {
   /** Keys fetched this recently block teardown and tenant removal. */
   readonly recentUseMs: number;
   readonly now: () => number;
-  /** Forgets cached identity decisions and closes a certificate's connections on this node. */
-  readonly revokeClientAccess: (fingerprint?: string) => number;
+  /**
+   * Forgets cached identity decisions (all of them with no argument) and closes, on this node, the
+   * connections authorized through a removed registration (pin or CA fingerprint) or tenant.
+   */
+  readonly revokeClientAccess: (target?: string | { readonly registration?: string; readonly tenantId?: string }) => number;
 }
 
 const LIVE = new Set<number>([State.PreActive, State.Active]);
@@ -168,9 +171,11 @@ export function managementRoutes(deps: ManagementDeps): Route {
         }
         const certs = await store.listClientCerts(tenant.id);
         await store.deleteTenant(tenant.id);
-        for (const c of certs) deps.revokeClientAccess(c.fingerprint);
-        audit('tenant remove', { tenant: tenant.name, forced: found.length > 0, keysInUse: found.length });
-        send(res, 200, { removed: tenant.name, certificates: certs.length });
+        // Everything the tenant's registrations (pins and CAs) let in, and anything else authorized for it.
+        let closed = deps.revokeClientAccess({ tenantId: tenant.id });
+        for (const c of certs) closed += deps.revokeClientAccess(c.fingerprint);
+        audit('tenant remove', { tenant: tenant.name, forced: found.length > 0, keysInUse: found.length, connectionsClosed: closed });
+        send(res, 200, { removed: tenant.name, certificates: certs.length, connectionsClosed: closed });
       },
     ],
     [

@@ -4,8 +4,13 @@
  * carries that registration's subject; it must be within its validity dates either way. The
  * extended key usage is deliberately not checked: vCenter's certificates may lack clientAuth.
  *
- * Decisions are cached for `cacheTtlMs`: that is the bound on how long a certificate removed on
- * another node keeps working here. Removals on this node call `invalidate` and take effect at once.
+ * Decisions are cached per leaf fingerprint for at most `cacheTtlMs` after the store data they
+ * were derived from was read (a decision made from the cached CA list expires with that list), so
+ * a registration or tenant removed on another node stops working here within `cacheTtlMs`: every
+ * request of an open connection goes through `authenticate`, which re-reads the store once the
+ * decision has expired. Each cached decision records WHICH registration (pin or CA fingerprint)
+ * and tenant authorized it, so `revoke` on this node forgets every decision made through a
+ * removed registration and names the leaf certificates whose connections must be closed at once.
  */
 import type { X509Certificate } from 'node:crypto';
 import type { Principal } from '../kmip/context.js';
@@ -22,14 +27,29 @@ export type AuthenticationResult =
   | { readonly ok: true; readonly principal: Principal }
   | { readonly ok: false; readonly reason: 'no-certificate' | 'expired' | 'not-yet-valid' | 'unknown' };
 
-interface CacheEntry {
+/** What a removal is of: a registration (pin or CA fingerprint), a tenant, or both. */
+export interface RevocationTarget {
+  readonly registration?: string;
+  readonly tenantId?: string;
+}
+
+interface Decision {
   readonly result: AuthenticationResult;
+  /** The registration (pinned fingerprint or CA registration fingerprint) that authorized it. */
+  readonly registration?: string;
+  readonly tenantId?: string;
+  /** The decision may not be used after this: `cacheTtlMs` past the oldest store read it rests on. */
   readonly expires: number;
 }
 
+type CaList = Array<{ record: ClientCertRecord; cert: X509Certificate }>;
+
 export class ClientAuthenticator {
-  private readonly cache = new Map<string, CacheEntry>();
-  private caList: { records: Array<{ record: ClientCertRecord; cert: X509Certificate }>; expires: number } | undefined;
+  /** Leaf fingerprint → decision. Expired entries stay (until evicted) so `revoke` still finds them. */
+  private readonly cache = new Map<string, Decision>();
+  private caList: { records: CaList; expires: number } | undefined;
+  /** Bumped by every invalidation: a lookup that read the store before it must not cache its answer. */
+  private generation = 0;
   private readonly now: () => number;
 
   constructor(
@@ -47,32 +67,48 @@ export class ClientAuthenticator {
     if (Date.parse(cert.validTo) < now) return { ok: false, reason: 'expired' };
     const cached = this.cache.get(fingerprint);
     if (cached && cached.expires > now) return cached.result;
-    const result = await this.lookup(cert, fingerprint, now);
-    if (this.cache.size >= this.options.maxCacheEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(fingerprint, { result, expires: now + this.options.cacheTtlMs });
-    return result;
+    let generation = this.generation;
+    let decision = await this.lookup(cert, fingerprint, now, generation);
+    // Invalidated while we read the store: the answer may rest on a removed registration. Read
+    // again; if invalidations keep racing, answer from the last read but do not remember it.
+    for (let retry = 0; retry < 2 && generation !== this.generation; retry++) {
+      generation = this.generation;
+      decision = await this.lookup(cert, fingerprint, now, generation);
+    }
+    if (generation !== this.generation) return decision.result;
+    this.cache.delete(fingerprint);
+    if (this.cache.size >= this.options.maxCacheEntries) this.evictOne(now);
+    this.cache.set(fingerprint, decision);
+    return decision.result;
   }
 
-  private async lookup(cert: X509Certificate, fingerprint: string, now: number): Promise<AuthenticationResult> {
+  private async lookup(cert: X509Certificate, fingerprint: string, now: number, generation: number): Promise<Decision> {
+    const fresh = now + this.options.cacheTtlMs;
     const pinned = await this.store.getClientCert(fingerprint);
-    if (pinned && pinned.kind === 'pin') return this.principal(pinned, fingerprint);
-    for (const { record, cert: ca } of await this.cas(now)) {
+    if (pinned && pinned.kind === 'pin') return this.decide(pinned, fingerprint, fresh);
+    const cas = await this.cas(now, generation);
+    for (const { record, cert: ca } of cas.records) {
       if (record.subject !== cert.subject) continue;
       if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) continue;
       if (Date.parse(ca.validTo) < now || Date.parse(ca.validFrom) > now) continue;
-      return this.principal(record, fingerprint);
+      return this.decide(record, fingerprint, Math.min(fresh, cas.expires));
     }
-    return { ok: false, reason: 'unknown' };
+    return { result: { ok: false, reason: 'unknown' }, expires: Math.min(fresh, cas.expires) };
   }
 
-  private async principal(record: ClientCertRecord, fingerprint: string): Promise<AuthenticationResult> {
+  private async decide(record: ClientCertRecord, fingerprint: string, expires: number): Promise<Decision> {
     const tenant = await this.store.getTenant(record.tenantId);
-    if (!tenant) return { ok: false, reason: 'unknown' };
-    return { ok: true, principal: { tenantId: tenant.id, tenantName: tenant.name, fingerprint, certLabel: record.label } };
+    if (!tenant) return { result: { ok: false, reason: 'unknown' }, expires };
+    return {
+      result: { ok: true, principal: { tenantId: tenant.id, tenantName: tenant.name, fingerprint, certLabel: record.label } },
+      registration: record.fingerprint,
+      tenantId: tenant.id,
+      expires,
+    };
   }
 
-  private async cas(now: number): Promise<Array<{ record: ClientCertRecord; cert: X509Certificate }>> {
-    if (this.caList && this.caList.expires > now) return this.caList.records;
+  private async cas(now: number, generation: number): Promise<{ records: CaList; expires: number }> {
+    if (this.caList && this.caList.expires > now) return this.caList;
     const records = (await this.store.listClientCerts()).filter((r) => r.kind === 'ca');
     const parsed = records.flatMap((record) => {
       try {
@@ -81,14 +117,55 @@ export class ClientAuthenticator {
         return [];
       }
     });
-    this.caList = { records: parsed, expires: now + this.options.cacheTtlMs };
-    return parsed;
+    const list = { records: parsed, expires: now + this.options.cacheTtlMs };
+    if (generation === this.generation) this.caList = list;
+    return list;
   }
 
-  /** Forgets cached decisions (all of them, or one certificate's) so a change applies at once. */
-  invalidate(fingerprint?: string): void {
-    if (fingerprint === undefined) this.cache.clear();
-    else this.cache.delete(fingerprint);
+  /** Makes room: an expired decision first (the oldest), else the oldest one. */
+  private evictOne(now: number): void {
+    for (const [key, entry] of this.cache) {
+      if (entry.expires <= now) {
+        this.cache.delete(key);
+        return;
+      }
+    }
+    this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /**
+   * Forgets every decision made through the removed registration and/or for the removed tenant
+   * (and the decision cached under the registration's own fingerprint), and the CA list. Returns
+   * the leaf fingerprints that were authorized through them: their connections must be closed.
+   */
+  revoke(target: RevocationTarget): Set<string> {
+    this.generation++;
     this.caList = undefined;
+    const leaves = new Set<string>();
+    if (target.registration !== undefined) {
+      leaves.add(target.registration);
+      this.cache.delete(target.registration);
+    }
+    for (const [leaf, entry] of this.cache) {
+      const byRegistration = target.registration !== undefined && entry.registration === target.registration;
+      const byTenant = target.tenantId !== undefined && entry.tenantId === target.tenantId;
+      if (byRegistration || byTenant) {
+        leaves.add(leaf);
+        this.cache.delete(leaf);
+      }
+    }
+    return leaves;
+  }
+
+  /**
+   * Forgets cached decisions so a change applies at once: all of them, or everything authorized
+   * through one registration. Returns the leaf fingerprints that were authorized through it.
+   */
+  invalidate(fingerprint?: string): Set<string> {
+    if (fingerprint !== undefined) return this.revoke({ registration: fingerprint });
+    this.generation++;
+    this.cache.clear();
+    this.caList = undefined;
+    return new Set();
   }
 }

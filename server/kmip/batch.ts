@@ -70,6 +70,39 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** After a request's deadline, how long an item's own outbound calls get to fail by themselves (their error is more precise). */
+const DEADLINE_GRACE_MS = 25;
+
+/** The listener aborts a request's signal with this code at its deadline, a margin before the request timeout. */
+function pastDeadline(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && (signal.reason as { code?: unknown } | undefined)?.code === 'REQUEST_DEADLINE';
+}
+
+function deadlineFailure(cause: unknown): KmipError {
+  return new KmipError(ResultReason.GeneralFailure, 'the request could not be completed before its deadline', { cause });
+}
+
+/**
+ * The item's work, or a General Failure once the request's deadline has passed: whatever the item
+ * waits on (every outbound call should have given up by then), the client gets an answer before the
+ * request timeout closes its connection. The abandoned work's result is ignored and never committed.
+ */
+function untilDeadline<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      if (pastDeadline(signal)) timer = setTimeout(() => reject(deadlineFailure(signal.reason)), DEADLINE_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
 export class BatchExecutor {
   private readonly byOperation: ReadonlyMap<number, OperationHandler>;
   /** Built once per protocol version a client speaks: every batch item needs it. */
@@ -243,9 +276,11 @@ export class BatchExecutor {
       }
       const payloadItem = requestPayload ?? { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] };
       const payload = handler.request.decode(payloadItem, { version: request.version });
-      const result = await handler.handle(ctx, payload);
+      if (pastDeadline(signal)) throw deadlineFailure(signal!.reason);
+      const result = await untilDeadline(handler.handle(ctx, payload), signal);
       const responsePayload = handler.response.encode(Tag.ResponsePayload, result as never, { version: request.version });
       encodedSize(responsePayload); // validates every value before anything is committed
+      if (pastDeadline(signal)) throw deadlineFailure(signal!.reason);
       if (commit) await this.timedCommit(session);
       return {
         failed: false,

@@ -10,6 +10,7 @@ import { FrameReader, TtlvError } from '../ttlv/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
 import type { ConnectionInfo, ListenerLimits, MessageHandler } from './types.js';
+import { answerBudgetMs, RequestDeadlineError, setDeadline } from '../util/deadline.js';
 
 export class Connection {
   private readonly framer: FrameReader;
@@ -18,7 +19,8 @@ export class Connection {
   private closing = false;
   /** Runs from the first byte of a message until it is whole. */
   private arrival: NodeJS.Timeout | undefined;
-  private readonly abort = new AbortController();
+  /** The request in flight: aborted at its deadline (answerBudgetMs) or when the connection goes. */
+  private current: AbortController | undefined;
   private settled: (() => void) | undefined;
   /** Resolves when the connection is gone. */
   readonly closed: Promise<void>;
@@ -55,7 +57,7 @@ export class Connection {
       clearTimeout(this.arrival);
       // Only a request in flight listens; aborting builds a DOMException with a stack trace, which
       // was a visible share of a connection's cost when clients connect once per request.
-      if (this.busy) this.abort.abort();
+      if (this.busy) this.current?.abort();
       this.queue.length = 0;
       this.settled?.();
     });
@@ -124,16 +126,26 @@ export class Connection {
     if (this.closing && this.queue.length === 0) this.endGracefully();
   }
 
+  /**
+   * Every request carries its deadline: the signal the handler gets is aborted a margin before the
+   * request timeout (deadline.ts), so outbound calls give up in time for the failure to be answered;
+   * the timeout itself only closes a connection whose handler ignored that.
+   */
   private async serve(message: Buffer): Promise<Uint8Array | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), this.limits.requestTimeoutMs);
     });
+    const request = new AbortController();
+    this.current = request;
+    const budget = answerBudgetMs(this.limits.requestTimeoutMs);
+    setDeadline(request.signal, Date.now() + budget);
+    const deadline = setTimeout(() => request.abort(new RequestDeadlineError(budget)), budget);
     try {
-      const response = await Promise.race([this.handler(message, this.info, this.abort.signal), timeout]);
+      const response = await Promise.race([this.handler(message, this.info, request.signal), timeout]);
       if (response === undefined) {
         this.log.warn({ conn: this.info.id, timeoutMs: this.limits.requestTimeoutMs }, 'request timed out; connection closed');
-        this.abort.abort();
+        request.abort();
         this.socket.destroy();
       }
       return response;
@@ -143,6 +155,8 @@ export class Connection {
       return undefined;
     } finally {
       clearTimeout(timer);
+      clearTimeout(deadline);
+      this.current = undefined;
     }
   }
 

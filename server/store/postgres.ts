@@ -16,6 +16,7 @@ import { withPendingTouch } from './touches.js';
 import { indexDiff, indexRows, type IndexRow } from './index-rows.js';
 import { buildLocateQuery, POSTGRES_DIALECT } from './sql/locate-query.js';
 import { POSTGRES_MIGRATIONS } from './sql/postgres-migrations.js';
+import { answerBudgetMs } from '../util/deadline.js';
 import type {
   ClientCertRecord,
   KeyStore,
@@ -35,6 +36,12 @@ export interface PostgresStoreOptions {
   readonly statementTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
   readonly touchFlushMs?: number;
+  /**
+   * The KMIP request timeout: a store call (waiting for a pooled connection, then its query) must
+   * fail within a request's deadline so the request is answered ("key storage is unavailable")
+   * rather than its connection closed; longer configured timeouts are cut to fit.
+   */
+  readonly requestTimeoutMs?: number;
   /** Told about connection errors of idle pool clients (a restarting database), which are otherwise silent. */
   readonly onPoolError?: (err: Error) => void;
 }
@@ -85,6 +92,26 @@ export function mapPgError(err: unknown): StoreError {
 
 
 
+/**
+ * The pool's timeouts: the configured ones, cut so that one store call (a pooled connection, then
+ * its query) ends within a KMIP request's budget (the request timeout less the margin for the
+ * answer), each step taking at most half of it; the server's statement timeout fires before the
+ * client's own so the database cancels the statement itself.
+ */
+export function storeTimeouts(
+  statementTimeoutMs: number,
+  connectTimeoutMs: number,
+  requestTimeoutMs: number | undefined,
+): { connectTimeoutMs: number; queryTimeoutMs: number; statementTimeoutMs: number } {
+  const half = requestTimeoutMs === undefined ? Infinity : Math.max(50, Math.floor(answerBudgetMs(requestTimeoutMs) / 2));
+  const query = Math.min(statementTimeoutMs + 1000, half);
+  return {
+    connectTimeoutMs: Math.min(connectTimeoutMs, half),
+    queryTimeoutMs: query,
+    statementTimeoutMs: Math.max(1, Math.min(statementTimeoutMs, query - Math.min(1000, Math.ceil(query / 5)))),
+  };
+}
+
 /** BIGINT columns hold milliseconds and counts: well inside a JS number. */
 const types = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') =>
@@ -107,14 +134,15 @@ export class PostgresStore implements KeyStore {
 
   /** Connects and migrates; nodes starting together serialize on the migration lock. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const statementTimeout = options.statementTimeoutMs ?? 10_000;
+    const configured = options.statementTimeoutMs ?? 10_000;
+    const { connectTimeoutMs, queryTimeoutMs, statementTimeoutMs } = storeTimeouts(configured, options.connectTimeoutMs ?? 5000, options.requestTimeoutMs);
     const pool = new pg.Pool({
       ...connectionOptions(options.connectionString, options.caFile ? readFileSync(options.caFile, 'utf8') : undefined),
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      statement_timeout: statementTimeout,
-      query_timeout: statementTimeout + 1000,
-      idle_in_transaction_session_timeout: statementTimeout * 2,
+      connectionTimeoutMillis: connectTimeoutMs,
+      statement_timeout: statementTimeoutMs,
+      query_timeout: queryTimeoutMs,
+      idle_in_transaction_session_timeout: configured * 2,
       idleTimeoutMillis: 30_000,
       types,
     });
@@ -126,7 +154,7 @@ export class PostgresStore implements KeyStore {
     pool.on('connect', (client) => client.on('error', report));
     const store = new PostgresStore(pool, options.touchFlushMs ?? 1000);
     try {
-      await store.migrate();
+      await store.migrate(configured);
     } catch (err) {
       await store.close();
       throw err instanceof StoreError ? err : new StoreError(StoreErrorCode.Migration, 'migration failed', { cause: err });
@@ -134,9 +162,16 @@ export class PostgresStore implements KeyStore {
     return store;
   }
 
-  private async migrate(): Promise<void> {
-    const client = await this.connect();
+  /** Runs at start, outside any request: with the configured statement timeout, not one cut to a request's deadline. */
+  private async migrate(statementTimeoutMs: number): Promise<void> {
+    const raw = await this.connect();
+    const client = {
+      query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+        raw.query<R>({ text, ...(values ? { values } : {}), query_timeout: statementTimeoutMs + 1000 } as pg.QueryConfig),
+      release: () => raw.release(),
+    };
     try {
+      await client.query(`SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`);
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
@@ -161,6 +196,7 @@ export class PostgresStore implements KeyStore {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
     } finally {
+      await raw.query('RESET statement_timeout').catch(() => undefined);
       client.release();
     }
   }

@@ -19,7 +19,7 @@ export async function sendJson(
   const deadline = AbortSignal.timeout(init.timeoutMs);
   const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
   const failed = (err: unknown): WrapError => {
-    if (init.signal?.aborted) return new WrapError(WrapErrorCode.Timeout, 'request abandoned', { retryable: false }, { cause: err });
+    if (init.signal?.aborted) return new WrapError(WrapErrorCode.Timeout, abandoned(init.signal), { retryable: false }, { cause: err });
     if (deadline.aborted) return new WrapError(WrapErrorCode.Timeout, `no answer within ${init.timeoutMs} ms`, { retryable: true }, { cause: err });
     const code = (err as { code?: string }).code ?? '';
     return new WrapError(WrapErrorCode.Unavailable, `request failed (${code || (err as Error).name})`, { retryable: true }, { cause: err });
@@ -62,6 +62,11 @@ export async function sendJson(
   return { status: res.statusCode, body };
 }
 
+/** Why the caller's signal stopped the call: the KMIP request's deadline, or the caller going away. */
+function abandoned(signal: AbortSignal): string {
+  return (signal.reason as { code?: unknown } | undefined)?.code === 'REQUEST_DEADLINE' ? "no answer before the request's deadline" : 'request abandoned';
+}
+
 /** IBM's retry guidance: connection errors, 429 and every 5xx except 501; never other 4xx. */
 export function retryableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status !== 501);
@@ -93,7 +98,7 @@ export async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new WrapError(WrapErrorCode.Timeout, 'request abandoned', { retryable: false }));
+    if (signal?.aborted) return reject(new WrapError(WrapErrorCode.Timeout, abandoned(signal), { retryable: false }));
     const timer = setTimeout(done, ms);
     function done(): void {
       signal?.removeEventListener('abort', onAbort);
@@ -101,7 +106,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     function onAbort(): void {
       clearTimeout(timer);
-      reject(new WrapError(WrapErrorCode.Timeout, 'request abandoned', { retryable: false }));
+      reject(new WrapError(WrapErrorCode.Timeout, abandoned(signal!), { retryable: false }));
     }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -111,7 +116,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function unlessAbandoned<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new WrapError(WrapErrorCode.Timeout, 'request abandoned', { retryable: false }));
+    const onAbort = () => reject(new WrapError(WrapErrorCode.Timeout, abandoned(signal), { retryable: false }));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

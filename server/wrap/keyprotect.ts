@@ -15,6 +15,7 @@ import type { TokenSource } from './token-source.js';
 import { UnwrapCache } from './unwrap-cache.js';
 import type { KeyWrapper, UnwrapResult, WrappedKey } from './wrapper.js';
 import { keyProtectReasonCode } from './kp-reason.js';
+import { deadlineOf } from '../util/deadline.js';
 
 export interface KeyProtectOptions {
   readonly region: string;
@@ -107,7 +108,13 @@ export class KeyProtectWrapper implements KeyWrapper {
   }
 
   private async call(action: KeyProtectCall['action'], body: object | undefined, signal?: AbortSignal): Promise<unknown> {
-    const deadline = this.now() + this.options.requestTimeoutMs * this.options.maxAttempts;
+    const perAttempt = this.options.requestTimeoutMs;
+    const ownDeadline = this.now() + perAttempt * this.options.maxAttempts;
+    // The KMIP request's deadline (set by the listener a margin before its timeout): every attempt,
+    // the token wait included, ends by then, and a retry starts only when a whole attempt still fits.
+    const requestEpoch = deadlineOf(signal);
+    const requestDeadline = requestEpoch === undefined ? undefined : this.now() + (requestEpoch - Date.now());
+    const deadline = requestDeadline === undefined ? ownDeadline : Math.min(ownDeadline, requestDeadline);
     let refreshedToken = false;
     for (let attempt = 0; ; attempt++) {
       const correlationId = randomUUID();
@@ -115,6 +122,7 @@ export class KeyProtectWrapper implements KeyWrapper {
       let failure: WrapError;
       let gotToken = false;
       try {
+        if (deadline - started <= 0) throw new WrapError(WrapErrorCode.Timeout, 'no time left before the request deadline', { retryable: false });
         const token = await this.tokens.token(signal);
         gotToken = true;
         const res = await sendJson(this.dispatcher, action === 'metadata' ? `${this.base}/metadata` : `${this.base}/actions/${action}`, {
@@ -127,7 +135,7 @@ export class KeyProtectWrapper implements KeyWrapper {
             ...(body ? { 'content-type': CONTENT_TYPE[action] } : {}),
           },
           ...(body ? { body: JSON.stringify(body) } : {}),
-          timeoutMs: Math.max(1, Math.min(this.options.requestTimeoutMs, deadline - this.now())),
+          timeoutMs: Math.max(1, Math.min(perAttempt, deadline - this.now())),
           signal,
         });
         this.options.onCall?.({ action, status: res.status, correlationId, attempt, ms: this.now() - started, code: keyProtectReasonCode(res.body) });
@@ -147,7 +155,9 @@ export class KeyProtectWrapper implements KeyWrapper {
       }
       const wait = backoffDelay(this.retry, attempt);
       // A token source that failed has retried with backoff already: no second round on top of its own.
-      if (!gotToken || !failure.details.retryable || attempt + 1 >= this.retry.maxAttempts || this.now() + wait >= deadline || signal?.aborted) throw failure;
+      const retryAt = this.now() + wait;
+      if (!gotToken || !failure.details.retryable || attempt + 1 >= this.retry.maxAttempts || retryAt >= ownDeadline || signal?.aborted) throw failure;
+      if (requestDeadline !== undefined && retryAt + perAttempt > requestDeadline) throw failure;
       await sleep(wait, signal);
     }
   }

@@ -75,7 +75,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'server/store imports generated enums, its own files and database drivers',
     appliesTo: under('server/store/'),
-    check: onlyLocal([under('server/store/'), under('server/kmip/generated/')], ['better-sqlite3', 'pg']),
+    check: onlyLocal([under('server/store/'), under('server/kmip/generated/'), util], ['better-sqlite3', 'pg']),
   },
   {
     name: 'server/wrap knows nothing of KMIP, the store or sockets',
@@ -85,7 +85,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'server/net is transport only',
     appliesTo: under('server/net/'),
-    check: onlyLocal([under('server/net/'), under('server/ttlv/'), under('server/log/')]),
+    check: onlyLocal([under('server/net/'), under('server/ttlv/'), under('server/log/'), util]),
   },
   {
     name: 'server/backup is file format and snapshot records: zod, store types and itself',

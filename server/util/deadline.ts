@@ -1,0 +1,37 @@
+/**
+ * A request's deadline, carried by the AbortSignal every operation already receives: the listener
+ * aborts it a margin before the request timeout (so the answer still has time to go out) and
+ * records when, so that outbound calls (the root-key provider, the store) can size their attempts
+ * and retries to the time that is left instead of to constants of their own.
+ */
+
+const deadlines = new WeakMap<AbortSignal, number>();
+
+/** Why a request's signal was aborted at its deadline (the request itself is still answered). */
+export class RequestDeadlineError extends Error {
+  override readonly name = 'RequestDeadlineError';
+  readonly code = 'REQUEST_DEADLINE';
+  constructor(readonly timeoutMs: number) {
+    super(`request reached its deadline (${timeoutMs} ms)`);
+  }
+}
+
+/** How long before the request timeout the answer is due: a tenth of it, between 50 ms and 2 s. */
+export function answerMarginMs(requestTimeoutMs: number): number {
+  return Math.round(Math.min(2000, Math.max(50, requestTimeoutMs / 10)));
+}
+
+/** The time outbound work of one request may use: the request timeout less the margin for the answer. */
+export function answerBudgetMs(requestTimeoutMs: number): number {
+  return Math.max(1, requestTimeoutMs - answerMarginMs(requestTimeoutMs));
+}
+
+/** Records that `signal` is aborted at `epochMs` (Date.now() clock). */
+export function setDeadline(signal: AbortSignal, epochMs: number): void {
+  deadlines.set(signal, epochMs);
+}
+
+/** When the request behind `signal` must have its outbound work done (epoch ms), if it has a deadline. */
+export function deadlineOf(signal: AbortSignal | undefined): number | undefined {
+  return signal ? deadlines.get(signal) : undefined;
+}
