@@ -163,7 +163,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     now,
   });
   const refusedOnce = new Set<number>();
-  const handler: MessageHandler = async (message, connection, signal) => {
+  const handler: MessageHandler = async (message, connection, signal, verdict) => {
     let auth;
     try {
       auth = await authenticator.authenticate(connection.peerCertificate, connection.peerFingerprint);
@@ -171,6 +171,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       logger.error({ conn: connection.id, error: errorSummary(err) }, 'client lookup failed');
       return executor.execute(message, undefined, signal, generalFailure(err));
     }
+    // The listener keeps connections of clients that are not registered within a budget of their own.
+    verdict?.(auth.ok);
     if (!auth.ok && !refusedOnce.has(connection.id)) {
       refusedOnce.add(connection.id);
       logger.info({ conn: connection.id, remote: connection.remoteAddress, reason: auth.reason }, 'client not authorized; requests refused');
@@ -187,6 +189,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     sessionTimeoutSeconds: config.tls.sessionTimeoutSeconds,
     limits: config.limits,
     handler,
+    // Judged at accept, so a registered client's new connection is never counted as unauthenticated.
+    classify: async (info) => (await authenticator.authenticate(info.peerCertificate, info.peerFingerprint)).ok,
     logger,
     events: {
       onConnectionOpen: () => {

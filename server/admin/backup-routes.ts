@@ -2,7 +2,9 @@
  * Backup and restore over the management API. GET /v1/backup streams a consistent snapshot as JSON
  * lines (key material still wrapped by the root key; kmipctl encrypts the file). POST /v1/restore
  * takes those lines into a store that holds no keys: it proves this server can unwrap each root-key
- * version it meets before writing those keys, and undoes everything it wrote if anything fails.
+ * version it meets, stages everything where nothing serves it, and publishes it in one transaction
+ * (which checks again that the store holds no keys) only once the end record checks out: a failure
+ * or a crash at any point leaves the store as it was, and a retry works.
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,7 +18,8 @@ import {
   snapshotItemLine,
 } from '../backup/snapshot-lines.js';
 import { errorSummary } from '../log/logger.js';
-import type { KeyStore, ObjectRecord } from '../store/store.js';
+import { isStoreError, StoreErrorCode } from '../store/errors.js';
+import type { KeyStore, ObjectRecord, RestoreStaging } from '../store/store.js';
 import type { KeyWrapper } from '../wrap/wrapper.js';
 import { HttpProblem, send, type Handler } from './management-http.js';
 
@@ -89,20 +92,22 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
     async (req, res) => {
       const held = await keysHeld();
       if (held > 0) throw new HttpProblem(409, refusal(held));
-      const created = { tenants: [] as string[], certs: [] as string[], objects: new Map<string, string[]>() };
+      let staging: RestoreStaging;
+      try {
+        staging = await store.beginRestore();
+      } catch (err) {
+        if (isStoreError(err, StoreErrorCode.Conflict)) throw new HttpProblem(409, 'another restore is running on this server');
+        throw err;
+      }
       const adopted: string[] = [];
       const tenantIds = new Map<string, string>();
+      const stagedTenantIds = new Set<string>();
       const verifiedRootKeys = new Set<string>();
       const counts = { tenants: 0, certs: 0, objects: 0 };
       let batch: ObjectRecord[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
-        await store.commit(batch.map((object) => ({ kind: 'insert' as const, object })));
-        for (const o of batch) {
-          const list = created.objects.get(o.tenantId) ?? [];
-          list.push(o.uid);
-          created.objects.set(o.tenantId, list);
-        }
+        await staging.addObjects(batch);
         batch = [];
       };
       const tenantOf = (backupId: string, what: string) => {
@@ -133,9 +138,9 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
               tenantIds.set(t.id, existing.id);
               adopted.push(t.name);
             } else {
-              const id = (await store.getTenant(t.id)) ? deps.newId() : t.id;
-              await store.createTenant({ ...t, id });
-              created.tenants.push(id);
+              const id = (await store.getTenant(t.id)) || stagedTenantIds.has(t.id) ? deps.newId() : t.id;
+              await staging.addTenant({ ...t, id });
+              stagedTenantIds.add(id);
               tenantIds.set(t.id, id);
             }
             counts.tenants++;
@@ -145,10 +150,7 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
             if (existing && existing.tenantId !== cert.tenantId) {
               throw new HttpProblem(409, `certificate ${cert.fingerprint} is registered to another tenant here; nothing was restored`);
             }
-            if (!existing) {
-              await store.addClientCert(cert);
-              created.certs.push(cert.fingerprint);
-            }
+            if (!existing) await staging.addCert(cert);
             counts.certs++;
           } else if ('object' in line) {
             const o: ObjectRecord = { ...objectFromLine(line.object), tenantId: tenantOf(line.object.tenantId, `object ${line.object.uid}`) };
@@ -176,14 +178,18 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
           }
         }
         if (!ended) throw new HttpProblem(400, 'the snapshot is cut off (no end record); nothing was restored');
+        // Everything lands in one transaction, which checks again that the store holds no keys.
+        try {
+          await staging.publish();
+        } catch (err) {
+          if (isStoreError(err, StoreErrorCode.Conflict) || isStoreError(err, StoreErrorCode.Duplicate)) {
+            throw new HttpProblem(409, `the store changed while the backup was uploading (${(err as Error).message}); nothing was restored`);
+          }
+          throw err;
+        }
       } catch (err) {
-        // Undo in reverse: objects, then certificates, then the tenants this restore created.
-        const undo = async () => {
-          for (const [tenantId, uids] of created.objects) await store.deleteObjects(tenantId, uids);
-          for (const fp of created.certs) await store.removeClientCert(fp);
-          for (const id of created.tenants) await store.deleteTenant(id);
-        };
-        const undone = await undo().then(
+        // Nothing was published: dropping the staging is all the undoing there is.
+        const undone = await staging.abort().then(
           () => true,
           () => false,
         );
@@ -191,7 +197,6 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
         // Answer only once the client has finished sending: a client still writing its upload when we
         // answer and close would see a broken pipe instead of the reason.
         await drain(req);
-        if (!undone) throw new HttpProblem(500, 'the restore failed and could not undo all it wrote: restore into a fresh store');
         if (err instanceof HttpProblem) throw err;
         if (req.destroyed || req.readableAborted) throw new HttpProblem(400, 'the upload stopped part way; nothing was restored');
         throw new HttpProblem(500, `the restore failed (${(err as Error).message}); nothing was restored`);

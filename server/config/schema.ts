@@ -29,6 +29,8 @@ export const LimitsSchema = z
     maxBatchItems: z.number().int().min(1).max(1000).default(64),
     maxDepth: z.number().int().min(8).max(64).default(24),
     maxConnections: z.number().int().min(1).max(100_000).default(2048),
+    /** Connections of clients without a registered certificate kept at once; the oldest is closed for a new one. */
+    maxUnauthenticatedConnections: z.number().int().min(1).max(100_000).default(64),
     handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     idleTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),

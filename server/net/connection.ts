@@ -9,7 +9,10 @@ import type { TLSSocket } from 'node:tls';
 import { FrameReader, TtlvError } from '../ttlv/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
-import type { ConnectionInfo, ListenerLimits, MessageHandler } from './types.js';
+import type { ConnectionInfo, ListenerLimits, MessageHandler, PeerVerdict } from './types.js';
+
+/** What is known of the client: not judged yet, a registered client, or one whose requests are refused. */
+export type Trust = 'pending' | 'authenticated' | 'refused';
 import { answerBudgetMs, RequestDeadlineError, setDeadline } from '../util/deadline.js';
 
 export class Connection {
@@ -24,6 +27,14 @@ export class Connection {
   private settled: (() => void) | undefined;
   /** Resolves when the connection is gone. */
   readonly closed: Promise<void>;
+  /** Set by the listener's classification at accept and by every request's verdict. */
+  trust: Trust = 'pending';
+  /** When the connection was accepted (performance.now()). */
+  readonly openedAt = performance.now();
+  /** Passed to the handler with each request; the listener learns the verdict through `onTrust`. */
+  private readonly verdict: PeerVerdict = (authenticated) => this.setTrust(authenticated ? 'authenticated' : 'refused');
+  /** Called when `trust` changes (the listener's accounting). */
+  onTrust: ((connection: Connection, previous: Trust) => void) | undefined;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -35,7 +46,7 @@ export class Connection {
     this.framer = new FrameReader(limits.maxMessageSize);
     this.closed = new Promise((resolve) => (this.settled = resolve));
     socket.setNoDelay(true);
-    socket.setTimeout(limits.idleTimeoutMs);
+    socket.setTimeout(this.idleTimeoutMs());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => {
       // Node reports the timeout only when our pending write made no progress either (it checks at
@@ -64,6 +75,23 @@ export class Connection {
     socket.on('end', () => {
       if (!this.busy && this.queue.length === 0) socket.end();
     });
+  }
+
+  /**
+   * Until its client is known to be registered a connection gets the short idle bound (the handshake
+   * timeout, when shorter): a peer without a registered certificate has nothing to wait for.
+   */
+  private idleTimeoutMs(): number {
+    if (this.trust === 'authenticated') return this.limits.idleTimeoutMs;
+    return Math.min(this.limits.idleTimeoutMs, this.limits.handshakeTimeoutMs);
+  }
+
+  setTrust(trust: Trust): void {
+    if (trust === this.trust) return;
+    const previous = this.trust;
+    this.trust = trust;
+    if (!this.socket.destroyed) this.socket.setTimeout(this.idleTimeoutMs());
+    this.onTrust?.(this, previous);
   }
 
   get isIdle(): boolean {
@@ -142,7 +170,7 @@ export class Connection {
     setDeadline(request.signal, Date.now() + budget);
     const deadline = setTimeout(() => request.abort(new RequestDeadlineError(budget)), budget);
     try {
-      const response = await Promise.race([this.handler(message, this.info, request.signal), timeout]);
+      const response = await Promise.race([this.handler(message, this.info, request.signal, this.verdict), timeout]);
       if (response === undefined) {
         this.log.warn({ conn: this.info.id, timeoutMs: this.limits.requestTimeoutMs }, 'request timed out; connection closed');
         request.abort();

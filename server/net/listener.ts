@@ -2,6 +2,12 @@
  * The KMIP listener: TLS 1.2/1.3 on a TCP port, client certificates requested but judged by the
  * caller (a client without one, or with an unknown one, completes the handshake and is refused per
  * request), renegotiation disabled, bounded connections and timeouts, and a drain for SIGTERM.
+ *
+ * Connections whose client is not known to be registered (no certificate, an unknown one, not judged
+ * yet) cannot crowd out registered clients: they are kept within `maxUnauthenticatedConnections`, get
+ * the short idle bound, and are the ones closed to make room, the oldest of the source address holding
+ * most of them first. At `maxConnections` a new connection is never refused while such a connection
+ * (or a socket still in its handshake) can be closed instead.
  */
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -9,7 +15,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
 import { KMIP_CIPHERS } from './ciphers.js';
-import { Connection } from './connection.js';
+import { Connection, type Trust } from './connection.js';
 import type { ConnectionInfo, ListenerEvents, ListenerLimits, MessageHandler } from './types.js';
 
 export interface KmipListenerOptions {
@@ -27,15 +33,31 @@ export interface KmipListenerOptions {
   /** 48 bytes shared by every node of a cluster, so a session resumes on any of them. */
   readonly ticketKeys?: Buffer | undefined;
   readonly sessionTimeoutSeconds?: number | undefined;
+  /**
+   * Judges a new connection's client at once (true: registered), before its first request, so that a
+   * registered client's fresh connection is not counted (or closed) as unauthenticated. Each request's
+   * verdict (MessageHandler) overrides it.
+   */
+  readonly classify?: ((info: ConnectionInfo) => Promise<boolean | undefined>) | undefined;
 }
+
+export const DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS = 64;
+const SHED_LOG_INTERVAL_MS = 10_000;
+const STALE_HANDSHAKE_MS = 1_000;
 
 export class KmipListener {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   /** TCP connections still in their handshake (not yet Connections), by remote address and port. */
   private readonly handshaking = new Map<string, Socket>();
+  private readonly handshakeStarted = new WeakMap<Socket, number>();
+  /** Connections not (or no longer) known to be authenticated, oldest first. */
+  private readonly unverified = new Set<Connection>();
+  private readonly maxUnverified: number;
   private nextId = 1;
   private accepting = true;
+  private shed = 0;
+  private shedLoggedAt = 0;
 
   constructor(private readonly options: KmipListenerOptions) {
     this.server = createServer({
@@ -52,14 +74,25 @@ export class KmipListener {
       sessionTimeout: options.sessionTimeoutSeconds ?? 3600,
       ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}),
     });
-    this.server.maxConnections = options.limits.maxConnections;
+    this.maxUnverified = Math.max(1, Math.min(options.limits.maxUnauthenticatedConnections ?? DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS, options.limits.maxConnections));
+    // Not Node's server.maxConnections: at the cap it refuses the new connection, a registered
+    // client's too, while unauthenticated ones hold every slot. The cap is kept here instead.
     this.server.on('connection', (raw: Socket) => {
       if (!this.accepting) {
         raw.destroy();
         return;
       }
+      if (this.handshaking.size + this.connections.size >= options.limits.maxConnections) {
+        const victim = this.victimAtCap();
+        if (!victim) {
+          raw.destroy();
+          return;
+        }
+        this.shedOne(victim, 'maxConnections');
+      }
       const key = `${raw.remoteAddress}:${raw.remotePort}`;
       this.handshaking.set(key, raw);
+      this.handshakeStarted.set(raw, performance.now());
       raw.once('close', () => {
         if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
       });
@@ -110,11 +143,110 @@ export class KmipListener {
     };
     const connection = new Connection(socket, info, this.options.handler, this.options.limits, this.options.logger);
     this.connections.add(connection);
+    this.unverified.add(connection);
+    connection.onTrust = (c, previous) => this.trustChanged(c, previous);
     this.options.events?.onConnectionOpen?.(info);
     void connection.closed.then(() => {
       this.connections.delete(connection);
+      this.unverified.delete(connection);
       this.options.events?.onConnectionClose?.(info);
     });
+    this.withinUnverifiedBudget(connection);
+    this.options.classify?.(info).then(
+      (ok) => {
+        if (ok !== undefined && connection.trust === 'pending') connection.setTrust(ok ? 'authenticated' : 'refused');
+      },
+      (err: unknown) => this.options.logger.debug({ conn: info.id, error: errorSummary(err) }, 'connection not classified'),
+    );
+  }
+
+  private trustChanged(connection: Connection, previous: Trust): void {
+    if (connection.trust === 'authenticated') {
+      this.unverified.delete(connection);
+    } else if (previous === 'authenticated' && this.connections.has(connection)) {
+      // A registration removed or a certificate expired while connected: budgeted again.
+      this.unverified.add(connection);
+      this.withinUnverifiedBudget(connection);
+    }
+  }
+
+  /** Closes unauthenticated connections other than `keep` until their count is within the budget. */
+  private withinUnverifiedBudget(keep: Connection): void {
+    while (this.unverified.size > this.maxUnverified) {
+      const victim = this.unverifiedVictim(keep);
+      if (!victim) return;
+      this.shedOne(victim, 'maxUnauthenticatedConnections');
+    }
+  }
+
+  /**
+   * The connection to close for room among those not authenticated: a refused one, the oldest of the
+   * source address holding most refused connections (so one noisy address cannot push out another's
+   * probe), else the oldest still pending.
+   */
+  private unverifiedVictim(keep?: Connection): Connection | undefined {
+    const perAddress = new Map<string, number>();
+    let heaviest: string | undefined;
+    let most = 0;
+    let oldestPending: Connection | undefined;
+    for (const c of this.unverified) {
+      if (c === keep) continue;
+      if (c.trust !== 'refused') {
+        oldestPending ??= c;
+        continue;
+      }
+      const n = (perAddress.get(c.info.remoteAddress) ?? 0) + 1;
+      perAddress.set(c.info.remoteAddress, n);
+      if (n > most) {
+        most = n;
+        heaviest = c.info.remoteAddress;
+      }
+    }
+    if (heaviest !== undefined) {
+      for (const c of this.unverified) if (c !== keep && c.trust === 'refused' && c.info.remoteAddress === heaviest) return c;
+    }
+    return oldestPending;
+  }
+
+  /**
+   * At maxConnections: a refused connection, else the oldest socket still in its handshake. Never one
+   * not judged yet (a registered client's fresh connection may be): then the new one is refused.
+   */
+  private victimAtCap(): Connection | [string, Socket] | undefined {
+    const refused = this.unverifiedVictim();
+    if (refused && refused.trust === 'refused') return refused;
+    // Only a handshake that has lasted: a registered client's own takes milliseconds.
+    for (const entry of this.handshaking) {
+      const age = performance.now() - (this.handshakeStarted.get(entry[1]) ?? 0);
+      return age >= Math.min(STALE_HANDSHAKE_MS, this.options.limits.handshakeTimeoutMs / 2) ? entry : undefined;
+    }
+    return undefined;
+  }
+
+  /** Closes the victim and forgets it at once (its close event comes later), so it makes room now. */
+  private shedOne(victim: Connection | [string, Socket], limit: string): void {
+    if (victim instanceof Connection) {
+      this.unverified.delete(victim);
+      this.connections.delete(victim);
+      victim.destroy();
+    } else {
+      this.handshaking.delete(victim[0]);
+      victim[1].destroy();
+    }
+    this.shed++;
+    const now = performance.now();
+    if (now - this.shedLoggedAt >= SHED_LOG_INTERVAL_MS) {
+      this.shedLoggedAt = now;
+      this.options.logger.warn(
+        { limit, shed: this.shed, connections: this.connections.size, unauthenticated: this.unverified.size, handshaking: this.handshaking.size },
+        'connection limit reached: closing connections of clients that are not registered',
+      );
+    }
+  }
+
+  /** Connections not known to be authenticated (tests, metrics). */
+  get unauthenticatedCount(): number {
+    return this.unverified.size;
   }
 
   /** Closes every connection matching the predicate at once (a removed client certificate). */

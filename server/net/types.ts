@@ -12,13 +12,26 @@ export interface ConnectionInfo {
   readonly resumed: boolean;
 }
 
+/**
+ * How the handler tells the listener what it made of the connection's client: `true` once a request
+ * was served for a registered client, `false` when one was refused (no certificate, an unknown one).
+ * The listener keeps connections that are not authenticated in a small budget of their own.
+ */
+export type PeerVerdict = (authenticated: boolean) => void;
+
 /** Serves one whole request message; must resolve with a response (it never sees a socket). */
-export type MessageHandler = (message: Buffer, connection: ConnectionInfo, signal: AbortSignal) => Promise<Uint8Array>;
+export type MessageHandler = (message: Buffer, connection: ConnectionInfo, signal: AbortSignal, verdict?: PeerVerdict) => Promise<Uint8Array>;
 
 export interface ListenerLimits {
   /** Largest request message accepted, header included. */
   readonly maxMessageSize: number;
   readonly maxConnections: number;
+  /**
+   * Connections not known to belong to a registered client (no certificate, an unknown one, or not yet
+   * judged) the listener keeps at once; past it, and at `maxConnections`, the oldest of them is closed
+   * to make room (from the source address holding most of them first). 64 when absent.
+   */
+  readonly maxUnauthenticatedConnections?: number;
   readonly handshakeTimeoutMs: number;
   /** A connection with no request in flight and no bytes for this long is closed. */
   readonly idleTimeoutMs: number;

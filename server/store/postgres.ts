@@ -25,6 +25,7 @@ import type {
   ObjectChange,
   ObjectRecord,
   ObjectSummary,
+  RestoreStaging,
   SnapshotItem,
   TenantRecord,
 } from './store.js';
@@ -450,6 +451,86 @@ export class PostgresStore implements KeyStore {
     }
   }
 
+  /**
+   * A restore is one transaction on a connection of its own: nothing it writes is visible, on this
+   * node or another, until COMMIT, and a crash (the connection closes) rolls all of it back. The
+   * publish locks out concurrent writers of keys and checks, in that transaction, that the only
+   * keys are the ones it brings.
+   */
+  /** Restores not yet published or aborted: closing the store rolls them back (the pool waits for their connections). */
+  private readonly openRestores = new Set<() => Promise<void>>();
+
+  async beginRestore(): Promise<RestoreStaging> {
+    const client = await this.connect();
+    let open = true;
+    let inserted = 0;
+    const end = async (sql: 'COMMIT' | 'ROLLBACK') => {
+      open = false;
+      this.openRestores.delete(rollback);
+      let broken = false;
+      try {
+        await client.query(sql);
+      } catch (err) {
+        broken = true;
+        if (sql === 'COMMIT') throw err;
+      } finally {
+        client.release(broken);
+      }
+    };
+    const step = async <T>(fn: () => Promise<T>): Promise<T> => {
+      if (!open) throw new StoreError(StoreErrorCode.Unavailable, 'this restore is over');
+      try {
+        return await fn();
+      } catch (err) {
+        if (open) await end('ROLLBACK');
+        throw mapPgError(err);
+      }
+    };
+    const rollback = () => end('ROLLBACK').catch(() => undefined);
+    this.openRestores.add(rollback);
+    try {
+      await client.query('BEGIN');
+      // The upload may pause between batches (a slow link, a root-key check); give it time.
+      await client.query("SET LOCAL idle_in_transaction_session_timeout = '10min'");
+    } catch (err) {
+      await rollback();
+      throw mapPgError(err);
+    }
+    return {
+      addTenant: (t) =>
+        step(async () => {
+          await client.query('INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)', [t.id, t.name, t.createdAt]);
+        }),
+      addCert: (c) =>
+        step(async () => {
+          await client.query('INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+            c.fingerprint,
+            c.tenantId,
+            c.label,
+            c.kind,
+            c.subject,
+            c.pem,
+            c.createdAt,
+          ]);
+        }),
+      addObjects: (objects) =>
+        step(async () => {
+          for (const object of objects) await this.apply(client, { kind: 'insert', object });
+          inserted += objects.length;
+        }),
+      publish: () =>
+        step(async () => {
+          await client.query('LOCK TABLE objects IN SHARE ROW EXCLUSIVE MODE');
+          const held = (await client.query<{ n: number }>('SELECT COUNT(*)::bigint AS n FROM objects')).rows[0]!.n;
+          if (held !== inserted) throw new StoreError(StoreErrorCode.Conflict, `the store holds ${held - inserted} keys`);
+          await end('COMMIT');
+        }),
+      abort: async () => {
+        if (open) await rollback();
+      },
+    };
+  }
+
   async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
     const rows = tenantId
       ? (await this.query<{ tenant_id: string; state: number; count: number }>('SELECT tenant_id, state, COUNT(*) AS count FROM objects WHERE tenant_id = $1 GROUP BY tenant_id, state ORDER BY tenant_id, state', [tenantId])).rows
@@ -466,6 +547,7 @@ export class PostgresStore implements KeyStore {
     clearInterval(this.touchTimer);
     await this.flushTouches();
     this.closed = true;
+    await Promise.all([...this.openRestores].map((rollback) => rollback()));
     await this.pool.end();
   }
 }

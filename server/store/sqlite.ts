@@ -30,9 +30,25 @@ import type {
   ObjectChange,
   ObjectRecord,
   ObjectSummary,
+  RestoreStaging,
   SnapshotItem,
   TenantRecord,
 } from './store.js';
+
+/**
+ * Where a restore stages what it brings until it is published in one transaction: ordinary tables
+ * (so a large restore is bounded by the disk, not memory), read by nothing that serves requests,
+ * dropped when published, aborted, or found at start (left by a crash).
+ */
+const STAGING_TABLES = ['restore_stage_tenants', 'restore_stage_certs', 'restore_stage_objects'] as const;
+const CREATE_STAGING = `
+  CREATE TABLE restore_stage_tenants (id TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+  CREATE TABLE restore_stage_certs (fingerprint TEXT NOT NULL, tenant_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT, pem TEXT NOT NULL, created_at INTEGER NOT NULL);
+  CREATE TABLE restore_stage_objects (
+    stage_seq INTEGER PRIMARY KEY, uid TEXT NOT NULL, tenant_id TEXT NOT NULL, object_type INTEGER NOT NULL, state INTEGER NOT NULL,
+    revision INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_get_at INTEGER, attributes TEXT NOT NULL,
+    material BLOB, wrap_kind TEXT, root_key_id TEXT, root_key_version TEXT);`;
+const DROP_STAGING = STAGING_TABLES.map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n');
 
 /**
  * The native driver, loaded when a SQLite store is opened: bundles for region nodes (PostgreSQL)
@@ -197,6 +213,8 @@ export class SqliteStore implements KeyStore {
         db.exec('BEGIN IMMEDIATE; COMMIT');
       }
       SqliteStore.migrate(db);
+      // A restore that was cut off (crash, kill) left its staging behind: it was never published.
+      db.exec(DROP_STAGING);
       return db;
     } catch (err) {
       db?.close();
@@ -331,21 +349,7 @@ export class SqliteStore implements KeyStore {
   private apply(changes: readonly ObjectChange[]): void {
     for (const change of changes) {
       const o = change.object;
-      const row = {
-        uid: o.uid,
-        tenantId: o.tenantId,
-        objectType: o.objectType,
-        state: o.state,
-        revision: o.revision,
-        createdAt: o.createdAt,
-        updatedAt: o.updatedAt,
-        lastGetAt: o.lastGetAt,
-        attributes: serializeAttributes(o.attributes),
-        material: o.material ? Buffer.from(o.material.ciphertext) : null,
-        wrapKind: o.material?.wrapKind ?? null,
-        rootKeyId: o.material?.rootKeyId ?? null,
-        rootKeyVersion: o.material?.rootKeyVersion ?? null,
-      };
+      const row = objectParams(o);
       if (change.kind === 'insert') {
         const seq = this.stmt.insertObject.run(row).lastInsertRowid;
         for (const r of indexRows(o.attributes).values()) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, seq, r.num);
@@ -473,6 +477,100 @@ export class SqliteStore implements KeyStore {
     }
   }
 
+  private restoring = false;
+
+  async beginRestore(): Promise<RestoreStaging> {
+    if (this.restoring) throw new StoreError(StoreErrorCode.Conflict, 'another restore is running');
+    this.run(() => this.db.exec(`BEGIN IMMEDIATE; ${DROP_STAGING} ${CREATE_STAGING} COMMIT;`));
+    this.restoring = true;
+    const db = this.db;
+    const stageTenant = db.prepare('INSERT INTO restore_stage_tenants (id, name, created_at) VALUES (@id, @name, @createdAt)');
+    const stageCert = db.prepare(
+      'INSERT INTO restore_stage_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES (@fingerprint, @tenantId, @label, @kind, @subject, @pem, @createdAt)',
+    );
+    const stageObject = db.prepare(
+      `INSERT INTO restore_stage_objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
+       VALUES (@uid, @tenantId, @objectType, @state, @revision, @createdAt, @updatedAt, @lastGetAt, @attributes, @material, @wrapKind, @rootKeyId, @rootKeyVersion)`,
+    );
+    let open = true;
+    const live = () => {
+      if (!open) throw new StoreError(StoreErrorCode.Unavailable, 'this restore is over');
+    };
+    const end = () => {
+      open = false;
+      this.restoring = false;
+    };
+    return {
+      addTenant: async (t) => {
+        live();
+        this.run(() => stageTenant.run(t));
+      },
+      addCert: async (c) => {
+        live();
+        this.run(() => stageCert.run(c));
+      },
+      addObjects: async (objects) => {
+        live();
+        this.run(() => db.transaction(() => {
+          for (const o of objects) stageObject.run(objectParams(o));
+        }).immediate());
+      },
+      publish: async () => {
+        live();
+        try {
+          this.run(() => this.publishStaged());
+        } finally {
+          end();
+          if (!this.closed) this.run(() => db.exec(DROP_STAGING));
+        }
+        await this.syncToDisk();
+      },
+      abort: async () => {
+        if (!open) return;
+        end();
+        if (!this.closed) this.run(() => db.exec(DROP_STAGING));
+      },
+    };
+  }
+
+  /**
+   * One transaction: the store must hold no keys, then tenants, certificates and objects (with
+   * their index rows) move from staging into place and the staging goes. Synchronous, so no other
+   * commit interleaves; a crash before COMMIT leaves nothing of it.
+   */
+  private publishStaged(): void {
+    const db = this.db;
+    db.transaction(() => {
+      const held = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM objects').get()!.n;
+      if (held > 0) throw new StoreError(StoreErrorCode.Conflict, `the store holds ${held} keys`);
+      db.prepare('INSERT INTO tenants (id, name, created_at) SELECT id, name, created_at FROM restore_stage_tenants ORDER BY rowid').run();
+      db.prepare(
+        'INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) SELECT fingerprint, tenant_id, label, kind, subject, pem, created_at FROM restore_stage_certs ORDER BY rowid',
+      ).run();
+      const page = db.prepare<[number], ObjectRow & { stage_seq: number }>('SELECT * FROM restore_stage_objects WHERE stage_seq > ? ORDER BY stage_seq LIMIT 500');
+      for (let after = 0; ; ) {
+        const rows = page.all(after);
+        if (rows.length === 0) break;
+        this.apply(rows.map((r) => ({ kind: 'insert' as const, object: objectFromRow(r) })));
+        after = rows.at(-1)!.stage_seq;
+      }
+      db.exec(DROP_STAGING);
+    }).immediate();
+  }
+
+  /** Resolves once everything committed so far is on disk (the WAL synced). */
+  private syncToDisk(): Promise<void> {
+    const fd = this.walDescriptor();
+    if (fd === undefined) return Promise.resolve();
+    const synced = new Promise<void>((resolve, reject) =>
+      this.syncWal(fd, (err) => (err ? reject(new StoreError(StoreErrorCode.Unavailable, 'database could not be synced to disk', { cause: err })) : resolve())),
+    );
+    const tracked = synced.catch(() => undefined);
+    this.syncing.add(tracked);
+    void tracked.then(() => this.syncing.delete(tracked));
+    return synced;
+  }
+
   async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
     return this.run(() => this.stmt.countByState.all())
       .filter((r) => tenantId === undefined || r.tenant_id === tenantId)
@@ -515,4 +613,23 @@ export class SqliteStore implements KeyStore {
       throw mapSqliteError(err);
     }
   }
+}
+
+/** An object's column values, named as the INSERT and UPDATE statements name them. */
+function objectParams(o: ObjectRecord) {
+  return {
+    uid: o.uid,
+    tenantId: o.tenantId,
+    objectType: o.objectType,
+    state: o.state,
+    revision: o.revision,
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
+    lastGetAt: o.lastGetAt,
+    attributes: serializeAttributes(o.attributes),
+    material: o.material ? Buffer.from(o.material.ciphertext) : null,
+    wrapKind: o.material?.wrapKind ?? null,
+    rootKeyId: o.material?.rootKeyId ?? null,
+    rootKeyVersion: o.material?.rootKeyVersion ?? null,
+  };
 }

@@ -114,6 +114,25 @@ export type SnapshotItem =
   | { readonly kind: 'cert'; readonly cert: ClientCertRecord }
   | { readonly kind: 'object'; readonly object: ObjectRecord };
 
+/**
+ * A restore in progress: what it brings is staged where nothing serves it (no Get, no Locate, no
+ * client authentication) and published in one transaction, or not at all. A crash before
+ * `publish` resolves leaves the store as it was (stale staging is cleared when the store opens).
+ */
+export interface RestoreStaging {
+  addTenant(tenant: TenantRecord): Promise<void>;
+  addCert(cert: ClientCertRecord): Promise<void>;
+  addObjects(objects: readonly ObjectRecord[]): Promise<void>;
+  /**
+   * Publishes everything staged in one durable transaction, which also checks that the store holds
+   * no keys but these; rejects with STORE_ERR_CONFLICT (store not empty) or STORE_ERR_DUPLICATE (a
+   * tenant or certificate appeared meanwhile) and then nothing is published.
+   */
+  publish(): Promise<void>;
+  /** Drops what was staged; nothing is published. Safe after a failed publish. */
+  abort(): Promise<void>;
+}
+
 export interface KeyStore {
   readonly kind: string;
 
@@ -151,6 +170,8 @@ export interface KeyStore {
    * out of the loop) to release what holds the snapshot.
    */
   exportSnapshot(): AsyncIterable<SnapshotItem>;
+  /** Starts a restore (one at a time per store; STORE_ERR_CONFLICT while another runs). */
+  beginRestore(): Promise<RestoreStaging>;
   countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>>;
 
   /** Throws when the store cannot serve requests. */
