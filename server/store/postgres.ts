@@ -74,6 +74,9 @@ export function connectionOptions(url: string, ca: string | undefined): { connec
   return { connectionString: parsed.toString(), ssl: { ca, rejectUnauthorized: true, ...byAddress } };
 }
 
+const INSERT_CERT = 'INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+const certParams = (c: ClientCertRecord) => [c.fingerprint, c.tenantId, c.label, c.kind, c.subject, c.pem, c.createdAt];
+
 /** Arbitrary, fixed: the advisory lock id under which migrations run. */
 const MIGRATION_LOCK = 560_969_600;
 
@@ -365,15 +368,7 @@ export class PostgresStore implements KeyStore {
   }
 
   async addClientCert(c: ClientCertRecord): Promise<void> {
-    await this.query('INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-      c.fingerprint,
-      c.tenantId,
-      c.label,
-      c.kind,
-      c.subject,
-      c.pem,
-      c.createdAt,
-    ]);
+    await this.query(INSERT_CERT, certParams(c));
   }
   async removeClientCert(fingerprint: string): Promise<boolean> {
     return ((await this.query('DELETE FROM client_certs WHERE fingerprint = $1', [fingerprint])).rowCount ?? 0) > 0;
@@ -503,15 +498,7 @@ export class PostgresStore implements KeyStore {
         }),
       addCert: (c) =>
         step(async () => {
-          await client.query('INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-            c.fingerprint,
-            c.tenantId,
-            c.label,
-            c.kind,
-            c.subject,
-            c.pem,
-            c.createdAt,
-          ]);
+          await client.query(INSERT_CERT, certParams(c));
         }),
       addObjects: (objects) =>
         step(async () => {

@@ -16,6 +16,7 @@ import { enumAttr, intAttr } from '../support/attributes.js';
 import { TestKmipClient } from '../support/kmip-client.js';
 import { freshDatabase, postgresSkipReason } from '../support/postgres.js';
 import { assertBuilt, SERVER_MAIN, startServerProcess, type RunningServer } from '../support/process.js';
+import { prng } from '../support/prng.js';
 
 const pgSkip = await postgresSkipReason();
 const KEYS = 400;
@@ -34,16 +35,6 @@ function tlsOf(dir: string) {
   return { ca: readFileSync(join(dir, 'pki/ca.pem')), cert: readFileSync(join(dir, 'pki/client-cert.pem')), key: readFileSync(join(dir, 'pki/client-key.pem')) };
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,7 +116,7 @@ describe('SIGKILL during a restore', () => {
 
   /** Uploads the snapshot, killing the server once `killAt` bytes are sent (past the end: after a delay). */
   async function killDuring(server: RunningServer, dir: string, seed: number): Promise<{ killAt: number; afterEndMs: number; bodyAnswered: boolean }> {
-    const rand = mulberry32(seed);
+    const rand = prng(seed);
     const killAt = Math.floor(rand() * snapshot.length * 1.4);
     const afterEndMs = Math.floor(rand() * 500);
     const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();

@@ -8,6 +8,7 @@ import type { FakeVcenter } from './fake-vcenter.js';
 import type { FakeCluster, FakeDisk, FakeHost, FakeSnapshot, FakeVm, KeyRef } from './fake-vcenter-inventory.js';
 import { keysOfVm } from './fake-vcenter-keys.js';
 import { poolOf } from './fake-vcenter-props.js';
+import { prng } from './prng.js';
 
 export const VM_CATEGORIES = {
   /** Home and 1–3 disks on OLD: rekeyable. */
@@ -120,17 +121,6 @@ export interface MigrationInventory {
   };
 }
 
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function seedMigrationInventory(fake: FakeVcenter, options: MigrationSeedOptions = {}): MigrationInventory {
   const OLD = options.oldProvider ?? 'kmip-for-vmware';
