@@ -190,7 +190,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limits: config.limits,
     handler,
     // Judged at accept, so a registered client's new connection is never counted as unauthenticated.
-    classify: async (info) => (await authenticator.authenticate(info.peerCertificate, info.peerFingerprint)).ok,
+    classify: (info) => authenticator.cached(info.peerCertificate, info.peerFingerprint) ?? authenticator.authenticate(info.peerCertificate, info.peerFingerprint).then((r) => r.ok),
     logger,
     events: {
       onConnectionOpen: () => {
@@ -267,7 +267,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       // Everything authorized through the removed registration (a pinned certificate, or every leaf
       // a removed CA registration let in) or for the removed tenant: forget it and close it now.
-      const leaves = authenticator.revoke(typeof target === 'string' ? { registration: target } : target);
+      const leaves = authenticator.revoke(typeof target === 'string' ? { registrations: [target] } : target);
       return listener.disconnectWhere((c) => c.peerFingerprint !== undefined && leaves.has(c.peerFingerprint));
     },
   };

@@ -418,7 +418,7 @@ export class KmipRegionStack extends TerraformStack {
    * the configured operating system (`debian-13-amd64` by default: Debian 13 packages the Node.js 20 the server
    * needs). IBM replaces stock images by point release and deprecates the old names; choosing by operating system
    * keeps a stack working for years. Of the candidates, an available image wins over a deprecated one, then the
-   * last by name (IBM keeps one available stock image per operating system most of the time; while a point release
+   * last by name, numbers compared as numbers (IBM keeps one available stock image per operating system most of the time; while a point release
    * rolls out, the later name is the newer one). A region without any leaves the id empty, and the nodes'
    * precondition stops the plan with the fix (never a destroy: conditions are not checked when destroying).
    */
@@ -431,7 +431,8 @@ export class KmipRegionStack extends TerraformStack {
     const candidates = new TerraformLocal(
       this,
       'node_image_candidates',
-      `\${sort([for i in ${list} : "\${i.status == "available" ? 1 : 0}|\${i.name}|\${i.id}" if i.os == ${os} && contains(["available", "deprecated"], i.status)])}`,
+      // The sort key pads each number of the name, so ibm-debian-13-10-… comes after ibm-debian-13-9-….
+      `\${sort([for i in ${list} : "\${i.status == "available" ? 1 : 0}|\${join("-", [for p in split("-", i.name) : can(tonumber(p)) ? format("%08d", tonumber(p)) : p])}|\${i.id}" if i.os == ${os} && contains(["available", "deprecated"], i.status)])}`,
     );
     const last = `element(local.${candidates.friendlyUniqueId}, length(local.${candidates.friendlyUniqueId}) - 1)`;
     const chosen = new TerraformLocal(this, 'node_image_id', `\${length(local.${candidates.friendlyUniqueId}) > 0 ? element(split("|", ${last}), 2) : ""}`);

@@ -38,7 +38,7 @@ export interface ManagementDeps {
    * Forgets cached identity decisions (all of them with no argument) and closes, on this node, the
    * connections authorized through a removed registration (pin or CA fingerprint) or tenant.
    */
-  readonly revokeClientAccess: (target?: string | { readonly registration?: string; readonly tenantId?: string }) => number;
+  readonly revokeClientAccess: (target?: string | { readonly registrations?: readonly string[]; readonly tenantId?: string }) => number;
 }
 
 const LIVE = new Set<number>([State.PreActive, State.Active]);
@@ -172,8 +172,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
         const certs = await store.listClientCerts(tenant.id);
         await store.deleteTenant(tenant.id);
         // Everything the tenant's registrations (pins and CAs) let in, and anything else authorized for it.
-        let closed = deps.revokeClientAccess({ tenantId: tenant.id });
-        for (const c of certs) closed += deps.revokeClientAccess(c.fingerprint);
+        const closed = deps.revokeClientAccess({ tenantId: tenant.id, registrations: certs.map((c) => c.fingerprint) });
         audit('tenant remove', { tenant: tenant.name, forced: found.length > 0, keysInUse: found.length, connectionsClosed: closed });
         send(res, 200, { removed: tenant.name, certificates: certs.length, connectionsClosed: closed });
       },

@@ -19,7 +19,8 @@ export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
   rewrap [--after ID]                   rewrap every key to the root key's current version (resumable)
   preflight-destroy [vcenter --provider NAME]
                                         exit 0 when tearing down is safe, 3 (with the reasons) when not;
-                                        with the vcenter flags, also 3 while vCenter uses the provider
+                                        with the vcenter flags, also 3 while vCenter uses the provider, and 2
+                                        (listing the providers it knows) for a name vCenter does not know
   backup export --out FILE [--force]    a consistent snapshot, encrypted with a passphrase
   backup import --in FILE               restore a backup into a server that holds no keys
   backup verify --in FILE               decrypt and check a backup without a server
@@ -38,8 +39,8 @@ export const USAGE = `usage: kmipctl [connection] [--json] COMMAND
          [--journal FILE] [--parallel N] [--accept-vm-restart-risk]
                                         move everything vCenter encrypted under another Standard Key Provider
                                         (IBM KMIP for VMware) onto ours by shallow rekeys, in VMware's safe
-                                        order: --plan (default) reads only and lists each object with its
-                                        preconditions; --apply rekeys, journaling each step to FILE (default
+                                        order: --plan (default) reads only: what is ready and what is blocked,
+                                        by reason (--json: every object with its preconditions); --apply rekeys, journaling each step to FILE (default
                                         kmip-migrate-VCHOST-OLD-to-NEW.journal), N at a time (default 4), and
                                         continues where it stopped when run again; --verify proves nothing
                                         references OLD (exit 4 while something does); --retire-old removes OLD

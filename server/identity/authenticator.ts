@@ -27,9 +27,9 @@ export type AuthenticationResult =
   | { readonly ok: true; readonly principal: Principal }
   | { readonly ok: false; readonly reason: 'no-certificate' | 'expired' | 'not-yet-valid' | 'unknown' };
 
-/** What a removal is of: a registration (pin or CA fingerprint), a tenant, or both. */
+/** What a removal is of: registrations (pin or CA fingerprints), a tenant, or both. */
 export interface RevocationTarget {
-  readonly registration?: string;
+  readonly registrations?: readonly string[];
   readonly tenantId?: string;
 }
 
@@ -59,6 +59,16 @@ export class ClientAuthenticator {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The cached answer for this certificate, synchronously, or undefined when the store must be read (a
+   * connection's first judgement at accept costs no promise when the client was seen recently).
+   */
+  cached(cert: X509Certificate | undefined, fingerprint = cert && certificateFingerprint(cert)): boolean | undefined {
+    if (!cert || !fingerprint) return false;
+    const entry = this.cache.get(fingerprint);
+    return entry && entry.expires > this.now() ? entry.result.ok : undefined;
+  }
+
   /** `fingerprint` spares hashing the certificate again when the caller already did (once per connection). */
   async authenticate(cert: X509Certificate | undefined, fingerprint = cert && certificateFingerprint(cert)): Promise<AuthenticationResult> {
     if (!cert || !fingerprint) return { ok: false, reason: 'no-certificate' };
@@ -77,7 +87,7 @@ export class ClientAuthenticator {
     }
     if (generation !== this.generation) return decision.result;
     this.cache.delete(fingerprint);
-    if (this.cache.size >= this.options.maxCacheEntries) this.evictOne(now);
+    if (this.cache.size >= this.options.maxCacheEntries) this.evictOne();
     this.cache.set(fingerprint, decision);
     return decision.result;
   }
@@ -122,14 +132,8 @@ export class ClientAuthenticator {
     return list;
   }
 
-  /** Makes room: an expired decision first (the oldest), else the oldest one. */
-  private evictOne(now: number): void {
-    for (const [key, entry] of this.cache) {
-      if (entry.expires <= now) {
-        this.cache.delete(key);
-        return;
-      }
-    }
+  /** Makes room: the oldest decision (insertion order; an entry is re-inserted when renewed). */
+  private evictOne(): void {
     this.cache.delete(this.cache.keys().next().value!);
   }
 
@@ -141,13 +145,14 @@ export class ClientAuthenticator {
   revoke(target: RevocationTarget): Set<string> {
     this.generation++;
     this.caList = undefined;
+    const removed = new Set(target.registrations ?? []);
     const leaves = new Set<string>();
-    if (target.registration !== undefined) {
-      leaves.add(target.registration);
-      this.cache.delete(target.registration);
+    for (const r of removed) {
+      leaves.add(r);
+      this.cache.delete(r);
     }
     for (const [leaf, entry] of this.cache) {
-      const byRegistration = target.registration !== undefined && entry.registration === target.registration;
+      const byRegistration = entry.registration !== undefined && removed.has(entry.registration);
       const byTenant = target.tenantId !== undefined && entry.tenantId === target.tenantId;
       if (byRegistration || byTenant) {
         leaves.add(leaf);
@@ -157,15 +162,10 @@ export class ClientAuthenticator {
     return leaves;
   }
 
-  /**
-   * Forgets cached decisions so a change applies at once: all of them, or everything authorized
-   * through one registration. Returns the leaf fingerprints that were authorized through it.
-   */
-  invalidate(fingerprint?: string): Set<string> {
-    if (fingerprint !== undefined) return this.revoke({ registration: fingerprint });
+  /** Forgets every cached decision (a change that may affect any client) so it applies at once. */
+  invalidate(): void {
     this.generation++;
     this.cache.clear();
     this.caList = undefined;
-    return new Set();
   }
 }

@@ -3,6 +3,7 @@
  * response. Versions, ID Placeholders, the Batch Error Continuation Option (Continue, Stop, Undo),
  * Unique Batch Item IDs (echoed byte for byte) and Maximum Response Size are handled here.
  */
+import { isRequestDeadline } from '../util/deadline.js';
 import { encodedSize } from '../ttlv/index.js';
 import type { OperationContext, OperationDeps, Principal } from './context.js';
 import { isConflict, toKmipError } from './error-mapping.js';
@@ -75,7 +76,7 @@ const DEADLINE_GRACE_MS = 25;
 
 /** The listener aborts a request's signal with this code at its deadline, a margin before the request timeout. */
 function pastDeadline(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true && (signal.reason as { code?: unknown } | undefined)?.code === 'REQUEST_DEADLINE';
+  return signal?.aborted === true && isRequestDeadline(signal.reason);
 }
 
 function deadlineFailure(cause: unknown): KmipError {

@@ -10,10 +10,10 @@ import { FrameReader, TtlvError } from '../ttlv/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
 import type { ConnectionInfo, ListenerLimits, MessageHandler, PeerVerdict } from './types.js';
+import { answerBudgetMs, answerMarginMs, deadlineHolder, RequestDeadlineError, type DeadlineHolder } from '../util/deadline.js';
 
 /** What is known of the client: not judged yet, a registered client, or one whose requests are refused. */
 export type Trust = 'pending' | 'authenticated' | 'refused';
-import { answerBudgetMs, RequestDeadlineError, setDeadline } from '../util/deadline.js';
 
 export class Connection {
   private readonly framer: FrameReader;
@@ -22,15 +22,20 @@ export class Connection {
   private closing = false;
   /** Runs from the first byte of a message until it is whole. */
   private arrival: NodeJS.Timeout | undefined;
-  /** The request in flight: aborted at its deadline (answerBudgetMs) or when the connection goes. */
-  private current: AbortController | undefined;
+  /**
+   * The signal of the request in flight, aborted at its deadline or when the connection goes. Requests on a
+   * connection run one at a time, so one controller serves them all until it is aborted (then a new one):
+   * no allocation per request on the hot path.
+   */
+  private abort = new AbortController();
+  private deadline: DeadlineHolder = deadlineHolder(this.abort.signal);
   private settled: (() => void) | undefined;
   /** Resolves when the connection is gone. */
   readonly closed: Promise<void>;
   /** Set by the listener's classification at accept and by every request's verdict. */
   trust: Trust = 'pending';
-  /** When the connection was accepted (performance.now()). */
-  readonly openedAt = performance.now();
+  /** When the connection was accepted (performance.now()): a judgement still pending after a while is stale. */
+  readonly acceptedAt = performance.now();
   /** Passed to the handler with each request; the listener learns the verdict through `onTrust`. */
   private readonly verdict: PeerVerdict = (authenticated) => this.setTrust(authenticated ? 'authenticated' : 'refused');
   /** Called when `trust` changes (the listener's accounting). */
@@ -68,7 +73,7 @@ export class Connection {
       clearTimeout(this.arrival);
       // Only a request in flight listens; aborting builds a DOMException with a stack trace, which
       // was a visible share of a connection's cost when clients connect once per request.
-      if (this.busy) this.current?.abort();
+      if (this.busy) this.abort.abort();
       this.queue.length = 0;
       this.settled?.();
     });
@@ -89,8 +94,10 @@ export class Connection {
   setTrust(trust: Trust): void {
     if (trust === this.trust) return;
     const previous = this.trust;
+    const idle = this.idleTimeoutMs();
     this.trust = trust;
-    if (!this.socket.destroyed) this.socket.setTimeout(this.idleTimeoutMs());
+    // Re-armed only when the bound changes (pending → refused keeps the short one).
+    if (!this.socket.destroyed && this.idleTimeoutMs() !== idle) this.socket.setTimeout(this.idleTimeoutMs());
     this.onTrust?.(this, previous);
   }
 
@@ -157,18 +164,24 @@ export class Connection {
   /**
    * Every request carries its deadline: the signal the handler gets is aborted a margin before the
    * request timeout (deadline.ts), so outbound calls give up in time for the failure to be answered;
-   * the timeout itself only closes a connection whose handler ignored that.
+   * the timeout itself only closes a connection whose handler ignored that. One timer per request:
+   * the one at the deadline arms the last margin only when it fires.
    */
   private async serve(message: Buffer): Promise<Uint8Array | undefined> {
+    if (this.abort.signal.aborted) {
+      this.abort = new AbortController();
+      this.deadline = deadlineHolder(this.abort.signal);
+    }
+    const request = this.abort;
+    const budget = answerBudgetMs(this.limits.requestTimeoutMs);
+    this.deadline.at = Date.now() + budget;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.limits.requestTimeoutMs);
+      timer = setTimeout(() => {
+        request.abort(new RequestDeadlineError(budget));
+        timer = setTimeout(() => resolve(undefined), answerMarginMs(this.limits.requestTimeoutMs));
+      }, budget);
     });
-    const request = new AbortController();
-    this.current = request;
-    const budget = answerBudgetMs(this.limits.requestTimeoutMs);
-    setDeadline(request.signal, Date.now() + budget);
-    const deadline = setTimeout(() => request.abort(new RequestDeadlineError(budget)), budget);
     try {
       const response = await Promise.race([this.handler(message, this.info, request.signal, this.verdict), timeout]);
       if (response === undefined) {
@@ -183,8 +196,7 @@ export class Connection {
       return undefined;
     } finally {
       clearTimeout(timer);
-      clearTimeout(deadline);
-      this.current = undefined;
+      this.deadline.at = undefined;
     }
   }
 

@@ -38,19 +38,19 @@ export interface KmipListenerOptions {
    * registered client's fresh connection is not counted (or closed) as unauthenticated. Each request's
    * verdict (MessageHandler) overrides it.
    */
-  readonly classify?: ((info: ConnectionInfo) => Promise<boolean | undefined>) | undefined;
+  readonly classify?: ((info: ConnectionInfo) => boolean | Promise<boolean | undefined> | undefined) | undefined;
 }
 
 export const DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS = 64;
 const SHED_LOG_INTERVAL_MS = 10_000;
 const STALE_HANDSHAKE_MS = 1_000;
+const STALE_PENDING_MS = 1_000;
 
 export class KmipListener {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   /** TCP connections still in their handshake (not yet Connections), by remote address and port. */
-  private readonly handshaking = new Map<string, Socket>();
-  private readonly handshakeStarted = new WeakMap<Socket, number>();
+  private readonly handshaking = new Map<string, { readonly raw: Socket; readonly started: number }>();
   /** Connections not (or no longer) known to be authenticated, oldest first. */
   private readonly unverified = new Set<Connection>();
   private readonly maxUnverified: number;
@@ -91,10 +91,10 @@ export class KmipListener {
         this.shedOne(victim, 'maxConnections');
       }
       const key = `${raw.remoteAddress}:${raw.remotePort}`;
-      this.handshaking.set(key, raw);
-      this.handshakeStarted.set(raw, performance.now());
+      const entry = { raw, started: performance.now() };
+      this.handshaking.set(key, entry);
       raw.once('close', () => {
-        if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+        if (this.handshaking.get(key) === entry) this.handshaking.delete(key);
       });
     });
     this.server.on('secureConnection', (socket) => this.accept(socket));
@@ -151,13 +151,16 @@ export class KmipListener {
       this.unverified.delete(connection);
       this.options.events?.onConnectionClose?.(info);
     });
-    this.withinUnverifiedBudget(connection);
-    this.options.classify?.(info).then(
-      (ok) => {
-        if (ok !== undefined && connection.trust === 'pending') connection.setTrust(ok ? 'authenticated' : 'refused');
-      },
-      (err: unknown) => this.options.logger.debug({ conn: info.id, error: errorSummary(err) }, 'connection not classified'),
-    );
+    const known = this.options.classify?.(info);
+    if (typeof known === 'boolean') connection.setTrust(known ? 'authenticated' : 'refused');
+    else
+      known?.then(
+        (ok) => {
+          if (ok !== undefined && connection.trust === 'pending') connection.setTrust(ok ? 'authenticated' : 'refused');
+        },
+        (err: unknown) => this.options.logger.debug({ conn: info.id, error: errorSummary(err) }, 'connection not classified'),
+      );
+    if (connection.trust !== 'authenticated') this.withinUnverifiedBudget(connection);
   }
 
   private trustChanged(connection: Connection, previous: Trust): void {
@@ -189,10 +192,13 @@ export class KmipListener {
     let heaviest: string | undefined;
     let most = 0;
     let oldestPending: Connection | undefined;
+    const now = performance.now();
     for (const c of this.unverified) {
       if (c === keep) continue;
       if (c.trust !== 'refused') {
-        oldestPending ??= c;
+        // Not judged yet: a registered client's fresh connection may be (its lookup takes milliseconds, even
+        // from a cold cache); only one still pending after a while is fair game.
+        if (now - c.acceptedAt >= STALE_PENDING_MS) oldestPending ??= c;
         continue;
       }
       const n = (perAddress.get(c.info.remoteAddress) ?? 0) + 1;
@@ -216,9 +222,8 @@ export class KmipListener {
     const refused = this.unverifiedVictim();
     if (refused && refused.trust === 'refused') return refused;
     // Only a handshake that has lasted: a registered client's own takes milliseconds.
-    for (const entry of this.handshaking) {
-      const age = performance.now() - (this.handshakeStarted.get(entry[1]) ?? 0);
-      return age >= Math.min(STALE_HANDSHAKE_MS, this.options.limits.handshakeTimeoutMs / 2) ? entry : undefined;
+    for (const [key, { raw, started }] of this.handshaking) {
+      return performance.now() - started >= Math.min(STALE_HANDSHAKE_MS, this.options.limits.handshakeTimeoutMs / 2) ? [key, raw] : undefined;
     }
     return undefined;
   }
@@ -244,11 +249,6 @@ export class KmipListener {
     }
   }
 
-  /** Connections not known to be authenticated (tests, metrics). */
-  get unauthenticatedCount(): number {
-    return this.unverified.size;
-  }
-
   /** Closes every connection matching the predicate at once (a removed client certificate). */
   disconnectWhere(predicate: (info: ConnectionInfo) => boolean): number {
     let n = 0;
@@ -268,7 +268,7 @@ export class KmipListener {
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const raw of this.handshaking.values()) raw.destroy();
+    for (const { raw } of this.handshaking.values()) raw.destroy();
     for (const c of this.connections) c.shutdown();
     const all = Promise.all([...this.connections].map((c) => c.closed));
     let timer: NodeJS.Timeout | undefined;
@@ -276,7 +276,7 @@ export class KmipListener {
     await Promise.race([all, grace]);
     clearTimeout(timer);
     for (const c of this.connections) c.destroy();
-    for (const raw of this.handshaking.values()) raw.destroy();
+    for (const { raw } of this.handshaking.values()) raw.destroy();
     await closed;
   }
 }

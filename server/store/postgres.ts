@@ -74,6 +74,7 @@ export function connectionOptions(url: string, ca: string | undefined): { connec
   return { connectionString: parsed.toString(), ssl: { ca, rejectUnauthorized: true, ...byAddress } };
 }
 
+const INSERT_TENANT = 'INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)';
 const INSERT_CERT = 'INSERT INTO client_certs (fingerprint, tenant_id, label, kind, subject, pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)';
 const certParams = (c: ClientCertRecord) => [c.fingerprint, c.tenantId, c.label, c.kind, c.subject, c.pem, c.createdAt];
 
@@ -334,7 +335,7 @@ export class PostgresStore implements KeyStore {
   }
 
   async createTenant(t: TenantRecord): Promise<void> {
-    await this.query('INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)', [t.id, t.name, t.createdAt]);
+    await this.query(INSERT_TENANT, [t.id, t.name, t.createdAt]);
   }
   async getTenantByName(name: string): Promise<TenantRecord | undefined> {
     const r = (await this.query<{ id: string; name: string; created_at: number }>('SELECT * FROM tenants WHERE name = $1', [name])).rows[0];
@@ -494,7 +495,7 @@ export class PostgresStore implements KeyStore {
     return {
       addTenant: (t) =>
         step(async () => {
-          await client.query('INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)', [t.id, t.name, t.createdAt]);
+          await client.query(INSERT_TENANT, [t.id, t.name, t.createdAt]);
         }),
       addCert: (c) =>
         step(async () => {

@@ -5,7 +5,6 @@
  * and retries to the time that is left instead of to constants of their own.
  */
 
-const deadlines = new WeakMap<AbortSignal, number>();
 
 /** Why a request's signal was aborted at its deadline (the request itself is still answered). */
 export class RequestDeadlineError extends Error {
@@ -14,6 +13,11 @@ export class RequestDeadlineError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`request reached its deadline (${timeoutMs} ms)`);
   }
+}
+
+/** Whether an abort reason is a request's deadline (the request is still answered), not its abandonment. */
+export function isRequestDeadline(reason: unknown): boolean {
+  return (reason as { code?: unknown } | undefined)?.code === 'REQUEST_DEADLINE';
 }
 
 /** How long before the request timeout the answer is due: a tenth of it, between 50 ms and 2 s. */
@@ -26,12 +30,26 @@ export function answerBudgetMs(requestTimeoutMs: number): number {
   return Math.max(1, requestTimeoutMs - answerMarginMs(requestTimeoutMs));
 }
 
-/** Records that `signal` is aborted at `epochMs` (Date.now() clock). */
+/** The deadline of the request a (reused) signal currently serves: set per request, unset between requests. */
+export interface DeadlineHolder {
+  at: number | undefined;
+}
+
+const deadlines = new WeakMap<AbortSignal, DeadlineHolder>();
+
+/** Registers `signal` as carrying request deadlines; the caller sets `at` (Date.now() clock) per request. */
+export function deadlineHolder(signal: AbortSignal): DeadlineHolder {
+  const holder: DeadlineHolder = { at: undefined };
+  deadlines.set(signal, holder);
+  return holder;
+}
+
+/** Records that `signal` is aborted at `epochMs` (a signal of its own, for one call). */
 export function setDeadline(signal: AbortSignal, epochMs: number): void {
-  deadlines.set(signal, epochMs);
+  deadlines.set(signal, { at: epochMs });
 }
 
 /** When the request behind `signal` must have its outbound work done (epoch ms), if it has a deadline. */
 export function deadlineOf(signal: AbortSignal | undefined): number | undefined {
-  return signal ? deadlines.get(signal) : undefined;
+  return signal ? deadlines.get(signal)?.at : undefined;
 }

@@ -73,7 +73,7 @@ export async function retrieveInventory(session: VcenterSession, requests: reado
 export async function readObject(session: VcenterSession, ref: MoRef, paths: readonly string[]): Promise<InventoryObject> {
   const spec: DataObject = {
     _typeName: 'PropertyFilterSpec',
-    propSet: [{ _typeName: 'PropertySpec', type: ref.type, all: false, pathSet: [...paths] }],
+    propSet: [propertySpec({ type: ref.type, paths })],
     objectSet: [{ _typeName: 'ObjectSpec', obj: moRef(ref), skip: false }],
   };
   const result = read(RetrieveResultSchema, (await session.call(session.content.propertyCollector, 'RetrievePropertiesEx', { specSet: [spec], options: { _typeName: 'RetrieveOptions' } })) ?? {}, `${ref.type} ${ref.value}`);
@@ -83,13 +83,7 @@ export async function readObject(session: VcenterSession, ref: MoRef, paths: rea
 }
 
 async function taskInfo(session: VcenterSession, task: MoRef): Promise<TaskInfo> {
-  const spec: DataObject = {
-    _typeName: 'PropertyFilterSpec',
-    propSet: [{ _typeName: 'PropertySpec', type: 'Task', all: false, pathSet: ['info'] }],
-    objectSet: [{ _typeName: 'ObjectSpec', obj: moRef(task), skip: false }],
-  };
-  const result = read(RetrieveResultSchema, (await session.call(session.content.propertyCollector, 'RetrievePropertiesEx', { specSet: [spec], options: { _typeName: 'RetrieveOptions' } })) ?? {}, 'Task.info');
-  const info = result.objects[0]?.propSet.find((p) => p.name === 'info')?.val;
+  const info = (await readObject(session, task, ['info'])).props.get('info');
   if (info === undefined) throw new VcenterError('VC_ERR_PROTOCOL', `task ${task.value} has no info`);
   return read(TaskInfoSchema, info, 'Task.info');
 }

@@ -111,7 +111,10 @@ function serverReports(spec: ProviderSpec, status: ClusterStatus | undefined): S
   });
 }
 
-const healthy = (r: readonly ServerReport[]) => r.every((s) => s.clientTrustServer && s.serverTrustClient && s.status !== 'red');
+/** A server vCenter can use: it trusts the server, the server trusts it, and its status is not red. */
+export const serverHealthy = (s: { readonly clientTrustServer?: boolean | undefined; readonly serverTrustClient?: boolean | undefined; readonly status: string }) =>
+  s.clientTrustServer === true && s.serverTrustClient === true && s.status !== 'red';
+const healthy = (r: readonly ServerReport[]) => r.every(serverHealthy);
 
 export async function registerProvider(session: VcenterSession, input: RegisterInput): Promise<RegisterReport> {
   const { spec, tenant, signingCa, registry } = input;

@@ -21,6 +21,8 @@ const POLYMORPHIC = new Set([
   'VirtualDiskFlatVer2BackingInfo',
   'VirtualDiskSeSparseBackingInfo',
   'VirtualDiskSparseVer2BackingInfo',
+  // VirtualDisk.independentFilters is declared as the base type BaseIndependentFilterSpec (vim25 8.0).
+  'VirtualMachineIndependentFilterSpec',
 ]);
 
 function isMoRef(v: object): v is { _typeName: 'ManagedObjectReference'; type: string; value: string } {

@@ -3,6 +3,7 @@
  * of VirtualMachine, HostSystem and ClusterComputeResource (paged), then VsanClusterGetConfig for the
  * vSAN-enabled clusters, and the provider's default flags. Teardown refuses while anything is listed.
  */
+import type { z } from 'zod';
 import { CryptoManagerKmip } from './crypto-manager.js';
 import { VcenterError } from './errors.js';
 import { retrieveInventory, type InventoryObject } from './property-collector.js';
@@ -52,6 +53,11 @@ function nameOf(o: InventoryObject): string {
   return n === undefined ? o.ref.value : read(StrSchema, n, `${o.ref.value} name`);
 }
 
+/** The provider a cluster's host-key policy names: directly, or through the key it names (8.0.3+). */
+export function policyProviderOf(cfg: z.infer<typeof ClusterConfigExSchema>): string | undefined {
+  return cfg.cryptoConfig?.policy?.providerId?.id ?? cfg.cryptoConfig?.policy?.keyId?.providerId?.id;
+}
+
 export async function providerUsage(session: VcenterSession, provider: string, options: { pageSize?: number } = {}): Promise<ProviderUsage> {
   const cm = new CryptoManagerKmip(session);
   const info = (await cm.listKmsClusters()).find((c) => c.clusterId.id === provider);
@@ -85,8 +91,8 @@ export async function providerUsage(session: VcenterSession, provider: string, o
       const raw = o.props.get('configurationEx');
       const cfg = raw === undefined ? {} : read(ClusterConfigExSchema, raw, `${o.ref.value} configurationEx`);
       let counted = false;
-      if (cfg.cryptoConfig?.policy?.providerId?.id === provider) {
-        users.push({ id: o.ref.value, name: nameOf(o), kind: 'cluster-host-key-policy', detail: `host key policy (${cfg.cryptoConfig.cryptoMode ?? 'crypto mode unset'})` });
+      if (policyProviderOf(cfg) === provider) {
+        users.push({ id: o.ref.value, name: nameOf(o), kind: 'cluster-host-key-policy', detail: `host key policy (${cfg.cryptoConfig?.cryptoMode ?? 'crypto mode unset'})` });
         counted = true;
       }
       if (cfg.vsanConfigInfo?.enabled === true) {

@@ -1,4 +1,5 @@
 /** JSON over HTTP with undici: bounded time, bounded body size, typed failures. */
+import { isRequestDeadline } from '../util/deadline.js';
 import { request, type Dispatcher } from 'undici';
 import { WrapError, WrapErrorCode } from './errors.js';
 
@@ -64,7 +65,7 @@ export async function sendJson(
 
 /** Why the caller's signal stopped the call: the KMIP request's deadline, or the caller going away. */
 function abandoned(signal: AbortSignal): string {
-  return (signal.reason as { code?: unknown } | undefined)?.code === 'REQUEST_DEADLINE' ? "no answer before the request's deadline" : 'request abandoned';
+  return isRequestDeadline(signal.reason) ? "no answer before the request's deadline" : 'request abandoned';
 }
 
 /** IBM's retry guidance: connection errors, 429 and every 5xx except 501; never other 4xx. */

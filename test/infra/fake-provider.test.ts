@@ -67,7 +67,7 @@ describe.skipIf(skip)('fake IBM Cloud provider under terraform', () => {
       ws = fresh(
         config({
           time: true,
-          data: { ...groupLookup, ibm_is_image: { debian: { name: 'ibm-debian-13-1-minimal-amd64-1' } }, ibm_is_images: { stock: { visibility: 'public', status: 'available' } } },
+          data: { ...groupLookup, ibm_is_image: { debian: { name: 'ibm-debian-13-9-minimal-amd64-1' } }, ibm_is_images: { stock: { visibility: 'public', status: 'available' } } },
           resource: {
             ibm_is_vpc: { vpc },
             time_sleep: { settle: { create_duration: '90s', destroy_duration: '5s', depends_on: ['ibm_is_vpc.vpc'] } },
@@ -139,7 +139,7 @@ describe.skipIf(skip)('fake IBM Cloud provider under terraform', () => {
       ws.writeConfig(
         config({
           time: true,
-          data: { ...groupLookup, ibm_is_image: { debian: { name: 'ibm-debian-13-1-minimal-amd64-1' } } },
+          data: { ...groupLookup, ibm_is_image: { debian: { name: 'ibm-debian-13-9-minimal-amd64-1' } } },
           resource: {
             ibm_is_vpc: { vpc: { ...vpc, tags: ['env:test'] } },
             time_sleep: { settle: { create_duration: '90s', destroy_duration: '5s', depends_on: ['ibm_is_vpc.vpc'] } },

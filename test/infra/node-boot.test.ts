@@ -13,14 +13,13 @@ import pg from 'pg';
 import { ItemType, type StructureItem } from '../../server/ttlv/index.js';
 import { Operation, ResultStatus } from '../../server/kmip/generated/enums.js';
 import { Tag } from '../../server/kmip/generated/tags.js';
-import { FETCH_EXIT, KMIP_PORT, MIN_NODE_VERSION, PATHS } from '../../modules/kmip-cluster/plan-boot.js';
+import { FETCH_EXIT, KMIP_PORT, MIN_NODE_VERSION, PATHS, type AssetManifest } from '../../modules/kmip-cluster/plan-boot.js';
 import { decodeResponse, type DecodedResponse } from '../support/kmip-client.js';
 import { requirement } from '../support/env.js';
 import type { TestClientCert } from '../support/pki.js';
 import { vcenter, VCENTER_PRODUCT_TAGS } from '../support/vcenter.js';
 import { bootUnavailableReason } from '../support/boot/boot-node.js';
 import { BootStack, type KmipNode } from '../support/boot/boot-stack.js';
-import { manifestOf } from '../support/boot/node-seed.js';
 
 const unavailable = bootUnavailableReason();
 const skip = requirement('booting a node (root, systemd-nspawn, debootstrap, cgroups, overlayfs)', unavailable === undefined, unavailable ?? '');
@@ -95,6 +94,11 @@ async function listeners(node: KmipNode): Promise<string> {
 }
 
 /** The SHA-256 of a Get's key material: compared instead of the bytes, which a failed assertion would print. */
+/** The asset manifest as the node has it (what cloud-init wrote and kmip-assets read), not our seed. */
+async function manifestOn(node: KmipNode): Promise<AssetManifest> {
+  return JSON.parse((await node.booted.exec(['cat', PATHS.manifest])).stdout) as AssetManifest;
+}
+
 function keyDigest(payload: Record<string, unknown>): string {
   const block = (payload['symmetricKey'] as StructureItem).value.find((c) => c.tag === Tag.KeyBlock) as StructureItem;
   const value = block.value.find((c) => c.tag === Tag.KeyValue) as StructureItem;
@@ -134,7 +138,7 @@ describe.skipIf(skip)('a node booted from the synthesized user data', () => {
       const min = MIN_NODE_VERSION.split('.').map(Number);
       expect(version[0]! * 1000 + version[1]!).toBeGreaterThanOrEqual(min[0]! * 1000 + min[1]!);
       // Each node fetched the assets its user data pins, its own TLS key among them, each once.
-      const manifest = manifestOf((await node.booted.exec(['cat', '/var/lib/cloud/seed/nocloud/user-data'])).stdout);
+      const manifest = await manifestOn(node);
       expect(manifest.bucket).toBe(stack.stack.bucket);
       expect(manifest.assets.map((a) => a.path).sort()).toEqual([PATHS.adminCa, PATHS.bundle, PATHS.cert, PATHS.key, PATHS.ticketKeys].sort());
       expect(manifest.assets.find((a) => a.path === PATHS.key)!.key).toMatch(new RegExp(`/${node.zone}-key\\.pem$`));
@@ -267,7 +271,7 @@ describe.skipIf(skip)('a node booted from the synthesized user data', () => {
 
   it('refuses a tampered bundle (exit status 4), keeps 5696 closed with the failure on kmip.service, and recovers by itself once the object is corrected', { timeout: 300_000 }, async () => {
     const left = deadline(300_000);
-    const manifest = manifestOf((await two.booted.exec(['cat', '/var/lib/cloud/seed/nocloud/user-data'])).stdout);
+    const manifest = await manifestOn(two);
     const bundle = manifest.assets.find((a) => a.path === PATHS.bundle)!;
     const good = stack.cos.get(stack.stack.bucket, bundle.key)!;
     const bad = Buffer.from(good);
@@ -327,8 +331,12 @@ describe.skipIf(skip)('a node booted from the synthesized user data', () => {
       stack.postgres.start();
     }
     const back = Date.now();
+    const waitingPid = (await one.booted.unit('kmip.service')).MainPID;
     await ready(one, left());
     log(`us-east-1: ready ${((Date.now() - back) / 1000).toFixed(1)} s after the database returned`);
+    // Recovered in the same process: no restart by systemd.
+    expect((await one.booted.unit('kmip.service')).NRestarts).toBe('0');
+    expect((await one.booted.unit('kmip.service')).MainPID).toBe(waitingPid);
     const [got] = await vcenterConnection(one, client, vcenter.get(uid));
     expect(keyDigest(item(got!, Operation.Get))).toBe(keyHash);
   });

@@ -115,11 +115,12 @@ describe.skipIf(skip)('the example stacks under real terraform', () => {
     expect(created(ops, 'ibm_iam_trusted_profile')).toHaveLength(1);
 
     // the nodes boot the region's available stock image of the operating system, found at plan time
-    // (two Debian 13 images available while a point release rolls out, an older one deprecated: the later name wins)
+    // (two Debian 13 images available while a point release rolls out, an older one deprecated: the later release
+    // wins, its numbers compared as numbers: 13-10 after 13-9)
     const images = state.find((r) => r.address === 'data.ibm_is_images.StockImages')!.values['images'] as { id: string; name: string; os: string; status: string }[];
     const debian = images.filter((i) => i.os === 'debian-13-amd64');
     expect(debian.map((i) => i.status).sort()).toEqual(['available', 'available', 'deprecated']);
-    const newest = debian.find((i) => i.name === 'ibm-debian-13-2-minimal-amd64-1')!;
+    const newest = debian.find((i) => i.name === 'ibm-debian-13-10-minimal-amd64-1')!;
     for (const node of state.filter((r) => r.type === 'ibm_is_instance')) expect(node.values['image']).toBe(newest.id);
     // context-based restrictions on the instances the stack owns (an existing Key Protect instance is left alone)
     const rules = state.filter((r) => r.type === 'ibm_cbr_rule');

@@ -3,27 +3,19 @@
  * transports), on a seeded mixed inventory of more than 200 objects using the old provider. The fake, not our
  * reading of it, says what was rekeyed: each VM's rekey count, keys, templates and defaults after the run.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeVcenter } from '../support/fake-vcenter.js';
 import { REFUSED, REKEYABLE, seedMigrationInventory, type MigrationInventory, type VmCategory } from '../support/fake-vcenter-migration.js';
-import { KMIPCTL } from '../support/kmipctl.js';
+import { runKmipctl } from '../support/kmipctl.js';
 import { assertBuilt } from '../support/process.js';
-import { noteOutput } from '../support/secrets-ledger.js';
 
 const OLD = 'ibm-kmip-for-vmware';
 const NEW = 'kmip-prod-us-south';
 let dir: string;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly json: any;
-}
 
 function connection(fake: FakeVcenter): string[] {
   const file = join(dir, `password-${new URL(fake.url).port}`);
@@ -31,44 +23,7 @@ function connection(fake: FakeVcenter): string[] {
   return ['--vcenter', fake.url, '--vcenter-user', fake.user, '--vcenter-password-file', file, '--vcenter-ca', fake.caFile];
 }
 
-/** kmipctl as a process; `killWhen` SIGKILLs it once the journal has that many lines. */
-function kmipctl(args: readonly string[], options: { killWhen?: { journal: string; lines: number } } = {}): Promise<Run & { killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KMIPCTL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const watch = options.killWhen
-      ? setInterval(() => {
-          let lines = 0;
-          try {
-            lines = readFileSync(options.killWhen!.journal, 'utf8').split('\n').length - 1;
-          } catch {
-            return;
-          }
-          if (lines >= options.killWhen!.lines && !killed) {
-            killed = true;
-            child.kill('SIGKILL');
-          }
-        }, 2)
-      : undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (watch) clearInterval(watch);
-      noteOutput(`kmipctl ${args.slice(0, 3).join(' ')}`, stdout + stderr);
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr, json, killed });
-    });
-  });
-}
+const kmipctl = runKmipctl;
 
 const migrate = (fake: FakeVcenter, ...more: string[]) => ['vcenter', 'migrate', ...connection(fake), '--from', OLD, '--to', NEW, ...more];
 const idsOf = (inv: MigrationInventory, cats: readonly VmCategory[]) => cats.flatMap((c) => inv.vms[c]);

@@ -14,10 +14,16 @@ export interface CliResult {
 }
 
 export function kmipctl(target: { adminPort: number; tokenFile: string }, ...args: string[]): Promise<CliResult> {
+  return runKmipctl(['--admin-url', `http://127.0.0.1:${target.adminPort}`, '--token-file', target.tokenFile, ...args]);
+}
+
+/** The built kmipctl with exactly these arguments (commands that need no management API, such as vcenter ones). */
+export function runKmipctl(argv: readonly string[]): Promise<CliResult> {
+  const args = argv;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [KMIPCTL, '--admin-url', `http://127.0.0.1:${target.adminPort}`, '--token-file', target.tokenFile, ...args],
+      [KMIPCTL, ...args],
       { timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;

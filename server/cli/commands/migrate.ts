@@ -11,6 +11,7 @@ import type { Command } from '../command.js';
 import type { CliOptions } from '../options.js';
 import { table } from '../output.js';
 import { CryptoManagerKmip } from '../../vcenter/crypto-manager.js';
+import { serverHealthy } from '../../vcenter/register.js';
 import type { VcenterSession } from '../../vcenter/session.js';
 import { applyPlan, type ApplyReport } from '../../vcenter/migrate/apply.js';
 import type { ItemResult } from '../../vcenter/migrate/context.js';
@@ -47,7 +48,7 @@ async function targetStatus(session: VcenterSession, to: string): Promise<Target
   const status = await new CryptoManagerKmip(session).status(to);
   const servers = status?.servers ?? [];
   if (servers.length === 0) return { ok: false, detail: 'vCenter reports no servers for it' };
-  const bad = servers.filter((s) => !s.clientTrustServer || !s.serverTrustClient || s.status === 'red');
+  const bad = servers.filter((s) => !serverHealthy(s));
   if (bad.length === 0) return { ok: true, detail: `${servers.length} server(s) reachable and trusted both ways` };
   return { ok: false, detail: bad.map((s) => `${s.name}: ${s.status}${s.clientTrustServer ? '' : ', vCenter does not trust it'}${s.serverTrustClient ? '' : ', it does not trust vCenter'}`).join('; ') };
 }
@@ -58,7 +59,8 @@ async function makePlan(session: VcenterSession, from: string, to: string) {
   return { inventory, plan: planMigration(inventory, from, to, target) };
 }
 
-export function planText(plan: MigrationPlan, journal: string): string {
+/** `journalGiven`: the operator chose the journal with --journal, so the next command must name it too. */
+export function planText(plan: MigrationPlan, journal: string, journalGiven = false): string {
   const counts = planCounts(plan);
   const blocked = plan.items.filter((i) => i.blocked);
   const lines = [
@@ -82,7 +84,8 @@ export function planText(plan: MigrationPlan, journal: string): string {
   }
   lines.push(...plan.warnings.map((w) => `warning: ${w}`));
   if (plan.refusals.length === 0) {
-    lines.push(`next: kmipctl vcenter migrate <vCenter flags> --from ${plan.from} --to ${plan.to} --apply${plan.warnings.length ? ' [--accept-vm-restart-risk]' : ''}  (journal: ${journal})`);
+    const journalFlag = journalGiven ? ` --journal ${journal}` : '';
+    lines.push(`next: kmipctl vcenter migrate <vCenter flags> --from ${plan.from} --to ${plan.to} --apply${journalFlag}${plan.warnings.length ? ' [--accept-vm-restart-risk]' : ''}  (journal: ${journal})`);
   }
   return lines.join('\n');
 }
@@ -141,26 +144,36 @@ const migrate: Command = async ({ out, options: o }) => {
   await withSession(o, async (session) => {
     if (m === 'plan') {
       const { plan } = await makePlan(session, from, to);
-      out.result({ ...plan, journal: journalPath }, () => planText(plan, journalPath));
+      out.result({ ...plan, journal: journalPath }, () => planText(plan, journalPath, o.journal !== undefined));
       if (plan.refusals.length > 0) process.exitCode = 3;
       return;
     }
-    // verify and retire only read a journal that exists (its keys sharpen the check); they never create one.
-    let journal: Journal | undefined;
-    try {
-      journal = m === 'apply' || existsSync(journalPath) ? Journal.open(journalPath, { vcenter: vcenterHost, from, to }) : undefined;
-    } catch (err) {
-      throw asCliError(err);
-    }
-    try {
-      if (m === 'apply') {
-        const { plan, inventory } = await makePlan(session, from, to);
-        if (plan.refusals.length > 0) throw new CliError(`migration refused: ${plan.refusals.join('; ')}`, 3);
-        process.stderr.write(`journal: ${journal!.path}\n`);
-        const report = await applyPlan(session, plan, inventory, journal!, { parallel, acceptRestartRisk: o['accept-vm-restart-risk'] === true, onResult: progress(out.json) });
+    const openJournal = () => {
+      try {
+        return Journal.open(journalPath, { vcenter: vcenterHost, from, to });
+      } catch (err) {
+        throw asCliError(err);
+      }
+    };
+    if (m === 'apply') {
+      const { plan, inventory } = await makePlan(session, from, to);
+      // Refused before anything is written: not even a journal.
+      if (plan.refusals.length > 0) throw new CliError(`migration refused: ${plan.refusals.join('; ')}`, 3);
+      const journal = openJournal();
+      try {
+        process.stderr.write(`journal: ${journal.path}\n`);
+        const report = await applyPlan(session, plan, inventory, journal, { parallel, acceptRestartRisk: o['accept-vm-restart-risk'] === true, onResult: progress(out.json) });
         out.result(report, () => applyText(report));
         if (report.left > 0) process.exitCode = EXIT_LEFT;
-      } else if (m === 'verify') {
+      } finally {
+        journal.close();
+      }
+      return;
+    }
+    // verify and retire only read a journal that exists (its keys sharpen the check); they never create one.
+    const journal = existsSync(journalPath) ? openJournal() : undefined;
+    try {
+      if (m === 'verify') {
         const v = await verifyMigration(session, from, to, journal);
         out.result(v, () => verifyText(v));
         if (!v.clean) process.exitCode = EXIT_LEFT;

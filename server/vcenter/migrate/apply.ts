@@ -56,15 +56,7 @@ function withResumedTemplates(plan: MigrationPlan, journal: Journal): PlanItem[]
 async function runItem(ctx: StepContext, item: PlanItem, acceptRisk: boolean): Promise<ItemResult> {
   if (item.blocked) return result(item, 'blocked', { detail: item.blocked });
   if (item.restartRisk && !acceptRisk) return result(item, 'blocked', { detail: `restart risk (${item.restartRisk}): give --accept-vm-restart-risk, or upgrade the host first` });
-  if (item.kind !== 'vm' && item.kind !== 'template') return runStep(ctx, item);
-  try {
-    return await migrateVm(ctx, item);
-  } catch (err) {
-    if (!(err instanceof VcenterError)) throw err;
-    const out = result(item, 'failed', { detail: err.message, ...(err.faultType ? { fault: err.faultType } : {}) });
-    ctx.journal.record(item.id, { event: 'failed', ...(out.fault ? { fault: out.fault } : {}), message: err.message });
-    return out;
-  }
+  return item.kind === 'vm' || item.kind === 'template' ? migrateVm(ctx, item) : runStep(ctx, item);
 }
 
 export async function applyPlan(session: VcenterSession, plan: MigrationPlan, inventory: MigrationInventory, journal: Journal, options: ApplyOptions): Promise<ApplyReport> {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CryptoManagerKmip } from '../crypto-manager.js';
 import { VcenterError } from '../errors.js';
 import { readObject, retrieveInventory, type InventoryObject } from '../property-collector.js';
+import { policyProviderOf, VSAN_CONFIG_SYSTEM } from '../usage.js';
 import type { VcenterSession } from '../session.js';
 import { moRef, unwrapAny, type DataObject, type MoRef } from '../transport.js';
 import { BoolSchema, ClusterConfigExSchema, CryptoKeyIdSchema, IntSchema, MoRefSchema, StrSchema, VsanConfigInfoExSchema, list, read } from '../wire.js';
@@ -92,7 +93,6 @@ export interface MigrationInventory {
   readonly names: ReadonlyMap<string, string>;
 }
 
-export const VSAN_CONFIG_SYSTEM: MoRef = { type: 'VsanVcClusterConfigSystem', value: 'vsan-cluster-config-system' };
 export const VSAN_HEALTH_SYSTEM: MoRef = { type: 'VsanVcClusterHealthSystem', value: 'vsan-cluster-health-system' };
 export const VSAN_OBJECT_SYSTEM: MoRef = { type: 'VsanObjectSystem', value: 'vsan-cluster-object-system' };
 
@@ -266,11 +266,6 @@ export async function readMigrationInventory(session: VcenterSession, options: {
     clusters: clusters.sort(byName),
     names,
   };
-}
-
-/** The provider a cluster's host-key policy names: directly, or through the key it names (8.0.3+). */
-export function policyProviderOf(cfg: z.infer<typeof ClusterConfigExSchema>): string | undefined {
-  return cfg.cryptoConfig?.policy?.providerId?.id ?? cfg.cryptoConfig?.policy?.keyId?.providerId?.id;
 }
 
 export async function readVm(session: VcenterSession, ref: MoRef): Promise<VmRecord> {

@@ -1,8 +1,10 @@
 /**
  * The migration journal: one JSON line per step, each written and fsynced before the step it announces, so a
  * run killed at any point (SIGKILL included) leaves a record of what it had started. On restart vCenter's own
- * state is the truth; the journal says which key was meant for an object and which changeVersion the change
- * was sent against, so a resumed run never rekeys an object twice. A torn last line (the kill hit mid-write)
+ * state is the truth: a resumed run reads each object again and acts only on what is still on the old provider,
+ * with the key the journal says was generated for it and after the task the journal says was started, so it
+ * never rekeys an object twice (every change also carries the VM's changeVersion, so vCenter refuses one that
+ * would overwrite a newer state). A torn last line (the kill hit mid-write)
  * is ignored; any other unreadable line refuses the journal rather than guessing.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
@@ -41,6 +43,8 @@ export interface ObjectHistory {
   readonly pendingChangeVersion?: string;
   /** The task of that change, when it was recorded: it may still be running in vCenter. */
   readonly pendingTask?: string;
+  /** A change was sent for it at some point (so "nothing to do now" means it was migrated, not already there). */
+  readonly sent: boolean;
   readonly converted: boolean;
   readonly done: boolean;
 }
@@ -143,7 +147,9 @@ export class Journal {
     let task: string | undefined;
     let converted = false;
     let done = false;
+    let sent = false;
     for (const r of records) {
+      if (r.event === 'sent') sent = true;
       if (r.event === 'key') keyId = r.keyId;
       else if (r.event === 'sent') {
         pending = r.changeVersion ?? '';
@@ -157,7 +163,7 @@ export class Journal {
       if (r.event === 'reverted') converted = false;
       if (r.event === 'done') done = true;
     }
-    return { records, ...(keyId ? { keyId } : {}), ...(pending !== undefined ? { pendingChangeVersion: pending } : {}), ...(task ? { pendingTask: task } : {}), converted, done };
+    return { records, ...(keyId ? { keyId } : {}), ...(pending !== undefined ? { pendingChangeVersion: pending } : {}), ...(task ? { pendingTask: task } : {}), converted, done, sent };
   }
 
   /** Every key id generated on the new provider (verify checks vCenter has each). */

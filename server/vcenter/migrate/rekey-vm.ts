@@ -14,7 +14,7 @@ import { waitForTask } from '../property-collector.js';
 import { moRef, type DataObject } from '../transport.js';
 import { MoRefResult, read } from '../wire.js';
 import { readVm, type VmRecord } from './inventory.js';
-import { result, type ItemResult, type StepContext } from './context.js';
+import { failedResult, journaled, result, type ItemResult, type StepContext } from './context.js';
 import type { PlanItem } from './plan.js';
 
 const recrypt = (keyId: string, provider: string): DataObject => ({
@@ -98,7 +98,7 @@ async function rekey(ctx: StepContext, item: PlanItem, first: VmRecord): Promise
         vm = await readVm(ctx.session, vm.ref);
         continue;
       }
-      return result(item, 'failed', { detail: err.message, ...(err.faultType ? { fault: err.faultType } : {}) });
+      return failedResult(item, err);
     }
     vm = await readVm(ctx.session, vm.ref);
     const left = onOld(vm, ctx.from);
@@ -111,35 +111,33 @@ async function rekey(ctx: StepContext, item: PlanItem, first: VmRecord): Promise
 
 /** Rekeys one VM or template; the outcome is journaled before it is returned. */
 export async function migrateVm(ctx: StepContext, item: PlanItem): Promise<ItemResult> {
-  let vm = await readVm(ctx.session, item.ref!);
-  const history = ctx.journal.of(item.id);
-  const wasTemplate = item.kind === 'template';
   let out: ItemResult;
-  if (wasTemplate && vm.template && onOld(vm, ctx.from).home === false && onOld(vm, ctx.from).disks.length === 0) {
-    out = result(item, history.keyId ? 'migrated' : 'already', { ...(vm.key?.providerId === ctx.to ? { keyId: vm.key.keyId } : {}) });
-  } else if (wasTemplate && vm.template) {
-    const refused = refusal(vm);
-    const pool = vm.host ? ctx.poolOf(vm.host) : undefined;
-    if (refused) out = result(item, 'blocked', { detail: refused });
-    else if (!pool) out = result(item, 'blocked', { detail: "no resource pool found through the template's host" });
-    else {
-      ctx.journal.record(item.id, { event: 'converted' });
-      try {
-        await ctx.session.call(vm.ref, 'MarkAsVirtualMachine', { pool: moRef(pool), ...(vm.host ? { host: moRef(vm.host) } : {}) });
-        vm = await readVm(ctx.session, vm.ref);
-        out = await rekey(ctx, item, vm);
-      } catch (err) {
-        if (!(err instanceof VcenterError)) throw err;
-        out = result(item, 'failed', { detail: err.message, ...(err.faultType ? { fault: err.faultType } : {}) });
-      }
-    }
-  } else {
-    out = await rekey(ctx, item, vm);
+  try {
+    out = await rekeyVmOrTemplate(ctx, item);
+  } catch (err) {
+    if (!(err instanceof VcenterError)) throw err;
+    out = failedResult(item, err);
   }
-  // A template that is a VM now (this run's conversion, or a killed run's) goes back, whatever the rekey did.
-  if (wasTemplate && (ctx.journal.of(item.id).converted || out.outcome !== 'already')) out = await backToTemplate(ctx, item, out);
-  ctx.journal.record(item.id, out.outcome === 'failed' || out.outcome === 'blocked' ? { event: 'failed', ...(out.fault ? { fault: out.fault } : {}), message: out.detail ?? out.outcome } : { event: 'done', ...(out.keyId ? { keyId: out.keyId } : {}), ...(out.detail ? { detail: out.detail } : {}) });
-  return out;
+  // A template that is a VM now (this run's conversion, or a killed run's) goes back, whatever happened above.
+  if (item.kind === 'template' && ctx.journal.of(item.id).converted) out = await backToTemplate(ctx, item, out);
+  return journaled(ctx, item, out);
+}
+
+async function rekeyVmOrTemplate(ctx: StepContext, item: PlanItem): Promise<ItemResult> {
+  let vm = await readVm(ctx.session, item.ref!);
+  if (item.kind !== 'template' || !vm.template) return rekey(ctx, item, vm);
+  const old = onOld(vm, ctx.from);
+  if (!old.home && old.disks.length === 0) {
+    return result(item, ctx.journal.of(item.id).keyId ? 'migrated' : 'already', vm.key?.providerId === ctx.to ? { keyId: vm.key.keyId } : {});
+  }
+  const refused = refusal(vm);
+  if (refused) return result(item, 'blocked', { detail: refused });
+  const pool = vm.host ? ctx.poolOf(vm.host) : undefined;
+  if (!pool) return result(item, 'blocked', { detail: "no resource pool found through the template's host" });
+  ctx.journal.record(item.id, { event: 'converted' });
+  await ctx.session.call(vm.ref, 'MarkAsVirtualMachine', { pool: moRef(pool), ...(vm.host ? { host: moRef(vm.host) } : {}) });
+  vm = await readVm(ctx.session, vm.ref);
+  return rekey(ctx, item, vm);
 }
 
 async function backToTemplate(ctx: StepContext, item: PlanItem, out: ItemResult): Promise<ItemResult> {

@@ -5,29 +5,15 @@
  * generated on the new provider: an unset key would keep the host's old one), and a cluster's host-key
  * policy (SetCryptoMode). Every outcome is journaled before it is returned.
  */
-import { VcenterError } from '../errors.js';
 import { readObject, waitForTask } from '../property-collector.js';
 import { moRef, type DataObject } from '../transport.js';
 import { ClusterConfigExSchema, MoRefResult, read } from '../wire.js';
-import { policyProviderOf, readHost, readProviders, readVsan, VSAN_CONFIG_SYSTEM } from './inventory.js';
-import { result, type ItemResult, type StepContext } from './context.js';
+import { policyProviderOf, VSAN_CONFIG_SYSTEM } from '../usage.js';
+import { readHost, readProviders, readVsan } from './inventory.js';
+import { guarded, result, type ItemResult, type StepContext } from './context.js';
 import type { PlanItem } from './plan.js';
 
 const providerId = (id: string): DataObject => ({ _typeName: 'KeyProviderId', id });
-
-function journaled(ctx: StepContext, item: PlanItem, out: ItemResult): ItemResult {
-  ctx.journal.record(item.id, out.outcome === 'failed' || out.outcome === 'blocked' ? { event: 'failed', ...(out.fault ? { fault: out.fault } : {}), message: out.detail ?? out.outcome } : { event: 'done', ...(out.keyId ? { keyId: out.keyId } : {}) });
-  return out;
-}
-
-async function guarded(ctx: StepContext, item: PlanItem, step: () => Promise<ItemResult>): Promise<ItemResult> {
-  try {
-    return journaled(ctx, item, await step());
-  } catch (err) {
-    if (!(err instanceof VcenterError)) throw err;
-    return journaled(ctx, item, result(item, 'failed', { detail: err.message, ...(err.faultType ? { fault: err.faultType } : {}) }));
-  }
-}
 
 async function globalDefault(ctx: StepContext, item: PlanItem): Promise<ItemResult> {
   const isDefault = async () => (await readProviders(ctx.session)).find((p) => p.id === ctx.to)?.isDefault === true;
@@ -50,7 +36,7 @@ async function vsanCluster(ctx: StepContext, item: PlanItem): Promise<ItemResult
   const cluster = item.ref!;
   let vsan = await readVsan(ctx.session, cluster);
   if (vsan.unreadable) return result(item, 'blocked', { detail: vsan.unreadable });
-  if (vsan.provider === ctx.to && !vsan.changing) return result(item, ctx.journal.of(item.id).records.length ? 'migrated' : 'already');
+  if (vsan.provider === ctx.to && !vsan.changing) return result(item, ctx.journal.of(item.id).sent ? 'migrated' : 'already');
   if (vsan.changing) return result(item, 'blocked', { detail: 'an encryption change is in progress on this cluster: run again when it has finished' });
   if (vsan.health === 'red') return result(item, 'blocked', { detail: 'vSAN health is red' });
   if ((vsan.objectsToSync ?? 0) > 0) return result(item, 'blocked', { detail: `${vsan.objectsToSync} object(s) resyncing` });
@@ -101,7 +87,7 @@ async function clusterPolicy(ctx: StepContext, item: PlanItem): Promise<ItemResu
   const read_ = async () => read(ClusterConfigExSchema, (await readObject(ctx.session, item.ref!, ['configurationEx'])).props.get('configurationEx') ?? {}, 'configurationEx');
   const beforeCfg = await read_();
   const before = beforeCfg.cryptoConfig;
-  if (policyProviderOf(beforeCfg) !== ctx.from) return result(item, policyProviderOf(beforeCfg) === ctx.to && ctx.journal.of(item.id).records.length ? 'migrated' : 'already');
+  if (policyProviderOf(beforeCfg) !== ctx.from) return result(item, policyProviderOf(beforeCfg) === ctx.to && ctx.journal.of(item.id).sent ? 'migrated' : 'already');
   ctx.journal.record(item.id, { event: 'sent' });
   await ctx.session.call(item.ref!, 'SetCryptoMode', {
     cryptoMode: before?.cryptoMode ?? 'onDemand',

@@ -11,6 +11,7 @@
  * the node off, kills whatever is left by cgroup, and removes the cgroups, the namespace, the mount and the
  * folder; if this process dies first, the cgroups' watchdog kills the node and the next run sweeps the rest.
  */
+import { noteOutput } from '../secrets-ledger.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +53,7 @@ export interface UnitState {
   readonly SubState: string;
   readonly Result: string;
   readonly NRestarts: string;
+  readonly MainPID: string;
   readonly ExecMainStatus: string;
 }
 
@@ -258,7 +260,7 @@ export class BootedNode {
   }
 
   async unit(name: string, timeoutMs?: number): Promise<UnitState> {
-    const r = await this.exec(['systemctl', 'show', name, '-p', 'ActiveState,SubState,Result,NRestarts,ExecMainStatus'], timeoutMs);
+    const r = await this.exec(['systemctl', 'show', name, '-p', 'ActiveState,SubState,Result,NRestarts,ExecMainStatus,MainPID'], timeoutMs);
     return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) as unknown as UnitState;
   }
 
@@ -281,7 +283,9 @@ export class BootedNode {
       if (stopped || Date.now() > deadline) {
         const detail = describe ? await Promise.race([describe().catch((e: Error) => e.message), sleep(10_000).then(() => '(no description within 10 s)')]) : '';
         const why = stopped ? 'the node stopped while waiting' : `not reached within ${(timeoutMs / 1000).toFixed(0)} s`;
-        throw new Error(`${this.options.name}: ${what}: ${why}\n${detail}\n--- console (tail) ---\n${this.console().slice(-4000)}`);
+        const message = `${this.options.name}: ${what}: ${why}\n${detail}\n--- console (tail) ---\n${this.console().slice(-4000)}`;
+        noteOutput(`booted node ${this.options.name} (failure report)`, message);
+        throw new Error(message);
       }
       await sleep(250);
     }
@@ -318,6 +322,8 @@ export class BootedNode {
       }
     };
     await attempt('power off', () => this.powerOff());
+    // Everything the node printed on its console goes through the suite's secrets scan.
+    noteOutput(`booted node ${this.options.name} console`, this.console());
     const relay = this.relayInside;
     if (relay && !ended(relay)) {
       relay.stdin!.end();

@@ -6,10 +6,10 @@
  * test through host ports relayed to its 5696 and its admin port (which binds the node's VPC address).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import { App } from 'cdktf';
 import pg from 'pg';
@@ -24,7 +24,7 @@ import { FakeMetadataService } from '../fake-metadata-service.js';
 import { TestKmipClient } from '../kmip-client.js';
 import { createTestPki, type TestClientCert, type TestPki } from '../pki.js';
 import { createPrivatePostgres, type PrivatePostgres } from '../private-postgres.js';
-import { notePrivateKeyPem } from '../secrets-ledger.js';
+import { notePrivateKeyPem, noteSecret } from '../secrets-ledger.js';
 import { startAptProxy, type AptProxy } from './apt-proxy.js';
 import { BootedNode, METADATA_LINK_LOCAL } from './boot-node.js';
 import { nodeUserData, readSynthesizedStack, type ApplyTimeValues, type SynthesizedStack } from './node-seed.js';
@@ -171,6 +171,12 @@ export class BootStack {
       rootKeyId: this.kp.createRootKey(instance, `${stack.name}-crk`),
       database: { user: 'postgres', password: `unused-${randomUUID()}`, host: '127.0.0.1', port: postgres.port, name: 'kmip_boot', caPem: testPki.ca.certificatePem },
     };
+    // What the nodes carry that must never show in what the suite prints (their consoles and journals included).
+    noteSecret('database password in the user data', this.values.database.password);
+    for (const file of [...stack.nodes.map((n) => this.pki.nodeKey(n.zone)), this.pki.adminClientKey, this.pki.caKey, this.pki.adminCaKey]) {
+      if (existsSync(file)) notePrivateKeyPem(`stack key ${basename(file)}`, readFileSync(file, 'utf8'));
+    }
+    if (existsSync(this.pki.ticketKeys)) noteSecret('TLS ticket keys', readFileSync(this.pki.ticketKeys));
   }
 
   /**

@@ -130,11 +130,3 @@ export function nodeUserData(stack: SynthesizedStack, node: SynthesizedNode, val
   }
   return `${header}${JSON.stringify(doc, null, 1)}\n`;
 }
-
-/** The asset manifest a node's user data pins (bucket and hashes), for the checks of a test. */
-export function manifestOf(userData: string): { bucket: string; assets: Array<{ key: string; sha256: string; path: string }> } {
-  const doc = JSON.parse(userData.replace(/^#cloud-config\n/, '')) as CloudConfig;
-  const file = doc.write_files.find((f) => f.path === PATHS.manifest);
-  if (!file) throw new Error('user data writes no asset manifest');
-  return JSON.parse(file.content) as { bucket: string; assets: Array<{ key: string; sha256: string; path: string }> };
-}

@@ -8,13 +8,18 @@ import type { ClientCertRecord, KeyStore, TenantRecord } from '../../../server/s
 
 const TTL = 2000;
 
-function setup() {
+/** `gate`: the CA list is read from the store at once but delivered only when it resolves (a slow read). */
+function setup(gate?: Promise<void>) {
   let clock = Date.now();
   const certs = new Map<string, ClientCertRecord>();
   const tenants = new Map<string, TenantRecord>([['t1', { id: 't1', name: 'vmca', createdAt: 0 }]]);
   const store = {
     getClientCert: async (fp: string) => certs.get(fp),
-    listClientCerts: async () => [...certs.values()],
+    listClientCerts: async () => {
+      const read = [...certs.values()];
+      await gate;
+      return read;
+    },
     getTenant: async (id: string) => tenants.get(id),
   } as unknown as KeyStore;
   const ca = issueCertificate({ commonName: 'VMCA root', isCa: true });
@@ -32,7 +37,7 @@ describe('ClientAuthenticator and removed registrations', () => {
     expect((await auth.authenticate(l1)).ok).toBe(true);
     expect((await auth.authenticate(l2)).ok).toBe(true);
     certs.delete(caFingerprint);
-    expect(auth.revoke({ registration: caFingerprint })).toEqual(new Set([caFingerprint, certificateFingerprint(l1), certificateFingerprint(l2)]));
+    expect(auth.revoke({ registrations: [caFingerprint] })).toEqual(new Set([caFingerprint, certificateFingerprint(l1), certificateFingerprint(l2)]));
     expect(await auth.authenticate(l1)).toEqual({ ok: false, reason: 'unknown' });
     expect(await auth.authenticate(leaf())).toEqual({ ok: false, reason: 'unknown' });
   });
@@ -61,11 +66,15 @@ describe('ClientAuthenticator and removed registrations', () => {
   });
 
   it('does not cache a decision whose store reads raced with a revocation', async () => {
-    const { auth, certs, leaf, caFingerprint } = setup();
+    let release!: () => void;
+    const { auth, certs, leaf, caFingerprint } = setup(new Promise<void>((r) => (release = r)));
     const l1 = leaf();
-    const pending = auth.authenticate(l1); // reads the store asynchronously
+    // Reads the CA list while the CA is still registered; the answer arrives after the revocation.
+    const pending = auth.authenticate(l1);
+    await new Promise((r) => setImmediate(r));
     certs.delete(caFingerprint);
-    auth.revoke({ registration: caFingerprint });
+    auth.revoke({ registrations: [caFingerprint] });
+    release();
     await pending;
     expect((await auth.authenticate(l1)).ok).toBe(false);
   });

@@ -73,6 +73,17 @@ for (const api of ['json', 'soap'] as const) {
       }
     });
 
+    it('a cluster whose host-key policy pins a key of the provider counts as a user (8.0.3+ policy.keyId)', async () => {
+      fake.inventory.clusters.push({ id: 'domain-c9', name: 'pinned-key-cluster', cryptoConfig: { cryptoMode: 'forceEnable', policy: { keyId: { keyId: 'pk-1', providerId: 'kp-pinned' } } } });
+      try {
+        const u = await providerUsage(session, 'kp-pinned');
+        expect(u.users.map((e) => `${e.kind}:${e.name}`)).toEqual(['cluster-host-key-policy:pinned-key-cluster']);
+        expect(u.inUse).toBe(true);
+      } finally {
+        fake.inventory.clusters.pop();
+      }
+    });
+
     it('vSAN settings that cannot be read count as in use (we cannot prove otherwise)', async () => {
       fake.inventory.vsanAvailable = false;
       try {

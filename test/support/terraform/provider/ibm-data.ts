@@ -18,12 +18,13 @@ interface StockImage {
 
 /**
  * A handful of IBM's public stock images, in no particular order (the API promises none): two Debian 13 images
- * available at once and an older deprecated one, as happens while IBM rolls a point release out.
+ * available at once and an older deprecated one, as happens while IBM rolls a point release out (13-9 and 13-10:
+ * names compare by their numbers, not as text).
  */
 export const STOCK_IMAGES: readonly StockImage[] = [
-  { name: 'ibm-debian-13-2-minimal-amd64-1', os: 'debian-13-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '13.x Trixie/Stable - Minimal Install', status: 'available' },
+  { name: 'ibm-debian-13-10-minimal-amd64-1', os: 'debian-13-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '13.x Trixie/Stable - Minimal Install', status: 'available' },
   { name: 'ibm-debian-13-0-minimal-amd64-3', os: 'debian-13-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '13.x Trixie/Stable - Minimal Install', status: 'deprecated' },
-  { name: 'ibm-debian-13-1-minimal-amd64-1', os: 'debian-13-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '13.x Trixie/Stable - Minimal Install', status: 'available' },
+  { name: 'ibm-debian-13-9-minimal-amd64-1', os: 'debian-13-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '13.x Trixie/Stable - Minimal Install', status: 'available' },
   { name: 'ibm-debian-12-12-minimal-amd64-1', os: 'debian-12-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '12.x Bookworm/Stable - Minimal Install', status: 'available' },
   { name: 'ibm-debian-12-8-minimal-amd64-2', os: 'debian-12-amd64', family: 'Debian GNU/Linux', vendor: 'Debian', version: '12.x Bookworm/Stable - Minimal Install', status: 'deprecated' },
   { name: 'ibm-ubuntu-24-04-3-minimal-amd64-2', os: 'ubuntu-24-04-amd64', family: 'Ubuntu Linux', vendor: 'Canonical', version: '24.04 LTS Noble Numbat Minimal Install', status: 'available' },
