@@ -3,7 +3,7 @@
  * response. Versions, ID Placeholders, the Batch Error Continuation Option (Continue, Stop, Undo),
  * Unique Batch Item IDs (echoed byte for byte) and Maximum Response Size are handled here.
  */
-import { isRequestDeadline } from '../util/deadline.js';
+import { isRequestDeadline, requestDeadlinesOf } from '../util/deadline.js';
 import { encodedSize } from '../ttlv/index.js';
 import type { OperationContext, OperationDeps, Principal } from './context.js';
 import { isConflict, toKmipError } from './error-mapping.js';
@@ -71,9 +71,6 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** After a request's deadline, how long an item's own outbound calls get to fail by themselves (their error is more precise). */
-const DEADLINE_GRACE_MS = 25;
-
 /** The listener aborts a request's signal with this code at its deadline, a margin before the request timeout. */
 function pastDeadline(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && isRequestDeadline(signal.reason);
@@ -84,24 +81,13 @@ function deadlineFailure(cause: unknown): KmipError {
 }
 
 /**
- * The item's work, or a General Failure once the request's deadline has passed: whatever the item
- * waits on (every outbound call should have given up by then), the client gets an answer before the
- * request timeout closes its connection. The abandoned work's result is ignored and never committed.
+ * The item's work, or a General Failure a grace period after the request's deadline: whatever the
+ * item waits on (every outbound call should have given up by then), the client gets an answer before
+ * the request timeout closes its connection. The abandoned work's result is ignored and never committed.
  */
 function untilDeadline<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      if (pastDeadline(signal)) timer = setTimeout(() => reject(deadlineFailure(signal.reason)), DEADLINE_GRACE_MS);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    });
-  });
+  const deadlines = requestDeadlinesOf(signal);
+  return deadlines ? Promise.race([work, deadlines.expired(deadlineFailure)]) : work;
 }
 
 export class BatchExecutor {

@@ -10,7 +10,7 @@ import { FrameReader, TtlvError } from '../ttlv/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
 import type { ConnectionInfo, ListenerLimits, MessageHandler, PeerVerdict } from './types.js';
-import { answerBudgetMs, answerMarginMs, deadlineHolder, RequestDeadlineError, type DeadlineHolder } from '../util/deadline.js';
+import { answerBudgetMs, answerMarginMs, RequestDeadlineError, RequestDeadlines } from '../util/deadline.js';
 
 /** What is known of the client: not judged yet, a registered client, or one whose requests are refused. */
 export type Trust = 'pending' | 'authenticated' | 'refused';
@@ -28,7 +28,7 @@ export class Connection {
    * no allocation per request on the hot path.
    */
   private abort = new AbortController();
-  private deadline: DeadlineHolder = deadlineHolder(this.abort.signal);
+  private deadline = new RequestDeadlines(this.abort.signal);
   private settled: (() => void) | undefined;
   /** Resolves when the connection is gone. */
   readonly closed: Promise<void>;
@@ -170,7 +170,7 @@ export class Connection {
   private async serve(message: Buffer): Promise<Uint8Array | undefined> {
     if (this.abort.signal.aborted) {
       this.abort = new AbortController();
-      this.deadline = deadlineHolder(this.abort.signal);
+      this.deadline = new RequestDeadlines(this.abort.signal);
     }
     const request = this.abort;
     const budget = answerBudgetMs(this.limits.requestTimeoutMs);
@@ -196,7 +196,7 @@ export class Connection {
       return undefined;
     } finally {
       clearTimeout(timer);
-      this.deadline.at = undefined;
+      this.deadline.end();
     }
   }
 

@@ -35,14 +35,52 @@ export interface DeadlineHolder {
   at: number | undefined;
 }
 
-const deadlines = new WeakMap<AbortSignal, DeadlineHolder>();
+/**
+ * After a request's deadline, how long its outbound calls get to fail by themselves (their error is
+ * more precise) before the request stops waiting for them.
+ */
+export const DEADLINE_GRACE_MS = 25;
 
-/** Registers `signal` as carrying request deadlines; the caller sets `at` (Date.now() clock) per request. */
-export function deadlineHolder(signal: AbortSignal): DeadlineHolder {
-  const holder: DeadlineHolder = { at: undefined };
-  deadlines.set(signal, holder);
-  return holder;
+/**
+ * A connection's request deadlines on its (reused) signal. One abort listener for the signal's whole
+ * life, not one per batch item: a promise per request, made only when an item waits on outbound work,
+ * rejects a grace period after the deadline so the request is answered even if that work hangs.
+ */
+export class RequestDeadlines implements DeadlineHolder {
+  at: number | undefined;
+  private expiry: Promise<never> | undefined;
+  private expire: ((reason: unknown) => void) | undefined;
+
+  constructor(private readonly signal: AbortSignal) {
+    deadlines.set(signal, this);
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (isRequestDeadline(signal.reason)) setTimeout(() => this.expire?.(signal.reason), DEADLINE_GRACE_MS);
+      },
+      { once: true },
+    );
+  }
+
+  /**
+   * Rejects with `failure(reason)` a grace period after the current request's deadline; never settles
+   * when the request ends in time. One per request (`end` drops it), so waiting on it leaks nothing.
+   */
+  expired(failure: (reason: unknown) => Error): Promise<never> {
+    return (this.expiry ??= new Promise<never>((_resolve, reject) => {
+      this.expire = (reason) => reject(failure(reason));
+    }));
+  }
+
+  /** The request is answered: its deadline and what waited on it are dropped. */
+  end(): void {
+    this.at = undefined;
+    this.expiry = undefined;
+    this.expire = undefined;
+  }
 }
+
+const deadlines = new WeakMap<AbortSignal, DeadlineHolder>();
 
 /** Records that `signal` is aborted at `epochMs` (a signal of its own, for one call). */
 export function setDeadline(signal: AbortSignal, epochMs: number): void {
@@ -52,4 +90,10 @@ export function setDeadline(signal: AbortSignal, epochMs: number): void {
 /** When the request behind `signal` must have its outbound work done (epoch ms), if it has a deadline. */
 export function deadlineOf(signal: AbortSignal | undefined): number | undefined {
   return signal ? deadlines.get(signal)?.at : undefined;
+}
+
+/** The connection's deadlines behind `signal`, when it serves requests on a connection. */
+export function requestDeadlinesOf(signal: AbortSignal | undefined): RequestDeadlines | undefined {
+  const holder = signal && deadlines.get(signal);
+  return holder instanceof RequestDeadlines ? holder : undefined;
 }

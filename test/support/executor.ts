@@ -43,7 +43,9 @@ export async function backends(): Promise<Array<{ backend: Backend; wrap: RootKe
   ];
 }
 
-export async function executorHarness(options: { maxLocateItems?: number; backend?: Backend; wrap?: RootKeyProvider } = {}): Promise<ExecutorHarness> {
+export async function executorHarness(
+  options: { maxLocateItems?: number; backend?: Backend; wrap?: RootKeyProvider; /** Puts something between the operations and the real store (a hang, a fault). */ storeView?: (store: KeyStore) => KeyStore } = {},
+): Promise<ExecutorHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'kmip-exec-'));
   const keyFile = join(dir, 'root-key.json');
   ensureLocalRootKey(keyFile);
@@ -80,7 +82,7 @@ export async function executorHarness(options: { maxLocateItems?: number; backen
   const audit: AuditRecord[] = [];
   const executor = new BatchExecutor({
     deps: {
-      store,
+      store: options.storeView ? options.storeView(store) : store,
       wrapper,
       now: () => fixedNow ?? Date.now(),
       newUid: randomUUID,
