@@ -41,7 +41,19 @@ const USAGE = `usage: npm run bench -- [options]
   --out FILE           JSON results (default bench-results.json)
   --chart FILE         also write an SVG chart (e.g. docs/bench.svg)`;
 
-const { values } = parseArgs({
+function parseOrExit() {
+  try {
+    return parse();
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+    const message = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option ? `unknown option ${option}` : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option ? `${option} needs a value` : e.message;
+    console.error(`bench: ${message} (npm run bench -- --help)`);
+    process.exit(2);
+  }
+}
+
+const parse = () => parseArgs({
   options: {
     scenario: { type: 'string', multiple: true },
     seconds: { type: 'string', default: '5' },
@@ -61,6 +73,7 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
+const { values } = parseOrExit();
 
 function bounded(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
@@ -234,7 +247,13 @@ if (LOAD_SCENARIOS.some((s) => wanted.has(s))) {
     const scenarios = scenariosOf(target);
     if (scenarios.length === 0) continue;
     process.stderr.write(`\n${target.label}\n`);
-    rows.push(...(await measureTarget(target, scenarios)));
+    try {
+      rows.push(...(await measureTarget(target, scenarios)));
+    } catch (err) {
+      // A server that did not start (or broke) says which one and what to check, not a stack trace.
+      console.error(`bench: ${target.label}: ${(err as Error).message}`);
+      process.exit(1);
+    }
   }
   const memory: Record<string, number> = {};
   for (const r of rows) memory[r.server] = Math.max(memory[r.server] ?? 0, r.peakRssBytes);

@@ -4,6 +4,8 @@
  * on the same PKI. CPU time and memory are read from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +65,46 @@ function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegE
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}: ${text.slice(-500)}`));
     });
+    // A program that cannot start (ENOENT, EACCES) reports here, and may never emit 'exit'.
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${child.spawnfile}: ${err.code ?? err.message}`));
+    });
   });
+}
+
+/** One TCP connection attempt to 127.0.0.1:port: undefined when it was accepted, else the socket's error code. */
+function tryConnect(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000, () => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+/**
+ * Waits until 127.0.0.1:port accepts connections, trying every 100 ms for at most `timeoutMs`. A server
+ * may say it is ready before it listens (PyKMIP prints "ready" after binding; it listens only once
+ * serve() runs), and a benchmark that connects then gets ECONNREFUSED. `check` says what to look at.
+ */
+export async function waitForPort(name: string, port: number, options: { readonly timeoutMs?: number; readonly check: string; readonly child?: ChildProcess }): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let last: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    if (options.child && (options.child.exitCode !== null || options.child.signalCode !== null)) {
+      throw new Error(`${name} exited (${options.child.exitCode ?? options.child.signalCode}) before it accepted connections on 127.0.0.1:${port}: ${options.check}`);
+    }
+    last = await tryConnect(port);
+    if (last === undefined) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`${name} did not accept connections on 127.0.0.1:${port} within ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s (${attempt} attempts, last: ${last}): ${options.check}`);
+    }
+    await sleep(100);
+  }
 }
 
 /**
@@ -179,7 +220,7 @@ function scratchPki(prefix: string): { dir: string; paths: DevPkiPaths } {
 }
 
 /** Debian's PyKMIP server with the same kind of PKI (a dev PKI made by our server in a scratch folder). */
-export async function startPyKmip(python: string, port: number): Promise<ServerUnderTest> {
+export async function startPyKmip(python: string, port: number, options: { readonly readyTimeoutMs?: number } = {}): Promise<ServerUnderTest> {
   const { dir, paths } = scratchPki('kmip-bench-pykmip-');
   const child = spawn(python, [PYKMIP_SERVER, String(port), paths.serverCert, paths.serverKey, paths.caCert, join(dir, 'pykmip.db'), join(dir, 'pykmip.log')], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -194,8 +235,21 @@ export async function startPyKmip(python: string, port: number): Promise<ServerU
     }
   };
   process.once('exit', orphanGuard);
-  await waitFor(child, 'stdout', /ready/, 60_000);
-  return oneProcessServer('PyKMIP', port, child, paths, dir, { group: true, stopAlso: async () => void process.off('exit', orphanGuard) });
+  const log = join(dir, 'pykmip.log');
+  const check = `check that ${python} imports PyKMIP (apt-get install python3-pykmip), that port ${port} is free, and PyKMIP's log ${log}; or run the benchmark with --no-pykmip`;
+  const server = oneProcessServer('PyKMIP', port, child, paths, dir, { group: true, stopAlso: async () => void process.off('exit', orphanGuard) });
+  try {
+    const timeoutMs = options.readyTimeoutMs ?? 60_000;
+    await waitFor(child, 'stdout', /ready/, timeoutMs).catch((err: Error) => {
+      throw new Error(`PyKMIP did not start: ${err.message.split('\n')[0]}; ${check}`);
+    });
+    await waitForPort('PyKMIP', port, { timeoutMs, check, child });
+  } catch (err) {
+    // Not left running (nor its scratch folder) when it never became usable.
+    await server.stop();
+    throw err;
+  }
+  return server;
 }
 
 /** Node's TLS server alone (bench/bare-tls-server.ts), on a development PKI like ours: the handshake ceiling. */

@@ -62,9 +62,19 @@ export interface IssueOptions {
   readonly operatorDays?: number;
 }
 
+/**
+ * Every file of the stack's PKI lands in exactly one list, counted the same way (a certificate and its key
+ * are two files), so one run's summary adds up to the stack's files whatever was there before.
+ */
 export interface IssueResult {
+  /** Files that did not exist. */
   readonly created: readonly string[];
+  /** Files that existed and were replaced (--renew). */
+  readonly renewed: readonly string[];
+  /** Files left as they were. */
   readonly kept: readonly string[];
+  /** Kept certificates that no longer fit their node or CA, or expire soon: --renew replaces them. */
+  readonly stale: readonly string[];
 }
 
 /** Creates what is missing (and, with `renew`, replaces node certificates that no longer fit). */
@@ -73,7 +83,12 @@ export function issueStackPki(o: IssueOptions): IssueResult {
   const now = o.now ?? new Date();
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
+  const renewed: string[] = [];
   const kept: string[] = [];
+  const stale: string[] = [];
+  const wrote = (...files: string[]) => {
+    for (const f of files) (existsSync(f) ? renewed : created).push(f);
+  };
 
   ensureCa(p.caCert, p.caKey, `${o.stack} KMIP server CA`, now, created, kept);
 
@@ -98,7 +113,8 @@ export function issueStackPki(o: IssueOptions): IssueResult {
         current.checkPrivateKey(createPrivateKey(readFileSync(keyFile))) &&
         new Date(current.validTo).getTime() - now.getTime() > RENEW_WARNING_DAYS * 86_400_000;
       if (fits || !o.renew) {
-        kept.push(certFile);
+        kept.push(certFile, keyFile);
+        if (!fits) stale.push(certFile);
         continue;
       }
     }
@@ -121,9 +137,9 @@ export function issueStackPki(o: IssueOptions): IssueResult {
       { name: 'subjectKeyIdentifier' },
     ]);
     cert.sign(caKey, forge.md.sha256.create());
+    wrote(certFile, keyFile);
     writeSecret(keyFile, keys.privateKeyPem);
     writeFileSync(certFile, pem(cert));
-    created.push(certFile, keyFile);
   }
 
   // The management API's own CA: a node's server key cannot sign in as an administrator.
@@ -138,8 +154,9 @@ export function issueStackPki(o: IssueOptions): IssueResult {
       current.checkPrivateKey(createPrivateKey(readFileSync(p.adminClientKey))) &&
       new Date(current.validTo).getTime() - now.getTime() > RENEW_WARNING_DAYS * 86_400_000;
     keepClient = fits || !o.renew;
+    if (!fits && !o.renew) stale.push(p.adminClientCert);
   }
-  if (keepClient) kept.push(p.adminClientCert);
+  if (keepClient) kept.push(p.adminClientCert, p.adminClientKey);
   else {
     const keys = rsa(2048);
     const cert = forge.pki.createCertificate();
@@ -159,18 +176,31 @@ export function issueStackPki(o: IssueOptions): IssueResult {
       { name: 'subjectKeyIdentifier' },
     ]);
     cert.sign(forge.pki.privateKeyFromPem(readFileSync(p.adminCaKey, 'utf8')), forge.md.sha256.create());
+    wrote(p.adminClientCert, p.adminClientKey);
     writeSecret(p.adminClientKey, keys.privateKeyPem);
     writeFileSync(p.adminClientCert, pem(cert));
-    created.push(p.adminClientCert, p.adminClientKey);
   }
-  return { created, kept };
+  return { created, renewed, kept, stale };
+}
+
+/** One stack's summary: the counts add up to the stack's files; each file created or replaced is listed. */
+export function summary(stack: string, dir: string, r: IssueResult): string {
+  const total = r.created.length + r.renewed.length + r.kept.length;
+  return [
+    `${stack}: ${total} file(s) in ${dir}: ${r.created.length} created, ${r.renewed.length} renewed, ${r.kept.length} kept as they were`,
+    ...r.created.map((f) => `  + ${f}`),
+    ...r.renewed.map((f) => `  ~ ${f} (renewed)`),
+    ...r.stale.map((f) => `  ! ${f} no longer fits its node or CA, or expires within ${RENEW_WARNING_DAYS} days: npm run pki -- --renew`),
+  ].join('\n');
 }
 
 /** Creates a self-signed CA (RSA 3072, 10 years) unless both files exist; half a CA is an error. */
 function ensureCa(certFile: string, keyFile: string, commonName: string, now: Date, created: string[], kept: string[]): void {
-  if (existsSync(certFile) !== existsSync(keyFile)) throw new Error(`${certFile} and ${keyFile} must both exist or both be absent`);
+  if (existsSync(certFile) !== existsSync(keyFile)) {
+    throw new PkiScriptError(`${certFile} and ${keyFile} must both exist or both be absent: restore the missing one, or remove both to make a new CA (everything it signed must then be issued again)`);
+  }
   if (existsSync(certFile)) {
-    kept.push(certFile);
+    kept.push(certFile, keyFile);
     return;
   }
   const keys = rsa(3072);
@@ -196,19 +226,31 @@ function ensureCa(certFile: string, keyFile: string, commonName: string, now: Da
   created.push(certFile, keyFile);
 }
 
+/** A problem the operator fixes (exit 1 with the message, no stack trace). */
+class PkiScriptError extends Error {}
+class PkiUsageError extends Error {}
+
+const USAGE = 'usage: npm run pki -- --config FILE [--stack NAME] [--renew] [--dns-suffix DOMAIN]';
+
 function main(): void {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string', default: 'kmip.config.json' },
-      stack: { type: 'string' },
-      renew: { type: 'boolean', default: false },
-      'dns-suffix': { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string', default: 'kmip.config.json' },
+        stack: { type: 'string' },
+        renew: { type: 'boolean', default: false },
+        'dns-suffix': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    const option = /'(-{1,2}[^' ]+)/.exec((err as Error).message)?.[1];
+    throw new PkiUsageError(option ? `${/argument missing/.test((err as Error).message) ? `${option} needs a value` : `unknown option ${option}`}` : (err as Error).message);
+  }
   if (values.help) {
-    process.stdout.write('usage: npm run pki -- --config FILE [--stack NAME] [--renew] [--dns-suffix DOMAIN]\n');
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
   const cfg = loadStacksConfig(values.config!);
@@ -221,7 +263,7 @@ function main(): void {
       const plan = planSubnets({ region: r.region, zones: r.zones, subnetPrefixLength: r.network.subnetPrefixLength, subnetIndex: r.network.subnetIndex, hostIndex: r.network.hostIndex, ...(r.network.zonePrefixes ? { zonePrefixes: r.network.zonePrefixes } : {}) });
       const nodes = plan.zoneNames.map((z) => ({ zone: z, ip: plan.zones[z]!.nodeIp }));
       const result = issueStackPki({ pkiDir: resolve(cfg.pkiDir), stack, nodes, renew: values.renew!, ...(values['dns-suffix'] ? { dnsSuffix: values['dns-suffix'] } : {}) });
-      process.stdout.write(`${stack}: created ${result.created.length} file(s), kept ${result.kept.length}\n${result.created.map((f) => `  + ${f}\n`).join('')}`);
+      process.stdout.write(`${summary(stack, pkiPaths(resolve(cfg.pkiDir), stack).dir, result)}\n`);
     }
   }
   if (values.stack && matched === 0) {
@@ -234,7 +276,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     main();
   } catch (err) {
-    process.stderr.write(`pki: ${err instanceof StacksConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
-    process.exit(err instanceof StacksConfigError ? 2 : 1);
+    const usage = err instanceof StacksConfigError || err instanceof PkiUsageError;
+    const known = usage || err instanceof PkiScriptError;
+    process.stderr.write(`pki: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
+    if (err instanceof PkiUsageError) process.stderr.write(`${USAGE}\n`);
+    process.exit(usage ? 2 : 1);
   }
 }

@@ -4,8 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { AdminServer } from './admin/http.js';
 import { managementRoutes } from './admin/management.js';
+import { HealthLog } from './admin/status/health-log.js';
+import { PublishedUsageReports } from './admin/status/published-usage.js';
+import { statusRoute } from './admin/status/route.js';
 import type { ServerConfig } from './config/schema.js';
 import { ClientAuthenticator, type RevocationTarget } from './identity/authenticator.js';
 import { BatchExecutor, type AuditRecord } from './kmip/batch.js';
@@ -50,7 +54,7 @@ export interface App {
 }
 
 /** Backends load on demand: a region node on PostgreSQL never needs the native SQLite module. */
-async function openStore(config: Readonly<ServerConfig>, logger: Logger): Promise<KeyStore> {
+async function openStore(config: Readonly<ServerConfig>, logger: Logger, health: HealthLog): Promise<KeyStore> {
   const s = config.store;
   if (s.kind === 'sqlite') {
     const { SqliteStore } = await import('./store/sqlite.js');
@@ -66,7 +70,10 @@ async function openStore(config: Readonly<ServerConfig>, logger: Logger): Promis
     statementTimeoutMs: s.statementTimeoutMs,
     connectTimeoutMs: s.connectTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
-    onPoolError: (err) => logger.warn({ error: errorSummary(err) }, 'database connection lost; the pool reconnects'),
+    onPoolError: (err) => {
+      health.note('store', `database connection lost: ${(err as Error).message}`);
+      logger.warn({ error: errorSummary(err) }, 'database connection lost; the pool reconnects');
+    },
   });
 }
 
@@ -83,7 +90,7 @@ function keyProtectAuth(w: Extract<ServerConfig['wrap'], { kind: 'keyprotect' }>
   return { kind: 'apiKey', apiKey: readApiKey(w), iamEndpoint: w.iamEndpoint };
 }
 
-function openWrapper(config: Readonly<ServerConfig>, logger: Logger, metrics: ServerMetrics): KeyWrapper {
+function openWrapper(config: Readonly<ServerConfig>, logger: Logger, metrics: ServerMetrics, health: HealthLog): KeyWrapper {
   const w = config.wrap;
   if (w.kind === 'local') return new LocalKeyWrapper(w.keyFile);
   return new KeyProtectWrapper({
@@ -100,12 +107,15 @@ function openWrapper(config: Readonly<ServerConfig>, logger: Logger, metrics: Se
       metrics.rootKeySeconds.observe(call.ms / 1000, { action: call.action });
       const line = { keyProtect: call.action, status: call.status, code: call.code, correlationId: call.correlationId, attempt: call.attempt, ms: call.ms };
       if (call.status === 200) logger.debug(line, 'key protect call');
-      else logger.warn(line, 'key protect call failed');
+      else {
+        health.note('rootKey', `Key Protect ${call.action} answered ${call.status === 0 ? 'nothing (no connection)' : call.status}${call.code ? ` ${call.code}` : ''} (attempt ${call.attempt}${call.correlationId ? `, correlation id ${call.correlationId}` : ''})`);
+        logger.warn(line, 'key protect call failed');
+      }
     },
   });
 }
 
-function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void {
+function auditLine(logger: Logger, metrics: ServerMetrics, health: HealthLog, r: AuditRecord): void {
   metrics.operations.inc({ operation: r.operation, result: r.result, reason: r.reason ?? '' });
   metrics.operationSeconds.observe(r.durationMs / 1000, { operation: r.operation });
   const line = {
@@ -121,7 +131,11 @@ function auditLine(logger: Logger, metrics: ServerMetrics, r: AuditRecord): void
     version: r.version,
     ms: r.durationMs,
   };
-  if (r.reason === 'GeneralFailure' || r.reason === 'CryptographicFailure') logger.error({ ...line, error: errorSummary(r.cause) }, 'kmip');
+  if (r.reason === 'GeneralFailure' || r.reason === 'CryptographicFailure') {
+    // General Failure is the store's (or a bug's), Cryptographic Failure the root key's: see kmip/errors.
+    health.note(r.reason === 'GeneralFailure' ? 'store' : 'rootKey', `${r.operation}: ${r.cause instanceof Error ? r.cause.message : (r.note ?? r.reason)}`);
+    logger.error({ ...line, error: errorSummary(r.cause) }, 'kmip');
+  }
   else logger.info(line, 'kmip');
 }
 
@@ -130,10 +144,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { logger, audit } = options.loggers ?? createLoggers({ level: config.log.level });
   const now = options.now ?? Date.now;
   const metrics = serverMetrics();
-  const store = await openStore(config, logger);
+  const startedAt = now();
+  const health = new HealthLog(now);
+  const usageReports = new PublishedUsageReports();
+  let openKmipConnections = 0;
+  const store = await openStore(config, logger, health);
   let wrapper: KeyWrapper;
   try {
-    wrapper = openWrapper(config, logger, metrics);
+    wrapper = openWrapper(config, logger, metrics, health);
   } catch (err) {
     await store.close();
     throw err;
@@ -155,7 +173,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     deps,
     operations: OPERATIONS,
     limits: { maxSize: config.limits.maxMessageSize, maxDepth: config.limits.maxDepth, maxBatchItems: config.limits.maxBatchItems },
-    observer: { onItem: (r) => auditLine(audit, metrics, r), onCommit: (seconds) => metrics.storeSeconds.observe(seconds) },
+    observer: { onItem: (r) => auditLine(audit, metrics, health, r), onCommit: (seconds) => metrics.storeSeconds.observe(seconds) },
   });
   const authenticator = new ClientAuthenticator(store, {
     cacheTtlMs: config.identity.cacheSeconds * 1000,
@@ -196,9 +214,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       onConnectionOpen: () => {
         metrics.connections.inc();
         metrics.openConnections.inc({}, 1);
+        openKmipConnections++;
       },
       onConnectionClose: (info) => {
         metrics.openConnections.inc({}, -1);
+        openKmipConnections--;
         refusedOnce.delete(info.id);
       },
       onTlsError: (code) => metrics.tlsErrors.inc({ code }),
@@ -218,6 +238,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       const kmipPort = await listener.start();
       let adminPort: number | undefined;
       if (config.admin.enabled) {
+        const auth = {
+          tokenHash: config.admin.tokenFile ? createHash('sha256').update(readFileSync(config.admin.tokenFile, 'utf8').trim()).digest() : undefined,
+          clientCertificates: config.admin.tls?.clientCaFile !== undefined,
+        };
+        const recentUseMs = config.teardown.recentUseDays * 86_400_000;
         admin = new AdminServer({
           host: config.admin.host,
           port: config.admin.port,
@@ -233,17 +258,39 @@ export async function createApp(options: AppOptions): Promise<App> {
             { name: 'store', run: () => store.ping() },
             { name: 'rootKey', run: (signal) => wrapper.check(signal) },
           ],
+          // Readiness says how things are now; the status page also shows what failed last, and when.
+          onCheckFailed: (name, message) => health.note(name === 'store' ? 'store' : 'rootKey', `readiness check: ${message}`),
           routes: [
             managementRoutes({
               store,
               wrapper,
               executor,
               logger: audit,
-              tokenHash: config.admin.tokenFile ? createHash('sha256').update(readFileSync(config.admin.tokenFile, 'utf8').trim()).digest() : undefined,
-              clientCertificates: config.admin.tls?.clientCaFile !== undefined,
-              recentUseMs: config.teardown.recentUseDays * 86_400_000,
+              ...auth,
+              recentUseMs,
               now,
               revokeClientAccess: (fp) => app.revokeClientAccess(fp),
+              usageReports,
+            }),
+            statusRoute({
+              auth,
+              logger: audit,
+              store,
+              readiness: () => admin!.readiness(),
+              health,
+              usage: usageReports,
+              now,
+              recentUseMs,
+              node: () => ({
+                hostname: hostname(),
+                version: SERVER_VERSION,
+                startedAt,
+                kmipAddress: `${config.listen.host}:${kmipPort}`,
+                adminAddress: `${config.admin.host}:${adminPort ?? config.admin.port}`,
+                storeKind: store.kind,
+                wrapKind: wrapper.kind,
+                openKmipConnections,
+              }),
             }),
           ],
         });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * kmip-server: `--config FILE` for production, `--dev [--data-dir DIR]` for the embedded default.
+ * kmip-server: `--config FILE` for production, `--dev [--data-dir DIR]` for the embedded default;
+ * `init` and `rotate-root-key` make and rotate the files a production configuration names (server/init/).
  * SIGTERM and SIGINT drain: in-flight requests finish, new connections are refused. A database that
  * cannot be reached yet at start is waited for, with the KMIP port closed and the admin port not ready.
  */
@@ -11,20 +12,38 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import { devClientBanner, prepareDevEnvironment, provisionDevClient, writeDevAdminFile } from './dev/embedded.js';
 import { createLoggers, errorSummary } from './log/logger.js';
 import { tuneHeap } from './heap-tuning.js';
+import { configFileProblems } from './init/check-files.js';
+import { runInit } from './init/init.js';
+import { runRotateRootKey } from './init/rotate-root-key.js';
+import { describeNames, sanProblem } from './pki/server-names.js';
 import { describeOpenFailure, failureCause, openWhenReachable } from './store/open-when-reachable.js';
 
 const USAGE = `usage:
   kmip-server --config FILE
-  kmip-server --dev [--data-dir DIR] [--database-url URL] [--host HOST] [--port PORT] [--admin-port PORT] [--log-level LEVEL]
+  kmip-server init --config FILE [--san NAME|IP]...
+  kmip-server rotate-root-key --config FILE
+  kmip-server --dev [--data-dir DIR] [--database-url URL] [--host HOST] [--san NAME|IP]... [--port PORT] [--admin-port PORT] [--log-level LEVEL]
 
-  --config FILE      production: JSON configuration file (see README "Configuration")
+  --config FILE      production: JSON configuration file (see README "Production: kmip-server --config FILE");
+                     every problem, files it names included, is listed at once (exit 2)
+  init               create every missing file the configuration names (root key, server CA and
+                     certificates, client CAs, token, ticket keys; secrets 0600, new folders 0700);
+                     never replaces a file; lists what it made and kept (exit 0; 2 with the problems)
+  rotate-root-key    add a new version to the local root key file and make it current; then restart
+                     the nodes and run kmipctl rewrap
   --dev              embedded default: SQLite, local root key, development PKI in DIR
   --data-dir DIR     data folder of the embedded default (default .kmip-dev)
   --database-url URL PostgreSQL instead of DIR/kmip.db; nodes sharing DIR and URL form a cluster
-  --host HOST        KMIP listen address in --dev mode (default 127.0.0.1)
+  --host HOST        KMIP listen address in --dev mode (default 127.0.0.1); the development server
+                     certificate names it (for 0.0.0.0 or ::, this machine's addresses and host name)
+  --san NAME|IP      another name or address for the server certificate (repeatable): --dev issues
+                     the development certificate again when the names change; init names its new ones
   --port PORT        KMIP port in --dev mode (default 5696; 0 picks a free port)
   --admin-port PORT  admin HTTP port in --dev mode (default 9696; 0 picks a free port)
-  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (default info)`;
+  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (default info)
+
+exit codes: 0 done (a server: stopped by SIGTERM/SIGINT after draining), 1 failed (cannot start, listen or
+write), 2 usage error or configuration problems (all of them listed; init and rotate-root-key change nothing)`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`kmip-server: ${message}\n`);
@@ -47,13 +66,40 @@ function storeRetryForTests(): { baseMs?: number; maxMs?: number } {
   return Number.isInteger(ms) && ms > 0 ? { baseMs: ms, maxMs: ms } : {};
 }
 
+/** `init` and `rotate-root-key`: file work only, no server; exit codes 0 done, 1 failed, 2 usage or configuration problems. */
+function runFileCommand(command: 'init' | 'rotate-root-key', argv: readonly string[]): never {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { config: { type: 'string' }, san: { type: 'string', multiple: true }, help: { type: 'boolean', default: false } },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(`${command}: ${(err as Error).message} (kmip-server --help lists the options)`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (values.config === undefined) fail(`${command} needs --config FILE (kmip-server --help lists the options)`);
+  const san = values.san ?? [];
+  if (command !== 'init' && san.length > 0) fail(`${command}: --san belongs to init and --dev`);
+  const outcome = command === 'init' ? runInit({ configFile: values.config, san }) : runRotateRootKey(values.config);
+  (outcome.code === 0 ? process.stdout : process.stderr).write(outcome.lines.map((l) => (outcome.code === 0 ? l : `kmip-server ${command}: ${l}`)).join('\n') + '\n');
+  process.exit(outcome.code);
+}
+
 async function main(): Promise<void> {
   tuneHeap();
+  const sub = process.argv[2];
+  if (sub === 'init' || sub === 'rotate-root-key') runFileCommand(sub, process.argv.slice(3));
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         config: { type: 'string' },
+        san: { type: 'string', multiple: true },
         dev: { type: 'boolean', default: false },
         'data-dir': { type: 'string', default: '.kmip-dev' },
         'database-url': { type: 'string' },
@@ -78,6 +124,10 @@ async function main(): Promise<void> {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   const logLevel = values['log-level'];
   if (logLevel !== undefined && !(levels as readonly string[]).includes(logLevel)) fail(`--log-level must be one of ${levels.join(', ')}`);
+  const san = values.san ?? [];
+  if (san.length > 0 && !values.dev) fail('--san belongs to --dev and init; a --config server uses the certificate its config names');
+  const badSan = san.map(sanProblem).filter((p) => p !== undefined);
+  if (badSan.length > 0) fail(badSan.map((p) => `--san: ${p}`).join('\n'));
 
   let config;
   let dev;
@@ -87,13 +137,14 @@ async function main(): Promise<void> {
         dataDir: values['data-dir'],
         databaseUrl: values['database-url'],
         host: values.host ?? '127.0.0.1',
+        san,
         port: parsePort('--port', values.port, 5696),
         adminPort: parsePort('--admin-port', values['admin-port'], 9696),
         ...(logLevel ? { logLevel: logLevel as (typeof levels)[number] } : {}),
       });
       config = dev.config;
     } else {
-      config = loadConfigFile(values.config!);
+      config = loadConfigFile(values.config!, (doc) => configFileProblems(doc, `kmip-server init --config ${values.config} creates it`));
     }
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
@@ -181,6 +232,8 @@ async function main(): Promise<void> {
         `KMIP server (embedded default) listening on ${config.listen.host}:${ports.kmipPort}`,
         `  admin:              http://${config.admin.host}:${ports.adminPort}/healthz  /readyz  /metrics`,
         `  server CA:          ${p.caCert}`,
+        `  server certificate: ${p.serverCert}${dev.serverReissued ? ' (issued again by the same CA: the names changed)' : ''}`,
+        `    names:            ${describeNames(dev.serverNames)}${san.length === 0 ? '   (add more with --san NAME|IP)' : ''}`,
         `  client certificate: ${p.clientCert}`,
         `  client key:         ${p.clientKey}`,
         `  data:               ${config.store.kind === 'sqlite' ? config.store.path : 'PostgreSQL'}, root key ${dev.rootKeyFile}`,

@@ -25,9 +25,12 @@ destroy protection of that stack only, applies it and destroys the stack.
                                  a certificate from the stack's CA
   --vcenter URL --vcenter-user U --vcenter-password-file F --provider NAME [--vcenter-ca FILE]
   [--vcenter-api auto|json|soap] passed to kmipctl preflight-destroy (vCenter-side checks)
+  --json                         one JSON document on stdout at the end (the steps done, the backup, or
+                                 the error with a stable code); the step-by-step log goes to stderr
 
 exit codes: 0 done (or dry run done), 1 a step failed, 2 usage or setup problem (nothing ran),
-            3 refused for safety (keys still in use)`;
+            3 refused for safety (keys still in use)
+error codes (--json "code"): USAGE (exit 2), REFUSED_IN_USE (3), STEP_FAILED (1), INTERNAL (1)`;
 
 export interface TeardownArgs {
   readonly stack: string;
@@ -64,11 +67,31 @@ const OPTIONS = {
   provider: { type: 'string' },
   'vcenter-ca': { type: 'string' },
   'vcenter-api': { type: 'string' },
+  json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
 
 /** The vCenter flags kmipctl's preflight takes; passed through untouched when given. */
 const PREFLIGHT_PASSTHROUGH = ['vcenter', 'vcenter-user', 'vcenter-password-file', 'vcenter-ca', 'vcenter-api', 'provider'] as const;
+
+/**
+ * The vCenter flags go to kmipctl's preflight on every node; a half set would make each preflight fail
+ * (a usage error of kmipctl, seen as "no answer") after the teardown had started. Checked here instead.
+ */
+function checkVcenterFlags(values: Partial<Record<(typeof PREFLIGHT_PASSTHROUGH)[number], string | undefined>>, env: NodeJS.ProcessEnv): void {
+  const given = PREFLIGHT_PASSTHROUGH.filter((n) => values[n] !== undefined);
+  if (given.length === 0) return;
+  const missing = [
+    ...(values.vcenter ? [] : ['--vcenter URL']),
+    ...(values['vcenter-user'] || env['KMIPCTL_VCENTER_USER'] ? [] : ['--vcenter-user USER']),
+    ...(values['vcenter-password-file'] || env['KMIPCTL_VCENTER_PASSWORD_FILE'] ? [] : ['--vcenter-password-file FILE']),
+    ...(values.provider ? [] : ['--provider NAME']),
+  ];
+  if (missing.length) throw new UsageError(`the vCenter check needs ${missing.join(', ')} too (given: ${given.map((n) => `--${n}`).join(', ')})`);
+  if (!/^https:\/\/[^\s/]+/.test(values.vcenter!)) throw new UsageError(`--vcenter takes https://HOST, got ${values.vcenter}`);
+  const api = values['vcenter-api'];
+  if (api !== undefined && !['auto', 'json', 'soap'].includes(api)) throw new UsageError(`--vcenter-api takes auto, json or soap, got ${api}`);
+}
 
 /** Returns the parsed arguments, `'help'`, or throws UsageError. `env` supplies the documented defaults. */
 export function parseTeardownArgs(argv: readonly string[], env: NodeJS.ProcessEnv): TeardownArgs | 'help' {
@@ -76,7 +99,11 @@ export function parseTeardownArgs(argv: readonly string[], env: NodeJS.ProcessEn
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const e = err as Error & { code?: string };
+    const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) throw new UsageError(/argument missing/.test(e.message) ? `${option} needs a value` : `${option} takes no value`);
+    throw new UsageError(e.message);
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
@@ -93,6 +120,7 @@ export function parseTeardownArgs(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const passphraseFile = values['passphrase-file'];
   if (!passphraseFile && !env['KMIPCTL_BACKUP_PASSPHRASE']) throw new UsageError('the backup needs a passphrase: --passphrase-file FILE (or KMIPCTL_BACKUP_PASSPHRASE)');
+  checkVcenterFlags(values, env);
   const preflightExtra = PREFLIGHT_PASSTHROUGH.flatMap((name) => (values[name] !== undefined ? [`--${name}`, values[name]!] : []));
   return {
     stack,

@@ -42,7 +42,20 @@ function remainingPlan(ctx: Context): string[] {
   ];
 }
 
-async function runSteps(ctx: Context): Promise<number> {
+/** What --json prints at the end: filled in as the run goes. */
+interface Report {
+  stack?: string;
+  dryRun?: boolean;
+  steps: Array<{ step: number; title: string; result: string }>;
+  backup?: BackupSummary;
+  plan?: string[];
+  failedStep?: { step: number; title: string };
+  error?: string;
+  code?: 'USAGE' | 'REFUSED_IN_USE' | 'STEP_FAILED' | 'INTERNAL';
+  details?: Record<string, unknown>;
+}
+
+async function runSteps(ctx: Context, report: Report): Promise<number> {
   let saved: BackupSummary | undefined;
   let liftStarted = false;
   let retainStarted = false;
@@ -83,9 +96,16 @@ async function runSteps(ctx: Context): Promise<number> {
     const at = `[${i + 1}/${steps.length}] ${step.title}`;
     ctx.io.out(at);
     try {
-      ctx.io.out(`    ok: ${await step.run()}`);
+      const result = await step.run();
+      ctx.io.out(`    ok: ${result}`);
+      report.steps.push({ step: i + 1, title: step.title, result });
+      if (saved) report.backup = saved;
     } catch (err) {
       const code = err instanceof StepFailure ? err.exitCode : 1;
+      report.failedStep = { step: i + 1, title: step.title };
+      report.error = (err as Error).message;
+      report.code = code === 3 ? 'REFUSED_IN_USE' : err instanceof StepFailure ? 'STEP_FAILED' : 'INTERNAL';
+      if (err instanceof StepFailure && err.details) report.details = err.details;
       ctx.io.err(`teardown: STOPPED at step ${at}`);
       ctx.io.err(`teardown: ${err instanceof StepFailure ? err.message : ((err as Error).stack ?? String(err))}`);
       ctx.io.err(`teardown: nothing after this step ran${liftStarted && !retainStarted ? ` (the protection of ${ctx.args.stack} may already be lifted in ${stackFolder(ctx)}: run npm run synth to restore it, or the teardown again)` : ''}`);
@@ -99,7 +119,8 @@ async function runSteps(ctx: Context): Promise<number> {
   }
   if (ctx.args.dryRun) {
     ctx.io.out('dry run: stopping here. A real run (--confirm <stack>) would now:');
-    for (const line of remainingPlan(ctx)) ctx.io.out(`  - ${line}`);
+    report.plan = remainingPlan(ctx);
+    for (const line of report.plan) ctx.io.out(`  - ${line}`);
   } else {
     ctx.io.out(`teardown of ${ctx.args.stack} done. Keep ${saved!.file} and its passphrase: it is the only copy of the keys.`);
     if (ctx.target.prepared.retainedAddresses.length) {
@@ -111,6 +132,32 @@ async function runSteps(ctx: Context): Promise<number> {
 }
 
 export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, now: () => Date = () => new Date()): Promise<number> {
+  // Known before the arguments parse, so even a usage error comes out as JSON.
+  const json = argv.includes('--json');
+  const report: Report = { steps: [] };
+  // With --json, stdout holds one document; the step-by-step log (the same lines) goes to stderr.
+  const log: Io = json ? { out: io.err, err: io.err } : io;
+  const code = await run(argv, env, log, now, report);
+  if (json) {
+    const { steps, backup, plan, failedStep, error, code: errorCode, details, stack, dryRun } = report;
+    io.out(
+      JSON.stringify({
+        ok: code === 0,
+        exitCode: code,
+        ...(stack ? { stack, dryRun } : {}),
+        ...(error ? { error, code: errorCode } : {}),
+        ...(failedStep ? { failedStep } : {}),
+        ...(details ?? {}),
+        steps,
+        ...(backup ? { backup } : {}),
+        ...(plan ? { plan } : {}),
+      }),
+    );
+  }
+  return code;
+}
+
+async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, now: () => Date, report: Report): Promise<number> {
   let target: Target | undefined;
   try {
     const args = parseTeardownArgs(argv, env);
@@ -118,17 +165,23 @@ export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEn
       io.out(USAGE);
       return 0;
     }
+    report.stack = args.stack;
+    report.dryRun = args.dryRun;
     target = resolveTarget(args, env);
     const ctx: Context = { args, target, env, io, now };
     header(ctx);
-    return await runSteps(ctx);
+    return await runSteps(ctx, report);
   } catch (err) {
     if (err instanceof UsageError) {
+      report.error = err.message;
+      report.code = 'USAGE';
       io.err(`teardown: ${err.message}`);
       io.err('teardown: nothing was done (npm run teardown -- --help)');
       return 2;
     }
     // Before the first step (steps report their own failures): nothing ran.
+    report.error = (err as Error).message;
+    report.code = 'INTERNAL';
     io.err(`teardown: ${(err as Error).stack ?? String(err)}`);
     io.err('teardown: nothing was done');
     return 1;

@@ -29,6 +29,8 @@ export class StepFailure extends Error {
   constructor(
     message: string,
     readonly exitCode: 1 | 3,
+    /** Machine-readable detail for --json (the blockers of a refused preflight). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -105,11 +107,16 @@ export async function preflight(ctx: Context): Promise<string> {
     for (const a of unsafe) for (const b of a.blockers) blockers.set(`${b.tenant}/${b.id}`, b);
     ctx.io.err(`    keys still in use (revoke and destroy them in vCenter first, or keep the stack):`);
     for (const b of blockers.values()) ctx.io.err(`      tenant ${b.tenant}  key ${b.id}  ${b.state}  last Get ${b.lastGetAt ?? 'never'}  ${b.why}`);
-    throw new StepFailure(`NOT safe to tear down ${ctx.args.stack}: ${blockers.size} key(s) still in use (${unsafe.map((a) => a.node.zone).join(', ')} refused)`, 3);
+    throw new StepFailure(`NOT safe to tear down ${ctx.args.stack}: ${blockers.size} key(s) still in use (${unsafe.map((a) => a.node.zone).join(', ')} refused)`, 3, {
+      blockers: [...blockers.values()],
+      refusedBy: unsafe.map((a) => a.node.zone),
+    });
   }
   const failed = answers.filter((a) => a.kind === 'failed');
   if (failed.length) {
-    throw new StepFailure(`no positive answer from ${failed.map((a) => a.node.zone).join(', ')}: a teardown needs proof from every node that no key is in use`, 1);
+    throw new StepFailure(`no positive answer from ${failed.map((a) => a.node.zone).join(', ')}: a teardown needs proof from every node that no key is in use`, 1, {
+      noAnswer: failed.map((a) => ({ zone: a.node.zone, url: a.node.connection.url, reason: a.kind === 'failed' ? a.reason : '' })),
+    });
   }
   return `all ${answers.length} node(s) answer: safe to tear down`;
 }

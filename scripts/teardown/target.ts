@@ -2,10 +2,11 @@
  * Everything the teardown needs to know before its first step, checked up front (exit 2, nothing ran):
  * the stack in the config, its nodes' admin endpoints, the operator's admin client certificate, the tools.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stackName } from '../../modules/shared/plan-names.js';
+import { MIN_PASSPHRASE_LENGTH } from '../../server/backup/backup-file.js';
 import { StacksConfigError, loadStacksConfig, type StacksConfig } from '../../stacks/config.js';
 import { PkiError, pkiPaths } from '../../stacks/pki.js';
 import { UsageError, type TeardownArgs } from './args.js';
@@ -95,12 +96,64 @@ function resolveTools(args: TeardownArgs, env: NodeJS.ProcessEnv): Tools {
   return { kmipctl, terraform, cdktf };
 }
 
+/**
+ * The backup passphrase, read the way kmipctl reads it (one trailing newline dropped), so a passphrase
+ * kmipctl would refuse at the backup step (step 2, after the preflight) is refused here, before step 1.
+ */
+function checkPassphrase(args: TeardownArgs, env: NodeJS.ProcessEnv): void {
+  let value: string | undefined;
+  let where = 'KMIPCTL_BACKUP_PASSPHRASE';
+  if (args.passphraseFile) {
+    where = `the passphrase file ${args.passphraseFile}`;
+    try {
+      value = readFileSync(args.passphraseFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new UsageError(`cannot read the passphrase file ${args.passphraseFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else value = env['KMIPCTL_BACKUP_PASSPHRASE'];
+  if (!value || value.length < MIN_PASSPHRASE_LENGTH) {
+    throw new UsageError(`the backup passphrase in ${where} is ${value ? value.length : 0} characters; it must be at least ${MIN_PASSPHRASE_LENGTH}`);
+  }
+}
+
+/** The backup folder must be one we can create or write in: found now, not at step 2. */
+function checkBackupDir(dir: string): void {
+  let at = resolve(dir);
+  // The nearest folder that exists is the one that decides (mkdir -p creates the rest).
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  if (!statSync(at).isDirectory()) throw new UsageError(`--backup-dir ${dir}: ${at} is not a folder`);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch {
+    throw new UsageError(`--backup-dir ${dir}: cannot write in ${at} (permission denied)`);
+  }
+}
+
+function checkReadable(file: string | undefined, what: string): void {
+  if (file === undefined) return;
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    throw new UsageError(`cannot read ${what} ${file}`);
+  }
+}
+
+function flag(args: TeardownArgs, name: string): string | undefined {
+  const i = args.preflightExtra.indexOf(name);
+  return i >= 0 ? args.preflightExtra[i + 1] : undefined;
+}
+
 /** Resolves and checks everything; throws UsageError (exit 2) on the first thing that cannot work. */
 export function resolveTarget(args: TeardownArgs, env: NodeJS.ProcessEnv): Target {
   const config = loadConfig(args.configFile);
   const known = stacksOf(config);
   if (!known.includes(args.stack)) throw new UsageError(`no stack ${args.stack} in ${args.configFile} (it has ${known.join(', ')})`);
-  if (args.passphraseFile && !existsSync(args.passphraseFile)) throw new UsageError(`cannot read the passphrase file ${args.passphraseFile}`);
+  checkPassphrase(args, env);
+  checkBackupDir(args.backupDir);
+  if (args.preflightExtra.length) {
+    checkReadable(flag(args, '--vcenter-password-file') ?? env['KMIPCTL_VCENTER_PASSWORD_FILE'], 'the vCenter password file');
+    checkReadable(flag(args, '--vcenter-ca'), 'the vCenter CA file');
+  }
 
   const pki = pkiPaths(resolve(config.pkiDir), args.stack);
   for (const f of [pki.caCert, pki.adminClientCert, pki.adminClientKey]) {

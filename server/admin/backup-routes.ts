@@ -148,7 +148,8 @@ export function backupHandlers(deps: BackupDeps): Handler[] {
             const cert = { ...certFromLine(line.cert), tenantId: tenantOf(line.cert.tenantId, 'a certificate') };
             const existing = await store.getClientCert(cert.fingerprint);
             if (existing && existing.tenantId !== cert.tenantId) {
-              throw new HttpProblem(409, `certificate ${cert.fingerprint} is registered to another tenant here; nothing was restored`);
+              const holder = (await store.getTenant(existing.tenantId))?.name ?? existing.tenantId;
+              throw new HttpProblem(409, `certificate ${cert.fingerprint} is registered to another tenant here, ${holder}; nothing was restored`, { tenant: holder });
             }
             if (!existing) await staging.addCert(cert);
             counts.certs++;

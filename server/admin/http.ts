@@ -39,6 +39,8 @@ export interface AdminServerOptions {
   readonly headersTimeoutMs?: number;
   /** Connections held at most; past it the least useful one is shed, not the new one refused. Default 256. */
   readonly maxConnections?: number;
+  /** Told of every failed readiness check (its timeout included), e.g. to keep the last error for the status page. */
+  readonly onCheckFailed?: (name: string, message: string) => void;
   /** HTTPS; with `ca`, client certificates are requested and verified (routes read socket.authorized). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined } | undefined;
 }
@@ -256,6 +258,7 @@ export class AdminServer {
         } catch (err) {
           controller.abort();
           checks[check.name] = (err as Error).message.slice(0, 200);
+          this.options.onCheckFailed?.(check.name, checks[check.name]!);
         } finally {
           clearTimeout(timer);
         }

@@ -17,12 +17,13 @@ export class HttpProblem extends Error {
 export const MAX_BODY = 256 * 1024;
 export const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, dot, dash or underscore, at most 63');
 
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The body as JSON, refused (413) past `limit` bytes: most calls carry a name or a certificate. */
+export async function readJson(req: IncomingMessage, limit = MAX_BODY): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new HttpProblem(413, 'request body too large');
+    if (size > limit) throw new HttpProblem(413, `request body too large (at most ${limit} bytes)`);
     chunks.push(c as Buffer);
   }
   if (size === 0) return {};

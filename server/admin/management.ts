@@ -1,26 +1,29 @@
 /**
  * The management API (admin port, /v1/…): tenants, client certificates, keys, teardown preflight,
- * rewrap. Every call needs the bearer token (compared in constant time); with no token configured
- * the API is off. Every action is an audit line. `kmipctl` is its client.
+ * rewrap, published vCenter usage. Every call needs the bearer token (compared in constant time) or
+ * an admin client certificate; with neither configured the API is off. Every action is an audit
+ * line. `kmipctl` is its client.
  */
-import { createHash, randomUUID, timingSafeEqual, X509Certificate } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import type { BatchExecutor } from '../kmip/batch.js';
 import type { Principal } from '../kmip/context.js';
 import { Operation, RevocationReasonCode, State } from '../kmip/generated/enums.js';
 import { holdsMaterial, STATE_NAMES } from '../kmip/lifecycle.js';
-import { ManagedObject } from '../kmip/managed-object.js';
 import type { Logger } from '../log/logger.js';
 import { rewrapAll } from '../maintenance/rewrap-all.js';
 import { certificateFingerprint } from '../identity/fingerprint.js';
 import type { KeyStore, ObjectSummary, TenantRecord } from '../store/store.js';
 import type { KeyWrapper } from '../wrap/wrapper.js';
+import { adminAccessConfigured, isAuthorized } from './auth.js';
 import { exemptFromDeadline, type Route } from './http.js';
+import { certificateTime, displayTime, keyView } from './key-view.js';
 import { runKmipOperation } from './kmip-internal.js';
 import { backupHandlers } from './backup-routes.js';
 import { HttpProblem, NAME, parse, readJson, send, type Handler } from './management-http.js';
+import { isRewrapCursor, REWRAP_CURSOR_FORMAT } from './rewrap-cursor.js';
+import type { PublishedUsageReports } from './status/published-usage.js';
+import { vcenterUsageHandlers } from './vcenter-usage-routes.js';
 
 export interface ManagementDeps {
   readonly store: KeyStore;
@@ -39,6 +42,8 @@ export interface ManagementDeps {
    * connections authorized through a removed registration (pin or CA fingerprint) or tenant.
    */
   readonly revokeClientAccess: (target?: string | { readonly registrations?: readonly string[]; readonly tenantId?: string }) => number;
+  /** vCenter usage reports kmipctl publishes, shown on the status page. */
+  readonly usageReports: PublishedUsageReports;
 }
 
 const LIVE = new Set<number>([State.PreActive, State.Active]);
@@ -64,33 +69,21 @@ function pathSegment(raw: string): string {
   }
 }
 
-/**
- * ISO 8601 for a time in milliseconds. A time Date cannot represent (a date stored before dates were
- * bounded at the KMIP port) is shown as its POSIX seconds instead of failing the whole answer.
- */
-export function displayTime(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? `${Number.isFinite(ms) ? Math.trunc(ms / 1000) : String(ms)} s since 1970-01-01 (out of range)` : d.toISOString();
-}
+/** What a certificate's fingerprint looks like where the API takes one (kmipctl cert list prints it). */
+const FINGERPRINT_FORMAT = "the certificate's SHA-256 fingerprint: 64 hexadecimal digits (colons allowed), as kmipctl cert list prints it";
 
-/** A certificate's validity date as ISO 8601, or as OpenSSL printed it when Date cannot read that. */
-function certificateTime(text: string): string {
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? text : displayTime(ms);
+/** A fingerprint in the path: any case, colons allowed; anything else is a 400 naming the format. */
+function fingerprintParam(raw: string): string {
+  const fp = raw.replace(/:/g, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(fp)) throw new HttpProblem(400, `${JSON.stringify(raw.slice(0, 100))} is not a certificate fingerprint: give ${FINGERPRINT_FORMAT}`);
+  return fp;
 }
 
 export function managementRoutes(deps: ManagementDeps): Route {
   const { store, logger } = deps;
   const audit = (action: string, fields: Record<string, unknown>, result = 'success') => logger.info({ audit: true, admin: action, ...fields, result }, 'management');
 
-  const authorized = (req: IncomingMessage): boolean => {
-    // A client certificate the admin CA verified (HTTPS with admin.tls.clientCaFile).
-    if (deps.clientCertificates && (req.socket as TLSSocket).authorized === true) return true;
-    const header = req.headers['authorization'];
-    if (!deps.tokenHash || typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
-    const presented = createHash('sha256').update(header.slice(7)).digest();
-    return timingSafeEqual(presented, deps.tokenHash);
-  };
+  const auth = { tokenHash: deps.tokenHash, clientCertificates: deps.clientCertificates };
 
   const tenantByName = async (name: string): Promise<TenantRecord> => {
     const t = await store.getTenantByName(name);
@@ -209,7 +202,12 @@ export function managementRoutes(deps: ManagementDeps): Route {
         if (body.kind === 'ca' && !body.subject) throw new HttpProblem(400, 'a CA registration needs the subject its client certificates carry');
         const fingerprint = certificateFingerprint(x);
         const existing = await store.getClientCert(fingerprint);
-        if (existing) throw new HttpProblem(409, existing.tenantId === tenant.id ? 'certificate already registered to this tenant' : 'certificate is registered to another tenant');
+        if (existing) {
+          if (existing.tenantId === tenant.id) throw new HttpProblem(409, `certificate already registered to tenant ${tenant.name}`, { tenant: tenant.name });
+          // Registrations are the administrators' own data; naming the holder tells them what to remove first.
+          const holder = (await store.getTenant(existing.tenantId))?.name ?? existing.tenantId;
+          throw new HttpProblem(409, `certificate is registered to another tenant, ${holder}: remove it there first (kmipctl cert remove ${fingerprint})`, { tenant: holder });
+        }
         await store.addClientCert({ fingerprint, tenantId: tenant.id, label: body.label ?? x.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? 'client', kind: body.kind, subject: body.subject ?? null, pem: body.pem, createdAt: deps.now() });
         deps.revokeClientAccess(); // forget cached refusals so it works at once on this node
         audit('cert add', { tenant: tenant.name, cert: fingerprint, kind: body.kind });
@@ -218,10 +216,10 @@ export function managementRoutes(deps: ManagementDeps): Route {
     ],
     [
       'DELETE',
-      /^\/v1\/certs\/([0-9a-f]{64})$/,
+      /^\/v1\/certs\/([^/]+)$/,
       async (_req, res, m) => {
-        const fingerprint = m[1]!;
-        if (!(await store.removeClientCert(fingerprint))) throw new HttpProblem(404, 'no such certificate');
+        const fingerprint = fingerprintParam(pathSegment(m[1]!));
+        if (!(await store.removeClientCert(fingerprint))) throw new HttpProblem(404, `no such certificate: no registration has the fingerprint ${fingerprint} (kmipctl cert list shows them)`);
         const closed = deps.revokeClientAccess(fingerprint);
         audit('cert remove', { cert: fingerprint, connectionsClosed: closed });
         send(res, 200, { removed: fingerprint, connectionsClosed: closed });
@@ -243,29 +241,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
         const keys = [];
         for (const s of page) {
           const record = await store.getObject(s.tenantId, s.uid);
-          if (!record) continue;
-          const o = ManagedObject.fromRecord(record, deps.now());
-          const date = (name: string) => {
-            const v = o.first(name);
-            return typeof v === 'number' ? displayTime(v * 1000) : null;
-          };
-          const text = (name: string) => {
-            const v = o.first(name) as { value?: unknown } | undefined;
-            return typeof v?.value === 'string' ? v.value : null;
-          };
-          keys.push({
-            id: s.uid,
-            tenant: tenants.get(s.tenantId)?.name ?? s.tenantId,
-            state: STATE_NAMES[o.state] ?? String(o.state),
-            created: date('Initial Date'),
-            activated: date('Activation Date'),
-            deactivated: date('Deactivation Date'),
-            destroyed: date('Destroy Date'),
-            lastGet: s.lastGetAt === null ? null : displayTime(s.lastGetAt),
-            component: text('x-Component'),
-            name: text('x-Name'),
-            identifier: text('x-Identifier'),
-          });
+          if (record) keys.push(keyView(record, tenants.get(s.tenantId)?.name ?? s.tenantId, deps.now()));
         }
         send(res, 200, { keys, next: page.length === limit ? page.at(-1)!.uid : null });
       },
@@ -302,6 +278,10 @@ export function managementRoutes(deps: ManagementDeps): Route {
       /^\/v1\/rewrap$/,
       async (req, res, _m, url) => {
         const after = url.searchParams.get('after') ?? undefined;
+        // A cursor that names no key would silently rewrap nothing (or everything after a typo's place in the order).
+        if (after !== undefined && !(await isRewrapCursor(store, after))) {
+          throw new HttpProblem(400, `after=${JSON.stringify(after.slice(0, 100))} is not a rewrap cursor: give ${REWRAP_CURSOR_FORMAT}`);
+        }
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         const abort = new AbortController();
         req.socket.once('close', () => abort.abort());
@@ -310,24 +290,32 @@ export function managementRoutes(deps: ManagementDeps): Route {
         res.end(`${JSON.stringify({ done: final })}\n`);
       },
     ],
+    ...vcenterUsageHandlers({ reports: deps.usageReports, now: deps.now, audit }),
   ];
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (!url.pathname.startsWith('/v1/')) return false;
     try {
-      if (!deps.tokenHash && !deps.clientCertificates) throw new HttpProblem(404, 'the management API is off: set admin.tokenFile or admin.tls.clientCaFile');
-      if (!authorized(req)) {
+      if (!adminAccessConfigured(auth)) throw new HttpProblem(404, 'the management API is off: set admin.tokenFile or admin.tls.clientCaFile');
+      if (!isAuthorized(auth, req)) {
         audit('denied', { path: url.pathname }, 'refused');
         throw new HttpProblem(401, 'a valid bearer token is required');
       }
       exemptFromDeadline(req);
+      const allowed: string[] = [];
       for (const [method, pattern, handle] of handlers) {
         const m = pattern.exec(url.pathname);
-        if (m && req.method === method) {
+        if (!m) continue;
+        if (req.method === method) {
           await handle(req, res, m, url);
           return true;
         }
+        allowed.push(method);
+      }
+      if (allowed.length > 0) {
+        res.setHeader('allow', allowed.join(', '));
+        throw new HttpProblem(405, `${url.pathname} does not take ${req.method}; it takes ${allowed.join(', ')}`, { allowed });
       }
       throw new HttpProblem(404, `no route ${req.method} ${url.pathname}`);
     } catch (err) {

@@ -11,14 +11,24 @@ import type { Logger } from '../log/logger.js';
 import { MetricsRegistry, type Counter } from '../metrics/registry.js';
 import { AdminServer, type Route } from './http.js';
 import { send } from './management-http.js';
+import { STATUS_PATH } from './status/route.js';
 
 const WAITING = 'unreachable: waiting for the database';
 
-/** Management calls fail fast and say why; a client still uploading gets the answer, not a reset. */
+/**
+ * Management calls and the status page fail fast and say why (no data: nothing is read yet); a client
+ * still uploading gets the answer, not a reset.
+ */
 const waitingRoute: Route = async (req, res) => {
-  if (!new URL(req.url ?? '/', 'http://admin').pathname.startsWith('/v1/')) return false;
+  const path = new URL(req.url ?? '/', 'http://admin').pathname;
+  const status = path === STATUS_PATH || path === `${STATUS_PATH}/`;
+  if (!path.startsWith('/v1/') && !status) return false;
   if (!req.complete) req.resume();
   res.setHeader('retry-after', '5');
+  if (status) {
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('the server is waiting for its database (see /readyz); the status page is served once it has started\n');
+    return true;
+  }
   send(res, 503, { error: 'the server is waiting for its database; try again when /readyz answers 200' });
   return true;
 };

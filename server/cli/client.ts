@@ -9,23 +9,16 @@ import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { lines } from '../backup/snapshot-lines.js';
+import { CliError, type CliCode } from './errors.js';
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    /** 1 failure, 2 usage, 3 refused for safety. */
-    readonly exitCode: 1 | 2 | 3,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+export { CliError } from './errors.js';
 
 export interface Endpoint {
   readonly url: string;
   readonly token?: string | undefined;
   /** Client certificate, key and the CA that signed the admin server's certificate (HTTPS). */
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined } | undefined;
+  /** The admin client certificate (with its key) and the CA that issued the admin port's certificate, each when given. */
+  readonly tls?: { readonly cert?: Buffer | undefined; readonly key?: Buffer | undefined; readonly ca?: Buffer | undefined } | undefined;
 }
 
 export interface EndpointOptions {
@@ -58,7 +51,7 @@ export function resolveEndpoint(options: EndpointOptions): Endpoint {
     try {
       doc = JSON.parse(readFileSync(file, 'utf8')) as typeof doc;
     } catch {
-      throw new CliError(`no running development server found (${file} is missing): start it with npm start`, 1);
+      throw new CliError(`no running development server found (${file} is missing): start it with npm start, or give --data-dir DIR`, 1, undefined, 'UNREACHABLE');
     }
     url ??= doc.url;
     tokenFile ??= doc.tokenFile;
@@ -69,8 +62,35 @@ export function resolveEndpoint(options: EndpointOptions): Endpoint {
   if (certFile && !url.startsWith('https://')) throw new CliError('a client certificate needs an https:// admin URL', 2);
   if (!tokenFile && !certFile) throw new CliError('give --token-file FILE or --client-cert FILE --client-key FILE (or --dev --data-dir DIR)', 2);
   const token = tokenFile ? readOrFail(tokenFile, 'token file').toString('utf8').trim() : undefined;
-  const tls = certFile && keyFile ? { cert: readOrFail(certFile, 'certificate'), key: readOrFail(keyFile, 'key'), ca: caFile ? readOrFail(caFile, 'CA file') : undefined } : undefined;
+  if (caFile && !url.startsWith('https://')) throw new CliError('--server-ca needs an https:// admin URL', 2);
+  // The CA counts with a token as much as with a client certificate: a private CA signs the admin port either way.
+  const ca = caFile ? readOrFail(caFile, 'CA file') : undefined;
+  const tls = certFile && keyFile ? { cert: readOrFail(certFile, 'certificate'), key: readOrFail(keyFile, 'key'), ca } : ca ? { ca } : undefined;
   return { url: url.replace(/\/+$/, ''), token, tls };
+}
+
+/** The stable code of a management API answer; the exit code stays the status' (409 → 3, 400/404 → 2, else 1). */
+function httpCode(status: number, doc: unknown): CliCode {
+  if (status === 400) return 'USAGE';
+  if (status === 401 || status === 403) return 'UNAUTHORIZED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return Array.isArray((doc as { blockers?: unknown }).blockers) ? 'REFUSED_IN_USE' : 'CONFLICT';
+  if (status === 503) return 'UNAVAILABLE';
+  return status >= 500 ? 'SERVER_ERROR' : 'FAILED';
+}
+
+/** A connection that failed, with what to check: the socket's reason (ECONNREFUSED …), never a stack. */
+function unreachable(url: string, err: Error): CliError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint =
+    code === 'ECONNREFUSED'
+      ? 'is the server running, and is this its admin port (admin.port)?'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'check the host name in --admin-url'
+        : /certificate|self.signed|SSL|TLS/i.test(err.message)
+          ? 'check --server-ca (the CA that issued the admin port\'s certificate)'
+          : 'check --admin-url and that the server runs';
+  return new CliError(`cannot reach the server at ${url}: ${err.message}; ${hint}`, 1, undefined, 'UNREACHABLE');
 }
 
 /** Long enough for a rewrap or a restore of a large store; short for everything else. */
@@ -110,12 +130,12 @@ export class ManagementClient {
     try {
       doc = text ? JSON.parse(text) : {};
     } catch {
-      throw new CliError(`the server answered ${res.statusCode} with something that is not JSON`, 1);
+      throw new CliError(`the server at ${this.endpoint.url} answered ${res.statusCode} with something that is not JSON: is --admin-url the admin port?`, 1, undefined, 'SERVER_ERROR');
     }
     const status = res.statusCode ?? 500;
     if (status < 300) return doc as T;
     const message = (doc as { error?: string }).error ?? `HTTP ${status}`;
-    throw new CliError(message, status === 409 ? 3 : status === 400 || status === 404 ? 2 : 1, doc);
+    throw new CliError(message, status === 409 ? 3 : status === 400 || status === 404 ? 2 : 1, doc, httpCode(status, doc));
   }
 
   private send(method: string, path: string, body: { type: string; data: string | Readable } | undefined, timeoutMs: number): Promise<IncomingMessage> {
@@ -126,15 +146,15 @@ export class ManagementClient {
     // No keep-alive agent: a finished command leaves no socket holding the process open.
     const options: RequestOptions & { cert?: Buffer; key?: Buffer; ca?: Buffer } = { method, headers, timeout: timeoutMs, agent: false };
     if (this.endpoint.tls) {
-      options.cert = this.endpoint.tls.cert;
-      options.key = this.endpoint.tls.key;
+      if (this.endpoint.tls.cert) options.cert = this.endpoint.tls.cert;
+      if (this.endpoint.tls.key) options.key = this.endpoint.tls.key;
       if (this.endpoint.tls.ca) options.ca = this.endpoint.tls.ca;
     }
     return new Promise((resolvePromise, reject) => {
       let bodyError: Error | undefined;
       // A failing body (a damaged backup file) is the cause to report, not the connection it broke.
       const fail = (err: Error) =>
-        reject(bodyError ?? (err instanceof CliError ? err : new CliError(`cannot reach the server at ${this.endpoint.url}: ${err.message}`, 1)));
+        reject(bodyError ?? (err instanceof CliError ? err : unreachable(this.endpoint.url, err)));
       const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, resolvePromise);
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
       req.on('error', fail);

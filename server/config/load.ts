@@ -20,17 +20,22 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * More checks of the raw document whose problems are reported with the schema's (the files it names:
+ * server/init/check-files.ts). A hook, so this folder stays free of what the checks need.
+ */
+export type ConfigCheck = (doc: unknown) => readonly string[];
+
 /** Validates a configuration object; reports every problem with its path in one error; returns it frozen. */
-export function parseConfig(input: unknown, source = '(inline)'): Readonly<ServerConfig> {
+export function parseConfig(input: unknown, source = '(inline)', check?: ConfigCheck): Readonly<ServerConfig> {
   const result = ServerConfigSchema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ConfigError(problems, source);
-  }
+  const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  problems.push(...(check?.(input) ?? []));
+  if (!result.success || problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(result.data);
 }
 
-export function loadConfigFile(path: string): Readonly<ServerConfig> {
+export function loadConfigFile(path: string, check?: ConfigCheck): Readonly<ServerConfig> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -43,7 +48,7 @@ export function loadConfigFile(path: string): Readonly<ServerConfig> {
   } catch (err) {
     throw new ConfigError([`not valid JSON: ${(err as Error).message}`], path);
   }
-  return parseConfig(doc, path);
+  return parseConfig(doc, path, check);
 }
 
 export type { ServerConfig, ServerConfigInput };

@@ -11,6 +11,7 @@ import { parseConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/schema.js';
 import { certificateFingerprint } from '../identity/fingerprint.js';
 import { ensureDevPki, type DevPkiPaths } from '../pki/dev-pki.js';
+import { serverNames, type ServerNames } from '../pki/server-names.js';
 import { isStoreError, StoreErrorCode } from '../store/errors.js';
 import type { KeyStore } from '../store/store.js';
 import { ensureLocalRootKey } from '../wrap/local.js';
@@ -22,6 +23,8 @@ export interface DevOptions {
   /** Run against this PostgreSQL instead of DIR/kmip.db: several nodes on one DIR and URL form a cluster. */
   readonly databaseUrl?: string | undefined;
   readonly host?: string;
+  /** Names and addresses the server certificate carries besides the listen address (--san). */
+  readonly san?: readonly string[];
   readonly port?: number;
   readonly adminPort?: number;
   readonly logLevel?: ServerConfig['log']['level'];
@@ -34,6 +37,9 @@ export interface DevEnvironment {
   readonly rootKeyFile: string;
   readonly createdPki: boolean;
   readonly createdRootKey: boolean;
+  /** The names the server certificate carries, and whether this start issued it again because they changed. */
+  readonly serverNames: ServerNames;
+  readonly serverReissued: boolean;
   /** SQLite: DIR/kmip.db did not exist before this start. PostgreSQL: unknown (undefined). */
   readonly storeCreated?: boolean | undefined;
 }
@@ -71,8 +77,9 @@ export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
   const ticketKeyFile = join(dataDir, 'tls-ticket-keys.bin');
   const adminTokenFile = join(dataDir, 'admin-token');
   const storeCreated = options.databaseUrl ? undefined : !existsSync(join(dataDir, 'kmip.db'));
-  const { paths, created, createdRootKey } = withInitLock(dataDir, () => {
-    const pki = ensureDevPki(dataDir);
+  const host = options.host ?? '127.0.0.1';
+  const { paths, created, createdRootKey, names, serverReissued } = withInitLock(dataDir, () => {
+    const pki = ensureDevPki(dataDir, serverNames(host, options.san));
     const createdKey = ensureLocalRootKey(rootKeyFile);
     // Shared by the nodes of a development cluster so a TLS session resumes on any of them.
     if (!existsSync(ticketKeyFile)) writeFileSync(ticketKeyFile, randomBytes(48), { mode: 0o600 });
@@ -81,7 +88,7 @@ export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
   });
   const config = parseConfig(
     {
-      listen: { host: options.host ?? '127.0.0.1', port: options.port ?? 5696 },
+      listen: { host, port: options.port ?? 5696 },
       admin: { enabled: true, host: '127.0.0.1', port: options.adminPort ?? 9696, tokenFile: adminTokenFile },
       tls: { certFile: paths.serverCert, keyFile: paths.serverKey, ticketKeyFile },
       store: options.databaseUrl ? { kind: 'postgres', url: options.databaseUrl } : { kind: 'sqlite', path: join(dataDir, 'kmip.db') },
@@ -90,7 +97,7 @@ export function prepareDevEnvironment(options: DevOptions): DevEnvironment {
     },
     '--dev',
   );
-  return { config, dataDir, pki: paths, rootKeyFile, createdPki: created, createdRootKey, storeCreated };
+  return { config, dataDir, pki: paths, rootKeyFile, createdPki: created, createdRootKey, serverNames: names, serverReissued, storeCreated };
 }
 
 /** Where `kmipctl --dev --data-dir DIR` finds a running development server's admin port and token. */

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { StoreError, StoreErrorCode } from './errors.js';
+import { hostPort, pgTarget, shellWord, type PgTarget } from './pg-target.js';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
 import { certFromRow, objectFromRow, tenantFromRow, type CertRow, type ObjectRow, type TenantRow } from './rows.js';
 import { withPendingTouch } from './touches.js';
@@ -83,19 +84,46 @@ const MIGRATION_LOCK = 560_969_600;
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-export function mapPgError(err: unknown): StoreError {
+/** The socket or SQLSTATE code; a host name with several addresses fails as one AggregateError. */
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const inner = err instanceof AggregateError ? (err.errors[0] as { code?: unknown } | undefined)?.code : undefined;
+  return typeof inner === 'string' ? inner : '';
+}
+
+/**
+ * A driver error as a StoreError. With the target known, the failures an operator fixes (no such
+ * database, refused credentials, nothing listening) name the host, port and database and the fix;
+ * "database error <SQLSTATE> (driver's reason)" stays the start of the message for those that had it.
+ */
+export function mapPgError(err: unknown, target?: PgTarget): StoreError {
   if (err instanceof StoreError) return err;
-  const code = (err as { code?: string }).code ?? '';
+  const code = errorCode(err);
+  const reason = ((err as Error).message ?? '').trim();
   if (code === '23505') return new StoreError(StoreErrorCode.Duplicate, 'a unique value is already taken', { cause: err });
   if (code === '40001' || code === '40P01') return new StoreError(StoreErrorCode.Conflict, 'concurrent update', { cause: err });
   if (code === '57014') return new StoreError(StoreErrorCode.Unavailable, 'database statement timed out', { cause: err });
-  if (CONNECTION_ERRORS.has(code) || /timeout|terminated|Connection/i.test((err as Error).message ?? '')) {
-    return new StoreError(StoreErrorCode.Unavailable, 'database is unreachable', { cause: err });
+  const where = target ? ` on PostgreSQL at ${hostPort(target)}` : '';
+  if (CONNECTION_ERRORS.has(code) || /timeout|terminated|Connection/i.test(reason)) {
+    const what = target ? ` at ${hostPort(target)} (database ${target.database}${code ? `, ${code}` : ''})` : '';
+    const fix =
+      code === 'ENOTFOUND' ? `: the host name ${target?.host ?? ''} does not resolve; check the host in store.url` : target ? ': check that PostgreSQL runs there and that store.url names its host and port' : '';
+    return new StoreError(StoreErrorCode.Unavailable, `database is unreachable${what}${fix}`, { cause: err });
   }
-  return new StoreError(StoreErrorCode.Unavailable, `database error ${code || 'unknown'}`, { cause: err });
+  if (target && code === '3D000') {
+    const cmd = ['createdb', '-h', target.host, '-p', String(target.port), ...(target.user ? ['-U', target.user] : []), target.database].map(shellWord).join(' ');
+    return new StoreError(StoreErrorCode.Unavailable, `database error 3D000 (${reason})${where}: create it (${cmd}, or CREATE DATABASE as an administrator) or correct the database name in store.url`, { cause: err });
+  }
+  if (target && (code === '28P01' || code === '28000')) {
+    return new StoreError(
+      StoreErrorCode.Unavailable,
+      `database error ${code} (${reason})${where} for user ${target.user ?? '(none)'} and database ${target.database}: check the user and password in store.url, and that pg_hba.conf admits this host`,
+      { cause: err },
+    );
+  }
+  return new StoreError(StoreErrorCode.Unavailable, `database error ${code || 'unknown'}${where}`, { cause: err });
 }
-
-
 
 /**
  * The pool's timeouts: the configured ones, cut so that one store call (a pooled connection, then
@@ -132,6 +160,8 @@ export class PostgresStore implements KeyStore {
   private constructor(
     private readonly pool: pg.Pool,
     touchFlushMs: number,
+    /** Named in errors an operator fixes (no host, no database, refused user); never the password. */
+    private readonly target: PgTarget | undefined,
   ) {
     this.touchTimer = setInterval(() => void this.flushTouches(), touchFlushMs);
     this.touchTimer.unref();
@@ -157,7 +187,7 @@ export class PostgresStore implements KeyStore {
     const report = (err: Error) => options.onPoolError?.(err);
     pool.on('error', report);
     pool.on('connect', (client) => client.on('error', report));
-    const store = new PostgresStore(pool, options.touchFlushMs ?? 1000);
+    const store = new PostgresStore(pool, options.touchFlushMs ?? 1000, pgTarget(options.connectionString));
     try {
       await store.migrate(configured);
     } catch (err) {
@@ -211,7 +241,7 @@ export class PostgresStore implements KeyStore {
     try {
       return await this.pool.connect();
     } catch (err) {
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     }
   }
 
@@ -221,7 +251,7 @@ export class PostgresStore implements KeyStore {
     try {
       return await this.pool.query<R>(name ? { name, text: sql, values: params } : { text: sql, values: params });
     } catch (err) {
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     }
   }
 
@@ -251,7 +281,7 @@ export class PostgresStore implements KeyStore {
       } catch {
         broken = true; // the connection is gone; do not return it to the pool
       }
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     } finally {
       client.release(broken);
     }
@@ -362,7 +392,7 @@ export class PostgresStore implements KeyStore {
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     } finally {
       client.release();
     }
@@ -412,7 +442,7 @@ export class PostgresStore implements KeyStore {
       return r.rowCount ?? 0;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     } finally {
       client.release();
     }
@@ -440,7 +470,7 @@ export class PostgresStore implements KeyStore {
       await client.query('COMMIT');
       finished = true;
     } catch (err) {
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     } finally {
       if (!finished) await client.query('ROLLBACK').catch(() => (broken = true));
       client.release(broken);
@@ -479,7 +509,7 @@ export class PostgresStore implements KeyStore {
         return await fn();
       } catch (err) {
         if (open) await end('ROLLBACK');
-        throw mapPgError(err);
+        throw mapPgError(err, this.target);
       }
     };
     const rollback = () => end('ROLLBACK').catch(() => undefined);
@@ -490,7 +520,7 @@ export class PostgresStore implements KeyStore {
       await client.query("SET LOCAL idle_in_transaction_session_timeout = '10min'");
     } catch (err) {
       await rollback();
-      throw mapPgError(err);
+      throw mapPgError(err, this.target);
     }
     return {
       addTenant: (t) =>

@@ -5,7 +5,7 @@
  * vcenter_key_provider) or from --endpoints and a CA file.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ServerEndpoint } from './crypto-manager.js';
@@ -73,14 +73,37 @@ function literal(value: unknown, name: string, file: string): unknown {
   return value;
 }
 
+/** The stacks synthesized in `cdktfOut` (those with a cdk.tf.json), sorted; none when the folder is missing. */
+export function synthesizedStacks(cdktfOut: string): string[] {
+  const dir = join(cdktfOut, 'stacks');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => existsSync(join(dir, n, 'cdk.tf.json'))).sort();
+}
+
 /** Reads the synthesized stack's outputs (literal values at synth time: node addresses and the CA). */
 export function readStackSpec(stack: string, cdktfOut: string, provider?: string): ProviderSpec {
   const file = join(cdktfOut, 'stacks', stack, 'cdk.tf.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    // A typo in the name and a checkout never synthesized need different fixes: say which it is.
+    const known = synthesizedStacks(cdktfOut);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && known.length > 0) {
+      throw new VcenterError('VC_ERR_INPUT', `no synthesized stack named ${stack} in ${join(cdktfOut, 'stacks')}; the stacks there: ${known.join(', ')} (give one of them to --stack, or synthesize ${stack} first: npm run synth)`);
+    }
+    throw new VcenterError('VC_ERR_INPUT', `cannot read the synthesized stack ${file} (${(err as Error).message}); ${known.length === 0 ? `no stack is synthesized in ${cdktfOut}: ` : ''}run the synth first (npm run synth)`);
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(text);
   } catch (err) {
-    throw new VcenterError('VC_ERR_INPUT', `cannot read the synthesized stack ${file} (${(err as Error).message}); run the synth first (npm run synth)`);
+    throw new VcenterError('VC_ERR_INPUT', `${file} is not JSON (${(err as Error).message}); synthesize the stack again (npm run synth)`);
   }
   const outputs = StackOutputs.safeParse(doc);
   if (!outputs.success) throw new VcenterError('VC_ERR_INPUT', `${file} has no Terraform outputs`);

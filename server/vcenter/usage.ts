@@ -17,6 +17,8 @@ export interface UsageEntry {
   readonly kind: 'vm' | 'template' | 'host' | 'vsan-cluster' | 'cluster-host-key-policy' | 'entity-default';
   /** Why it counts: the key id, or what could not be read. */
   readonly detail: string;
+  /** The key vCenter holds for it (CryptoKeyId.keyId, the KMIP Unique Identifier), when it names one. */
+  readonly keyId?: string;
 }
 
 export interface ProviderUsage {
@@ -75,7 +77,7 @@ export async function providerUsage(session: VcenterSession, provider: string, o
       const key = keyOf(o, 'config.keyId');
       if (!key) continue;
       const template = o.props.has('config.template') && read(BoolSchema, o.props.get('config.template'), 'config.template');
-      const entry: UsageEntry = { id: o.ref.value, name: nameOf(o), kind: template ? 'template' : 'vm', detail: `key ${key.keyId}` };
+      const entry: UsageEntry = { id: o.ref.value, name: nameOf(o), kind: template ? 'template' : 'vm', detail: `key ${key.keyId}`, ...(key.keyId ? { keyId: key.keyId } : {}) };
       if (!key.providerId) unknownProvider.push({ ...entry, detail: `key ${key.keyId} names no provider` });
       else if (key.providerId.id === provider) {
         users.push(entry);
@@ -84,7 +86,7 @@ export async function providerUsage(session: VcenterSession, provider: string, o
     } else if (o.ref.type === 'HostSystem') {
       const key = keyOf(o, 'runtime.cryptoKeyId');
       if (key?.providerId?.id === provider) {
-        users.push({ id: o.ref.value, name: nameOf(o), kind: 'host', detail: `host key ${key.keyId}` });
+        users.push({ id: o.ref.value, name: nameOf(o), kind: 'host', detail: `host key ${key.keyId}`, ...(key.keyId ? { keyId: key.keyId } : {}) });
         hosts++;
       }
     } else if (o.ref.type === 'ClusterComputeResource') {
@@ -92,7 +94,8 @@ export async function providerUsage(session: VcenterSession, provider: string, o
       const cfg = raw === undefined ? {} : read(ClusterConfigExSchema, raw, `${o.ref.value} configurationEx`);
       let counted = false;
       if (policyProviderOf(cfg) === provider) {
-        users.push({ id: o.ref.value, name: nameOf(o), kind: 'cluster-host-key-policy', detail: `host key policy (${cfg.cryptoConfig?.cryptoMode ?? 'crypto mode unset'})` });
+        const pinned = cfg.cryptoConfig?.policy?.keyId?.keyId;
+        users.push({ id: o.ref.value, name: nameOf(o), kind: 'cluster-host-key-policy', detail: `host key policy (${cfg.cryptoConfig?.cryptoMode ?? 'crypto mode unset'})`, ...(pinned ? { keyId: pinned } : {}) });
         counted = true;
       }
       if (cfg.vsanConfigInfo?.enabled === true) {

@@ -1,6 +1,6 @@
 /**
  * npm run fuzz -- --count N [--seed S] [--concurrency C] [--deadline-ms MS] [--out DIR]
- *                 [--index K,K2] [--replay FILE] [--print K] [--in-process]
+ *                 [--index K,K2] [--replay FILE] [--print K] [--in-process] [--help]
  *
  * Starts the real server in a child process (127.0.0.1, test PKI), fuzzes its TLS listener with
  * N inputs built from seed S while a legitimate client is served and timed, and prints the result.
@@ -16,32 +16,87 @@ import { startTestServer } from '../support/server.js';
 import { childTarget } from './child-target.js';
 import { buildCorpus } from './corpus.js';
 import { loadFailure } from './failures.js';
-import { InputGenerator } from './mutators.js';
+import { InputGenerator, type FuzzInput } from './mutators.js';
 import { formatProgress, formatReport } from './report.js';
 import { runFuzz } from './runner.js';
 import { FUZZ_LIMITS, inProcessTarget, type FuzzTarget } from './target.js';
 
-const { values } = parseArgs({
-  options: {
-    count: { type: 'string', default: '10000' },
-    seed: { type: 'string' },
-    concurrency: { type: 'string', default: '8' },
-    'deadline-ms': { type: 'string', default: '20000' },
-    out: { type: 'string' },
-    index: { type: 'string' },
-    replay: { type: 'string' },
-    print: { type: 'string' },
-    'in-process': { type: 'boolean', default: false },
-  },
-  strict: true,
-});
+const USAGE = `usage: npm run fuzz -- [options]
+
+Fuzzes the real server's TLS listener (a child process on 127.0.0.1 with a test PKI) while a legitimate
+client is served and timed; failing inputs are saved as hex files that --replay sends back.
+
+  --count N            inputs to send (default 10000)
+  --seed S             the seed the inputs are built from (default random; printed, to rerun a run)
+  --concurrency C      inputs in flight at once (default 8)
+  --deadline-ms MS     how long one input may take before it counts as a hang (default 20000)
+  --out DIR            where failing inputs go (default $TMPDIR/kmip-fuzz-SEED)
+  --index K[,K2…]      rerun only these inputs of --seed
+  --replay FILE        send one saved failure back (a .hex file from --out)
+  --print K            print input K of --seed, without a server
+  --in-process         run the server in this process instead of a child (faster, less isolated)
+  --help               this text
+
+exit codes: 0 no failure, 1 a failure or finding (saved under --out), 2 usage error`;
+
+function usageError(message: string): never {
+  process.stderr.write(`fuzz: ${message}\nfuzz: run 'npm run fuzz -- --help' for the options\n`);
+  process.exit(2);
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        count: { type: 'string', default: '10000' },
+        seed: { type: 'string' },
+        concurrency: { type: 'string', default: '8' },
+        'deadline-ms': { type: 'string', default: '20000' },
+        out: { type: 'string' },
+        index: { type: 'string' },
+        replay: { type: 'string' },
+        print: { type: 'string' },
+        'in-process': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) usageError(`unknown option ${option}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) usageError(/argument missing/.test(e.message) ? `${option} needs a value` : `${option} takes no value`);
+    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') usageError(`unexpected argument: ${/'([^']*)'/.exec(e.message)?.[1] ?? e.message} (every option starts with --)`);
+    usageError(e.message);
+  }
+}
+
+const { values } = parse();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+/** The saved failure to replay, read before any server starts: a wrong path is a usage error, not a stack. */
+function replayInput(file: string): FuzzInput {
+  let input: FuzzInput;
+  try {
+    input = loadFailure(file);
+  } catch (err) {
+    // A file system error carries a syscall; a parse error (bad hex) has a code of its own.
+    const code = (err as NodeJS.ErrnoException).syscall ? (err as NodeJS.ErrnoException).code : undefined;
+    if (code === 'ENOENT') usageError(`--replay ${file}: no such file (failures are saved under --out, e.g. ${join(tmpdir(), 'kmip-fuzz-SEED')}/fuzz-SEED-INDEX.hex)`);
+    if (code === 'EISDIR') usageError(`--replay ${file} is a folder: give one .hex file in it`);
+    if (code) usageError(`--replay ${file}: cannot read it (${code})`);
+    usageError(`--replay ${file} is not a saved fuzz failure (${(err as Error).message})`);
+  }
+  if (input.bytes.length === 0) usageError(`--replay ${file} holds no input bytes: is it a saved fuzz failure (fuzz-SEED-INDEX.hex)?`);
+  return input;
+}
 
 const number = (name: string, text: string | undefined): number => {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) {
-    process.stderr.write(`fuzz: --${name} must be a non-negative integer, got ${JSON.stringify(text)}\n`);
-    process.exit(2);
-  }
+  if (text === undefined || text.trim() === '' || !Number.isInteger(n) || n < 0) usageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
   return n;
 };
 
@@ -57,6 +112,10 @@ if (values.print !== undefined) {
   process.exit(0);
 }
 
+const replay = values.replay !== undefined ? replayInput(values.replay) : undefined;
+const concurrency = number('concurrency', values.concurrency);
+const deadlineMs = number('deadline-ms', values['deadline-ms']);
+const indexes = values.index ? values.index.split(',').map((k) => number('index', k)) : undefined;
 const out = values.out ?? join(tmpdir(), `kmip-fuzz-${seed}`);
 process.stdout.write(
   values.replay ? `fuzz: replaying ${values.replay}\n` : `fuzz: seed ${seed} (replay with --seed ${seed}), ${values.index ? `inputs ${values.index}` : `${count} inputs`}, failures go to ${out}\n`,
@@ -76,11 +135,11 @@ try {
     target,
     seed,
     count,
-    concurrency: number('concurrency', values.concurrency),
-    deadlineMs: number('deadline-ms', values['deadline-ms']),
+    concurrency,
+    deadlineMs,
     failuresDir: out,
-    ...(values.index ? { indexes: values.index.split(',').map((k) => number('index', k)) } : {}),
-    ...(values.replay ? { replay: loadFailure(values.replay) } : {}),
+    ...(indexes ? { indexes } : {}),
+    ...(replay ? { replay } : {}),
     sampleEveryMs: 10_000,
     onProgress: (p) => process.stdout.write(`${formatProgress(p)}\n`),
   });

@@ -229,17 +229,16 @@ describe('teardown (scripts/teardown.ts)', () => {
     }
   });
 
-  it('a failed backup (passphrase too short) stops it before anything is lifted or applied', async () => {
+  it('a passphrase too short for the backup stops it with exit 2 before the preflight: nothing runs, nothing is lifted', async () => {
     const outDir = project.freshOutDir();
     const backupDir = project.freshBackupDir();
     const shortPassphrase = join(project.root, 'short-passphrase');
     writeFileSync(shortPassphrase, 'too-short\n');
     project.log.clear();
     const r = await teardown([...args(outDir, backupDir, { [ZONES[0]]: url(nodeA), [ZONES[1]]: url(nodeB) }, '--confirm', STACK), '--passphrase-file', shortPassphrase], project.env(outDir));
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/STOPPED at step \[2\/8\] backup/);
-    expect(r.stderr).toMatch(/backup export through us-south-1 failed \(kmipctl exit 2\)/);
-    expect(named(project.log.lines())).toEqual([...round(nodeA.adminPort, nodeB.adminPort), 'backup [protected]']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/the backup passphrase in the passphrase file \S+ is 9 characters; it must be at least 12/);
+    expect(project.log.lines()).toEqual([]);
     expect(kfvFiles(backupDir)).toEqual([]);
     expect(protectedText(outDir)).toMatch(/prevent_destroy/);
   });

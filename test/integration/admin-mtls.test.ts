@@ -1,11 +1,12 @@
 /**
  * The admin port over HTTPS with admin client certificates: a certificate from the admin CA
  * authorizes kmipctl like the token does; one from another CA (even the KMIP client CA) does not;
- * health stays reachable for load balancers.
+ * health stays reachable for load balancers. A token over HTTPS trusts the port through --server-ca.
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:https';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificate } from '../../server/pki/certificates.js';
@@ -48,9 +49,12 @@ describe('admin port with client certificates (mTLS)', () => {
     admin = pki.client('operator', { extendedKeyUsage: ['clientAuth'] }, adminCa);
     kmipClient = pki.client('vcenter');
     caFile = pki.caFile;
+    // The token too: either credential authorizes over HTTPS.
+    const dir = mkdtempSync(join(tmpdir(), 'kmip-server-'));
     server = await startTestServer({
       pki,
-      config: { admin: { enabled: true, host: '127.0.0.1', port: 0, tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, clientCaFile: adminCaFile } } },
+      dir,
+      config: { admin: { enabled: true, host: '127.0.0.1', port: 0, tokenFile: join(dir, 'admin-token'), tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, clientCaFile: adminCaFile } } },
     });
   });
   afterAll(async () => server?.close());
@@ -71,6 +75,16 @@ describe('admin port with client certificates (mTLS)', () => {
     expect(other.stderr).toMatch(/valid bearer token is required/);
     expect(await status(server.adminPort, '/v1/tenants', readFileSync(caFile, 'utf8'))).toBe(401);
     expect(await status(server.adminPort, '/healthz', readFileSync(caFile, 'utf8'))).toBe(200);
+  });
+
+  it('a token over HTTPS trusts the admin port through --server-ca, and says to give it when missing', async () => {
+    const withCa = await run('--admin-url', url(), '--token-file', server.tokenFile, '--server-ca', caFile, '--json', 'tenant', 'list');
+    expect(withCa.code, withCa.stdout + withCa.stderr).toBe(0);
+    expect(JSON.parse(withCa.stdout).tenants).toBeInstanceOf(Array);
+    const withoutCa = await run('--admin-url', url(), '--token-file', server.tokenFile, 'tenant', 'list');
+    expect(withoutCa.code).toBe(1);
+    expect(withoutCa.stderr).toMatch(/--server-ca/);
+    expect((await run('--admin-url', `http://127.0.0.1:${server.adminPort}`, '--token-file', server.tokenFile, '--server-ca', caFile, 'tenant', 'list')).code).toBe(2);
   });
 
   it('kmipctl refuses a client certificate over plain http and a certificate without its key', async () => {

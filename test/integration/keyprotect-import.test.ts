@@ -295,12 +295,12 @@ describe('kmipctl keyprotect import-prepare', () => {
     noteSecret('Key Protect API key', wrongKey);
     const wrong = await kmipctl([...withoutKey, '--json'], { IBMCLOUD_API_KEY: wrongKey });
     expect(wrong.code).toBe(1);
-    expect(wrong.json).toMatchObject({ code: 'WRAP_ERR_AUTH', error: expect.stringMatching(/IAM refused the API key \(400 BXNIM0415E\)/) });
+    expect(wrong.json).toMatchObject({ code: 'UNAUTHORIZED', cause: 'WRAP_ERR_AUTH', error: expect.stringMatching(/IAM refused the API key \(400 BXNIM0415E\)/) });
     expect(wrong.stdout + wrong.stderr).not.toContain(wrongKey);
 
     const stranger = await kmipctl([...prepareArgs('3a1f0c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b', file, out), '--json']);
     expect(stranger.code).toBe(1);
-    expect(stranger.json).toMatchObject({ code: 'WRAP_ERR_AUTH', status: 401 });
+    expect(stranger.json).toMatchObject({ code: 'UNAUTHORIZED', cause: 'WRAP_ERR_AUTH', status: 401 });
     expect(stranger.json.error).toMatch(/Writer or Manager/);
     expect(existsSync(out)).toBe(false);
     expectNoMaterialIn(missing.stdout + wrong.stdout + wrong.stderr + stranger.stdout + stranger.stderr);

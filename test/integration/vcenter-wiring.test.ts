@@ -290,7 +290,7 @@ describe('kmipctl vcenter', () => {
       expect(refused.code).toBe(3);
       expect(refused.json.safe).toBe(false);
       expect(refused.json.blockers).toEqual([]);
-      expect(refused.json.vcenter.users).toEqual([{ id: vm!.id, name: 'finance-0001', kind: 'vm', detail: expect.stringMatching(/^key /) }]);
+      expect(refused.json.vcenter.users).toEqual([{ id: vm!.id, name: 'finance-0001', kind: 'vm', detail: expect.stringMatching(/^key /), keyId: expect.any(String) }]);
       const human = await preflight(...vc(fake, '--provider', 'kp-teardown'));
       expect(human.code).toBe(3);
       expect(human.stdout).toMatch(/NOT safe to tear down: vCenter still uses key provider kp-teardown[\s\S]*vm +finance-0001/);
@@ -328,7 +328,7 @@ describe('kmipctl vcenter', () => {
         expect(human.stderr).toMatch(/has no key provider named kp-tear-down.*check --provider; the key providers vCenter knows: kp-teardown/);
         const j = await preflight('--json', ...vc(fake, '--provider', 'kp-tear-down'));
         expect(j.code).toBe(2);
-        expect(j.json).toMatchObject({ code: 'VC_ERR_INPUT', provider: 'kp-tear-down', knownProviders: ['kp-teardown'] });
+        expect(j.json).toMatchObject({ code: 'USAGE', cause: 'VC_ERR_INPUT', provider: 'kp-tear-down', knownProviders: ['kp-teardown'] });
         expect(j.json.safe).toBeUndefined();
         expect(fake.calls.length).toBeGreaterThan(calls);
         expect(fake.activeSessions).toBe(0);

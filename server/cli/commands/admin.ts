@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { CliError } from '../client.js';
 import type { Command } from '../command.js';
-import { need } from '../options.js';
+import { afterCursor, need } from '../options.js';
 import { table } from '../output.js';
 
 export const adminCommands: Record<string, Command> = {
@@ -50,11 +50,16 @@ export const adminCommands: Record<string, Command> = {
     out.result(r, () => `removed ${fingerprint}; ${r.connectionsClosed} connection(s) closed`);
   },
   'keys list': async ({ client, out, options: values }) => {
-    const q = new URLSearchParams({ ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.state ? { state: values.state } : {}), ...(values.after ? { after: values.after } : {}) });
+    const after = afterCursor(values.after);
+    const q = new URLSearchParams({ ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.state ? { state: values.state } : {}), ...(after ? { after } : {}) });
     const r = await client().call<{ keys: Array<Record<string, string | null>>; next: string | null }>('GET', `/v1/keys${q.size ? `?${q}` : ''}`);
+    // KMIP NAME is the Name a KMIP client gave (PyKMIP, a script); VCENTER NAME is vCenter's own x-Name tag.
     out.result(r, () =>
       [
-        table(['ID', 'TENANT', 'STATE', 'CREATED', 'LAST GET', 'COMPONENT', 'NAME', 'IDENTIFIER'], r.keys.map((k) => [k['id'], k['tenant'], k['state'], k['created'], k['lastGet'], k['component'], k['name'], k['identifier']])),
+        table(
+          ['ID', 'TENANT', 'STATE', 'CREATED', 'LAST GET', 'KMIP NAME', 'COMPONENT', 'VCENTER NAME', 'IDENTIFIER'],
+          r.keys.map((k) => [k['id'], k['tenant'], k['state'], k['created'], k['lastGet'], k['kmipName'], k['component'], k['name'], k['identifier']]),
+        ),
         ...(r.next ? [`more: kmipctl keys list${values.tenant ? ` --tenant ${values.tenant}` : ''}${values.state ? ` --state ${values.state}` : ''} --after ${r.next}`] : []),
       ].join('\n'),
     );

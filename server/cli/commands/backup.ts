@@ -4,7 +4,8 @@
  * decrypts a file and streams it back. A file is written under a temporary name and renamed only
  * once complete, so a failed export never leaves something that looks like a backup.
  */
-import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupFileError, checkPassphrase, createDecryptor, createEncryptor } from '../../backup/backup-file.js';
@@ -33,9 +34,30 @@ function passphrase(ctx: CommandContext): string {
   return value;
 }
 
-function fileError(err: unknown): never {
-  if (err instanceof BackupFileError) throw new CliError(err.message, 1);
+function fileError(err: unknown, file?: string): never {
+  if (err instanceof BackupFileError) {
+    // A short passphrase is a usage error; everything else the file says is a bad backup.
+    if (err.code === 'BACKUP_ERR_PASSPHRASE') throw new CliError(err.message, 2);
+    throw new CliError(err.message, 1, { cause: err.code }, 'BAD_BACKUP');
+  }
+  // A file system error (it names a path) while writing the backup, e.g. ENOSPC: said plainly, no stack.
+  const fsError = err as NodeJS.ErrnoException;
+  if (file && typeof fsError.code === 'string' && typeof fsError.path === 'string') throw new CliError(`cannot write ${file}: ${fsError.code}${fsError.syscall ? ` (${fsError.syscall})` : ''}`, 1);
   throw err;
+}
+
+/** Where --out goes must be a folder we can write to: said before the server is asked for anything. */
+function checkOutFolder(out: string): void {
+  const folder = dirname(resolve(out));
+  const st = statSync(folder, { throwIfNoEntry: false });
+  if (!st) throw new CliError(`the folder ${folder} does not exist: create it (mkdir -p ${folder}) or give another --out`, 2);
+  if (!st.isDirectory()) throw new CliError(`${folder} is not a folder: give another --out`, 2);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new CliError(`cannot write in the folder ${folder} (permission denied): give another --out`, 2);
+  }
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${out} is a folder: give a file name, e.g. --out ${out.replace(/\/+$/, '')}/kmip-backup.kfv`, 2);
 }
 
 interface Counts {
@@ -79,6 +101,7 @@ async function* checkedSnapshot(source: AsyncIterable<string>, onObject: (object
 
 const exportBackup: Command = async (ctx) => {
   const out = need(ctx.options.out, '--out FILE');
+  checkOutFolder(out);
   if (existsSync(out) && !ctx.options.force) throw new CliError(`${out} exists; give --force to replace it`, 2);
   const key = passphrase(ctx);
   const bar = progressReporter(ctx.out.json);
@@ -99,7 +122,7 @@ const exportBackup: Command = async (ctx) => {
     renameSync(partial, out);
   } catch (err) {
     rmSync(partial, { force: true });
-    fileError(err);
+    fileError(err, out);
   }
   bar.finish();
   const s = summary!;
@@ -107,22 +130,46 @@ const exportBackup: Command = async (ctx) => {
   ctx.out.result(result, () => `backup written to ${out}: ${s.tenants} tenant(s), ${s.certs} certificate(s), ${s.objects} object(s) as of ${result.snapshotAt}`);
 };
 
-function openBackup(ctx: CommandContext): { plain: AsyncIterable<string> } {
+/**
+ * The backup's plaintext lines. The file is opened only when the lines are read, so an error of the
+ * file (a wrong passphrase) has a reader to go to: a stream opened early and never read would
+ * throw its error at the process instead.
+ */
+function openBackup(ctx: CommandContext): { file: string; plain: () => AsyncGenerator<string> } {
   const file = need(ctx.options.in, '--in FILE');
-  if (!existsSync(file)) throw new CliError(`cannot read ${file}: no such file`, 2);
-  const decryptor = createDecryptor(passphrase(ctx));
-  const source = createReadStream(file);
-  // A read error surfaces on the decryptor, where the reader sees it.
-  source.on('error', (e) => decryptor.destroy(e));
-  return { plain: lines(source.pipe(decryptor)) };
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new CliError(`cannot read ${file}: no such file`, 2);
+  if (!st.isFile()) throw new CliError(`${file} is not a file`, 2);
+  const key = passphrase(ctx);
+  async function* plain(): AsyncGenerator<string> {
+    const decryptor = createDecryptor(key);
+    const source = createReadStream(file);
+    // A read error surfaces on the decryptor, where the reader sees it.
+    source.on('error', (e) => decryptor.destroy(e));
+    yield* lines(source.pipe(decryptor));
+  }
+  return { file, plain };
+}
+
+/** Reads the whole backup and checks every record, without a server. */
+async function verifyFile(plain: () => AsyncGenerator<string>): Promise<Counts & { createdAt: number }> {
+  const checked = checkedSnapshot(plain(), () => undefined);
+  try {
+    for (let r = await checked.next(); ; r = await checked.next()) if (r.done) return r.value;
+  } catch (err) {
+    fileError(err);
+  }
 }
 
 const importBackup: Command = async (ctx) => {
   const { plain } = openBackup(ctx);
+  // The file is proven readable and intact first: a wrong passphrase is said before the server is
+  // asked anything, and a restore never starts from a file that would fail halfway.
+  await verifyFile(plain);
   const check = await ctx.client().call<{ ready: boolean; reason?: string }>('GET', '/v1/restore');
   if (!check.ready) throw new CliError(check.reason ?? 'the server cannot take a restore', 3);
   const bar = progressReporter(ctx.out.json);
-  const checked = checkedSnapshot(plain, (done, total) => bar.update(done, total, {}));
+  const checked = checkedSnapshot(plain(), (done, total) => bar.update(done, total, {}));
   let result: { restored: Counts; adoptedTenants: string[] };
   try {
     result = await ctx.client().upload('/v1/restore', Readable.from(checked), 'application/x-ndjson');
@@ -138,18 +185,7 @@ const importBackup: Command = async (ctx) => {
 
 const verifyBackup: Command = async (ctx) => {
   const { plain } = openBackup(ctx);
-  const checked = checkedSnapshot(plain, () => undefined);
-  let summary: Counts & { createdAt: number };
-  try {
-    for (let r = await checked.next(); ; r = await checked.next()) {
-      if (r.done) {
-        summary = r.value;
-        break;
-      }
-    }
-  } catch (err) {
-    fileError(err);
-  }
+  const summary = await verifyFile(plain);
   const result = { ok: true, tenants: summary.tenants, certificates: summary.certs, objects: summary.objects, snapshotAt: new Date(summary.createdAt).toISOString() };
   ctx.out.result(result, () => `backup is intact: ${result.tenants} tenant(s), ${result.certificates} certificate(s), ${result.objects} object(s) as of ${result.snapshotAt}`);
 };

@@ -1,16 +1,18 @@
 /** Root-key rewrap and the teardown preflight (optionally asking vCenter who still uses the provider). */
 import { CliError } from '../client.js';
 import type { Command } from '../command.js';
+import { afterCursor } from '../options.js';
 import { table } from '../output.js';
 import { progressReporter } from '../progress.js';
 import { providerInUse, usageText, wantsVcenter } from './vcenter.js';
 
 export const maintenanceCommands: Record<string, Command> = {
   rewrap: async ({ client, out, options: values }) => {
+    const after = afterCursor(values.after);
     const bar = progressReporter(out.json);
     let final: { rewrapped: number; current: number; failed: number; version: string; cursor?: string } | undefined;
-    let cursor = values.after;
-    await client().stream('POST', `/v1/rewrap${values.after ? `?after=${encodeURIComponent(values.after)}` : ''}`, (line) => {
+    let cursor = after;
+    await client().stream('POST', `/v1/rewrap${after ? `?after=${encodeURIComponent(after)}` : ''}`, (line) => {
       const l = line as { progress?: { done: number; total: number; rewrapped: number; failed: number; cursor?: string }; done?: typeof final };
       if (l.progress?.cursor) cursor = l.progress.cursor;
       if (l.progress) bar.update(l.progress.done, l.progress.total, { rewrapped: l.progress.rewrapped, failed: l.progress.failed, cursor: l.progress.cursor });

@@ -198,11 +198,50 @@ const register: Command = async (ctx: CommandContext) => {
   ctx.out.result(report, () => registerText(report));
 };
 
-const usage: Command = async ({ out, options: o }) => {
+/** What POST /v1/vcenter-usage takes: the report as read, named by its source and time (the server validates it). */
+export function publishedReport(r: ProviderReport, readAt: Date): Record<string, unknown> {
+  return {
+    source: 'kmipctl vcenter usage',
+    readAt: readAt.toISOString(),
+    provider: r.provider,
+    vcenter: r.vcenter,
+    registered: r.registered,
+    isDefault: r.isDefault,
+    inUse: r.inUse,
+    users: r.users,
+    unknownProvider: r.unknownProvider,
+    unreadable: r.unreadable,
+    counts: r.counts,
+    ...(r.knownProviders ? { knownProviders: r.knownProviders } : {}),
+  };
+}
+
+interface PublishAnswer {
+  readonly receivedAt: string;
+  readonly keptOn: string;
+}
+
+const usage: Command = async ({ out, options: o, client }) => {
   if (!o.provider) throw new CliError('give --provider NAME: the key provider to look for', 2);
   const provider = o.provider;
+  // --publish sends the report to the server's status page: its connection flags are checked before vCenter is read.
+  const publish = o.publish ? client() : undefined;
+  const readAt = new Date();
   const r = await withSession(o, (session) => providerReport(session, provider));
-  out.result(r, () => usageText(r));
+  if (!publish) {
+    out.result(r, () => usageText(r));
+    return;
+  }
+  let answer: PublishAnswer;
+  try {
+    answer = await publish.call<PublishAnswer>('POST', '/v1/vcenter-usage', publishedReport(r, readAt));
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    throw new CliError(`vCenter was read, but publishing the report to the server failed: ${err.message}`, err.exitCode === 2 ? 1 : err.exitCode, err.details);
+  }
+  const result = { ...r, published: answer };
+  out.result(result, () => `${usageText(r)}
+published to the server's status page (GET /status) at ${answer.receivedAt}: kept on ${answer.keptOn}`);
 };
 
 export const vcenterCommands: Record<string, Command> = {

@@ -31,7 +31,7 @@ describe('store failures at start', () => {
     const err = await openFailure(`postgres://kmip:Pw-for-open-test@127.0.0.1:${await freePort()}/kmip`);
     expect(isTransientOpenFailure(err)).toBe(true);
     expect(failureCause(err)).toBe('ECONNREFUSED');
-    expect(describeOpenFailure(err)).toMatch(/^STORE_ERR_UNAVAILABLE: database is unreachable \(connect ECONNREFUSED/);
+    expect(describeOpenFailure(err)).toMatch(/^STORE_ERR_UNAVAILABLE: database is unreachable at 127\.0\.0\.1:\d+ \(database kmip, ECONNREFUSED\): check that PostgreSQL runs there .*\(connect ECONNREFUSED/);
     expect(JSON.stringify([failureCause(err), describeOpenFailure(err)])).not.toContain('Pw-for-open-test');
   });
 
@@ -40,7 +40,7 @@ describe('store failures at start', () => {
     missingDb.pathname = '/kmip_no_such_database';
     const db = await openFailure(missingDb.toString());
     expect(isTransientOpenFailure(db)).toBe(false);
-    expect(describeOpenFailure(db)).toBe('STORE_ERR_UNAVAILABLE: database error 3D000 (database "kmip_no_such_database" does not exist)');
+    expect(describeOpenFailure(db)).toMatch(/^STORE_ERR_UNAVAILABLE: database error 3D000 \(database "kmip_no_such_database" does not exist\) on PostgreSQL at \S+:\d+: create it \(createdb /);
     const noRole = new URL(PG_ADMIN_URL);
     noRole.username = 'kmip_no_such_role';
     const role = await openFailure(noRole.toString());
