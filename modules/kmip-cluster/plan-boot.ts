@@ -2,7 +2,7 @@
  * Pure rendering of what boots a KMIP node (no cdktf, no provider): the server's configuration file, the
  * hardened systemd units, the asset fetcher and the cloud-config user data that ties them together.
  *
- * IBM VPC user data is limited to 64 KiB and the server bundle is about 1 MB, so the user data carries only
+ * IBM VPC user data is limited to 64 KiB and the server bundle is about 1.6 MB, so the user data carries only
  * the small files and a manifest of assets (the bundle, the node's TLS certificate and key, the cluster's
  * TLS ticket keys, the admin CA certificate) with the SHA-256 of each. `kmip-assets.service` downloads them from the stack's IBM Cloud
  * Object Storage bucket over the direct (private) endpoint with an IAM token of the node's trusted profile

@@ -72,7 +72,8 @@ describe('server TLS material', () => {
     const caBefore = readFileSync(p.caCert, 'utf8');
     const moved = [{ zone: 'us-south-1', ip: '10.240.0.9' }, nodes[1]!];
     const renewed = issueStackPki({ pkiDir: dir, stack: 'kmip-t-us-south', nodes: moved, renew: true });
-    expect(renewed.created).toEqual([p.nodeCert('us-south-1'), p.nodeKey('us-south-1')]);
+    expect(renewed.created).toEqual([]);
+    expect(renewed.renewed).toEqual([p.nodeCert('us-south-1'), p.nodeKey('us-south-1')]);
     expect(readFileSync(p.caCert, 'utf8')).toBe(caBefore);
     expect(loadStackPki(dir, 'kmip-t-us-south', moved).nodes['us-south-1']).toBeDefined();
     const later = new Date(Date.now() + 810 * 86_400_000);
@@ -89,7 +90,9 @@ describe('server TLS material', () => {
     rmSync(q.caCert);
     rmSync(q.caKey);
     const renewed = issueStackPki({ pkiDir: d, stack: 'kmip-t-us-south', nodes, renew: true });
-    expect(renewed.created).toEqual(expect.arrayContaining([q.caCert, q.caKey, q.nodeCert('us-south-1'), q.nodeCert('us-south-2')]));
+    // The CA is new (its files were gone); the node certificates it signs replace the old ones.
+    expect(renewed.created).toEqual(expect.arrayContaining([q.caCert, q.caKey]));
+    expect(renewed.renewed).toEqual(expect.arrayContaining([q.nodeCert('us-south-1'), q.nodeCert('us-south-2')]));
     expect(loadStackPki(d, 'kmip-t-us-south', nodes).nodes['us-south-2']).toBeDefined();
     rmSync(d, { recursive: true, force: true });
   });
@@ -118,7 +121,9 @@ describe('server TLS material', () => {
     writeFileSync(q.adminClientKey, readFileSync(p.adminClientKey));
     expect(loadStackPki(other, 'kmip-t-us-south', nodes).warnings).toEqual([`${q.adminClientCert} is not signed by the admin CA: the nodes will refuse it (npm run pki -- --renew)`]);
     expect(issueStackPki({ pkiDir: other, stack: 'kmip-t-us-south', nodes }).created).toEqual([]);
-    expect(issueStackPki({ pkiDir: other, stack: 'kmip-t-us-south', nodes, renew: true }).created).toEqual([q.adminClientCert, q.adminClientKey]);
+    const renewed = issueStackPki({ pkiDir: other, stack: 'kmip-t-us-south', nodes, renew: true });
+    expect(renewed.created).toEqual([]);
+    expect(renewed.renewed).toEqual([q.adminClientCert, q.adminClientKey]);
     expect(loadStackPki(other, 'kmip-t-us-south', nodes).warnings).toEqual([]);
   });
 
