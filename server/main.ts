@@ -238,7 +238,7 @@ async function main(): Promise<void> {
         `  client key:         ${p.clientKey}`,
         `  data:               ${config.store.kind === 'sqlite' ? config.store.path : 'PostgreSQL'}, root key ${dev.rootKeyFile}`,
         ...devClientBanner(devClient!, dev),
-        `  manage it:          npm run kmipctl -- --dev --data-dir ${dev.dataDir} tenant list   (kmipctl when installed)`,
+        `  manage it:          npm run -s kmipctl -- --dev --data-dir ${dev.dataDir} tenant list   (kmipctl when installed)`,
         '',
       ].join('\n') + '\n',
     );

@@ -218,7 +218,7 @@ export async function provisionDevClient(
 /** The banner's lines about the development client: registered to which tenant, or why not and how to re-add it. */
 export function devClientBanner(status: DevClientStatus, dev: DevEnvironment): string[] {
   if (status.registered) return [`  the client certificate is registered to tenant ${JSON.stringify(status.tenant)}`];
-  const kmipctl = `npm run kmipctl -- --dev --data-dir ${dev.dataDir}`;
+  const kmipctl = `npm run -s kmipctl -- --dev --data-dir ${dev.dataDir}`;
   return [
     `  the client certificate is NOT registered: it was removed (kmipctl cert remove or tenant remove) and --dev does not`,
     `  register it again, so the server refuses it (Permission Denied). To re-add it to tenant "${DEV_TENANT}":`,

@@ -62,8 +62,8 @@ describe('embedded default', () => {
       expect(gauge('process_resident_memory_bytes')).toBeLessThan(2 ** 30);
       expect(gauge('nodejs_heap_used_bytes')).toBeGreaterThan(0);
       expect(gauge('nodejs_heap_used_bytes')).toBeLessThanOrEqual(gauge('nodejs_heap_total_bytes'));
-      // The banner's management command works as printed: npm run kmipctl -- --dev --data-dir DIR …
-      expect(banner).toContain(`npm run kmipctl -- --dev --data-dir ${dir} tenant list`);
+      // The banner's management command works as printed: npm run -s kmipctl -- --dev --data-dir DIR …
+      expect(banner).toContain(`npm run -s kmipctl -- --dev --data-dir ${dir} tenant list`);
       const listed = await runToExit('npm', ['run', '--silent', 'kmipctl', '--', '--dev', '--data-dir', dir, '--json', 'tenant', 'list']);
       expect(listed.code, listed.stderr).toBe(0);
       expect(JSON.parse(listed.stdout).tenants).toEqual([expect.objectContaining({ name: 'dev', keys: { PreActive: 1 } })]);
