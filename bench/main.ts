@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseArgsMessage } from '../server/util/parse-args-message.js';
 import { runCodecBench } from './codec.js';
 import { runLoad, type LoadStats } from './load/run.js';
 import type { ScenarioSpec } from './load/scenarios.js';
@@ -45,10 +46,7 @@ function parseOrExit() {
   try {
     return parse();
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
-    const message = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option ? `unknown option ${option}` : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option ? `${option} needs a value` : e.message;
-    console.error(`bench: ${message} (npm run bench -- --help)`);
+    console.error(`bench: ${parseArgsMessage(err)} (npm run bench -- --help)`);
     process.exit(2);
   }
 }

@@ -91,7 +91,7 @@ function tryConnect(port: number): Promise<string | undefined> {
  * may say it is ready before it listens (PyKMIP prints "ready" after binding; it listens only once
  * serve() runs), and a benchmark that connects then gets ECONNREFUSED. `check` says what to look at.
  */
-export async function waitForPort(name: string, port: number, options: { readonly timeoutMs?: number; readonly check: string; readonly child?: ChildProcess }): Promise<void> {
+async function waitForPort(name: string, port: number, options: { readonly timeoutMs?: number; readonly check: string; readonly child?: ChildProcess }): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let last: string | undefined;
   for (let attempt = 1; ; attempt++) {

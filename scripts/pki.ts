@@ -21,6 +21,7 @@ import forge from 'node-forge';
 import { planSubnets } from '../modules/network/plan-subnets.js';
 import { stackName } from '../modules/shared/plan-names.js';
 import { StacksConfigError, loadStacksConfig } from '../stacks/config.js';
+import { parseArgsMessage } from '../server/util/parse-args-message.js';
 import { RENEW_WARNING_DAYS, pkiPaths, type PkiNode } from '../stacks/pki.js';
 
 interface KeyPair {
@@ -246,8 +247,7 @@ function main(): void {
       strict: true,
     }));
   } catch (err) {
-    const option = /'(-{1,2}[^' ]+)/.exec((err as Error).message)?.[1];
-    throw new PkiUsageError(option ? `${/argument missing/.test((err as Error).message) ? `${option} needs a value` : `unknown option ${option}`}` : (err as Error).message);
+    throw new PkiUsageError(parseArgsMessage(err));
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);

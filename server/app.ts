@@ -147,7 +147,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   const startedAt = now();
   const health = new HealthLog(now);
   const usageReports = new PublishedUsageReports();
-  let openKmipConnections = 0;
   const store = await openStore(config, logger, health);
   let wrapper: KeyWrapper;
   try {
@@ -214,11 +213,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       onConnectionOpen: () => {
         metrics.connections.inc();
         metrics.openConnections.inc({}, 1);
-        openKmipConnections++;
       },
       onConnectionClose: (info) => {
         metrics.openConnections.inc({}, -1);
-        openKmipConnections--;
         refusedOnce.delete(info.id);
       },
       onTlsError: (code) => metrics.tlsErrors.inc({ code }),
@@ -266,7 +263,7 @@ export async function createApp(options: AppOptions): Promise<App> {
               wrapper,
               executor,
               logger: audit,
-              ...auth,
+              auth,
               recentUseMs,
               now,
               revokeClientAccess: (fp) => app.revokeClientAccess(fp),
@@ -289,7 +286,7 @@ export async function createApp(options: AppOptions): Promise<App> {
                 adminAddress: `${config.admin.host}:${adminPort ?? config.admin.port}`,
                 storeKind: store.kind,
                 wrapKind: wrapper.kind,
-                openKmipConnections,
+                openKmipConnections: listener.connectionCount,
               }),
             }),
           ],

@@ -4,6 +4,7 @@
  * about, so usage problems (exit 2) never come after the first call to a server.
  */
 import { parseArgs } from 'node:util';
+import { parseArgsMessage } from '../../server/util/parse-args-message.js';
 
 export const USAGE = `usage: npm run teardown -- <stack> --confirm <stack> [options]
 
@@ -99,11 +100,7 @@ export function parseTeardownArgs(argv: readonly string[], env: NodeJS.ProcessEn
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) throw new UsageError(/argument missing/.test(e.message) ? `${option} needs a value` : `${option} takes no value`);
-    throw new UsageError(e.message);
+    throw new UsageError(parseArgsMessage(err));
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';

@@ -53,6 +53,8 @@ interface Report {
   error?: string;
   code?: 'USAGE' | 'REFUSED_IN_USE' | 'STEP_FAILED' | 'INTERNAL';
   details?: Record<string, unknown>;
+  /** --help was asked for: the help is the whole answer, on stdout, even with --json. */
+  help?: boolean;
 }
 
 async function runSteps(ctx: Context, report: Report): Promise<number> {
@@ -138,6 +140,10 @@ export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEn
   // With --json, stdout holds one document; the step-by-step log (the same lines) goes to stderr.
   const log: Io = json ? { out: io.err, err: io.err } : io;
   const code = await run(argv, env, log, now, report);
+  if (report.help) {
+    io.out(USAGE);
+    return code;
+  }
   if (json) {
     const { steps, backup, plan, failedStep, error, code: errorCode, details, stack, dryRun } = report;
     io.out(
@@ -162,7 +168,7 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, now:
   try {
     const args = parseTeardownArgs(argv, env);
     if (args === 'help') {
-      io.out(USAGE);
+      report.help = true;
       return 0;
     }
     report.stack = args.stack;

@@ -121,9 +121,7 @@ export class AdminServer {
           handle,
         )
       : createServer(http, handle);
-    // Headers must come quickly; bodies may stream for long only in authorized calls (see handle), never idle.
-    this.server.headersTimeout = this.headersTimeoutMs;
-    this.server.requestTimeout = 0;
+    // Headers must come quickly (headersTimeout above); bodies may stream for long only in authorized calls (see handle), never idle.
     this.server.timeout = 60_000;
     // No maxConnections: at the cap Node would refuse every new connection, a health probe's too, while
     // sockets that never finish a header hold the rest. admit() sheds one of those instead.

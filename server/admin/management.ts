@@ -12,12 +12,13 @@ import { Operation, RevocationReasonCode, State } from '../kmip/generated/enums.
 import { holdsMaterial, STATE_NAMES } from '../kmip/lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import { rewrapAll } from '../maintenance/rewrap-all.js';
+import type { RevocationTarget } from '../identity/authenticator.js';
 import { certificateFingerprint } from '../identity/fingerprint.js';
 import type { KeyStore, ObjectSummary, TenantRecord } from '../store/store.js';
 import type { KeyWrapper } from '../wrap/wrapper.js';
-import { adminAccessConfigured, isAuthorized } from './auth.js';
+import { adminAccessConfigured, isAuthorized, type AdminAuth } from './auth.js';
 import { exemptFromDeadline, type Route } from './http.js';
-import { certificateTime, displayTime, keyView } from './key-view.js';
+import { certificateTime, displayTime, keyView, stateName } from './key-view.js';
 import { runKmipOperation } from './kmip-internal.js';
 import { backupHandlers } from './backup-routes.js';
 import { HttpProblem, NAME, parse, readJson, send, type Handler } from './management-http.js';
@@ -30,10 +31,8 @@ export interface ManagementDeps {
   readonly wrapper: KeyWrapper;
   readonly executor: BatchExecutor;
   readonly logger: Logger;
-  /** SHA-256 of the bearer token. */
-  readonly tokenHash: Buffer | undefined;
-  /** Whether admin client certificates (verified by the admin CA) authorize. Without either, the API is off. */
-  readonly clientCertificates: boolean;
+  /** Who may call it (the bearer token's hash, admin client certificates); with neither the API is off. */
+  readonly auth: AdminAuth;
   /** Keys fetched this recently block teardown and tenant removal. */
   readonly recentUseMs: number;
   readonly now: () => number;
@@ -41,7 +40,7 @@ export interface ManagementDeps {
    * Forgets cached identity decisions (all of them with no argument) and closes, on this node, the
    * connections authorized through a removed registration (pin or CA fingerprint) or tenant.
    */
-  readonly revokeClientAccess: (target?: string | { readonly registrations?: readonly string[]; readonly tenantId?: string }) => number;
+  readonly revokeClientAccess: (target?: string | RevocationTarget) => number;
   /** vCenter usage reports kmipctl publishes, shown on the status page. */
   readonly usageReports: PublishedUsageReports;
 }
@@ -83,7 +82,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
   const { store, logger } = deps;
   const audit = (action: string, fields: Record<string, unknown>, result = 'success') => logger.info({ audit: true, admin: action, ...fields, result }, 'management');
 
-  const auth = { tokenHash: deps.tokenHash, clientCertificates: deps.clientCertificates };
+  const { auth } = deps;
 
   const tenantByName = async (name: string): Promise<TenantRecord> => {
     const t = await store.getTenantByName(name);
@@ -113,9 +112,9 @@ export function managementRoutes(deps: ManagementDeps): Route {
         found.push({
           tenant: names.get(o.tenantId) ?? o.tenantId,
           id: o.uid,
-          state: STATE_NAMES[o.state] ?? String(o.state),
+          state: stateName(o.state),
           lastGetAt: o.lastGetAt === null ? null : displayTime(o.lastGetAt),
-          why: LIVE.has(o.state) ? `key is ${STATE_NAMES[o.state]}` : 'key was fetched recently',
+          why: LIVE.has(o.state) ? `key is ${stateName(o.state)}` : 'key was fetched recently',
         });
       }
     }
@@ -133,7 +132,7 @@ export function managementRoutes(deps: ManagementDeps): Route {
           name: t.name,
           id: t.id,
           createdAt: displayTime(t.createdAt),
-          keys: Object.fromEntries(counts.filter((c) => c.tenantId === t.id).map((c) => [STATE_NAMES[c.state] ?? String(c.state), c.count])),
+          keys: Object.fromEntries(counts.filter((c) => c.tenantId === t.id).map((c) => [stateName(c.state), c.count])),
         }));
         send(res, 200, { tenants });
       },
@@ -230,13 +229,13 @@ export function managementRoutes(deps: ManagementDeps): Route {
       /^\/v1\/keys$/,
       async (_req, res, _m, url) => {
         const tenantName = url.searchParams.get('tenant');
-        const stateName = url.searchParams.get('state');
+        const stateParam = url.searchParams.get('state');
         const limit = pageLimit(url.searchParams.get('limit'));
         const after = url.searchParams.get('after') ?? undefined;
         const tenants = new Map((await store.listTenants()).map((t) => [t.id, t]));
         const tenant = tenantName ? await tenantByName(tenantName) : undefined;
-        const state = stateName ? Object.entries(STATE_NAMES).find(([, n]) => n.toLowerCase() === stateName.replace(/[-_ ]/g, '').toLowerCase())?.[0] : undefined;
-        if (stateName && state === undefined) throw new HttpProblem(400, `unknown state ${stateName}; one of ${Object.values(STATE_NAMES).join(', ')}`);
+        const state = stateParam ? Object.entries(STATE_NAMES).find(([, n]) => n.toLowerCase() === stateParam.replace(/[-_ ]/g, '').toLowerCase())?.[0] : undefined;
+        if (stateParam && state === undefined) throw new HttpProblem(400, `unknown state ${stateParam}; one of ${Object.values(STATE_NAMES).join(', ')}`);
         const page = await store.listObjects({ limit, ...(tenant ? { tenantId: tenant.id } : {}), ...(state ? { states: [Number(state)] } : {}), ...(after ? { afterUid: after } : {}) });
         const keys = [];
         for (const s of page) {

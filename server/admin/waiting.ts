@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { MetricsRegistry, type Counter } from '../metrics/registry.js';
 import { AdminServer, type Route } from './http.js';
 import { send } from './management-http.js';
-import { STATUS_PATH } from './status/route.js';
+import { isStatusPath } from './status/route.js';
 
 const WAITING = 'unreachable: waiting for the database';
 
@@ -21,7 +21,7 @@ const WAITING = 'unreachable: waiting for the database';
  */
 const waitingRoute: Route = async (req, res) => {
   const path = new URL(req.url ?? '/', 'http://admin').pathname;
-  const status = path === STATUS_PATH || path === `${STATUS_PATH}/`;
+  const status = isStatusPath(path);
   if (!path.startsWith('/v1/') && !status) return false;
   if (!req.complete) req.resume();
   res.setHeader('retry-after', '5');

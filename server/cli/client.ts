@@ -11,12 +11,10 @@ import type { Readable } from 'node:stream';
 import { lines } from '../backup/snapshot-lines.js';
 import { CliError, type CliCode } from './errors.js';
 
-export { CliError } from './errors.js';
 
 export interface Endpoint {
   readonly url: string;
   readonly token?: string | undefined;
-  /** Client certificate, key and the CA that signed the admin server's certificate (HTTPS). */
   /** The admin client certificate (with its key) and the CA that issued the admin port's certificate, each when given. */
   readonly tls?: { readonly cert?: Buffer | undefined; readonly key?: Buffer | undefined; readonly ca?: Buffer | undefined } | undefined;
 }

@@ -1,8 +1,7 @@
-/** kmipctl's flags and usage text, parsed once. */
+/** kmipctl's flags, parsed once. */
 import { parseArgs } from 'node:util';
+import { parseArgsMessage } from '../util/parse-args-message.js';
 import { CliError } from './errors.js';
-
-export { USAGE } from './usage.js';
 
 const OPTIONS = {
   'admin-url': { type: 'string' },
@@ -63,21 +62,11 @@ const OPTIONS = {
   help: { type: 'boolean', default: false },
 } as const;
 
-/** parseArgs' messages, in kmipctl's words (its own suggest quoting with '--', which no kmipctl flag needs). */
-function usageMessage(err: Error & { code?: string }): string {
-  const option = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
-  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    return /argument missing/.test(err.message) ? `${option} needs a value` : `${option} takes no value`;
-  }
-  return err.message;
-}
-
 export function parseCli(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    throw new CliError(usageMessage(err as Error), 2);
+    throw new CliError(parseArgsMessage(err), 2);
   }
 }
 

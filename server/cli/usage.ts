@@ -110,8 +110,10 @@ const ENTRIES: readonly Entry[] = [
 
 const SECTIONS: Record<Section, string> = {
   connection: `connection (one of):
-  --admin-url URL --token-file FILE     the server's admin port and management token
-                                        (or KMIPCTL_ADMIN_URL, KMIPCTL_TOKEN_FILE)
+  --admin-url URL --token-file FILE [--server-ca FILE]
+                                        the server's admin port and management token; --server-ca for
+                                        an https:// admin port whose certificate a private CA issued
+                                        (or KMIPCTL_ADMIN_URL, KMIPCTL_TOKEN_FILE, KMIPCTL_CA_FILE)
   --admin-url https://… --client-cert FILE --client-key FILE [--server-ca FILE]
                                         an admin client certificate instead of (or with) the token
                                         (or KMIPCTL_CERT_FILE, KMIPCTL_KEY_FILE, KMIPCTL_CA_FILE)

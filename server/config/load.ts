@@ -35,20 +35,23 @@ export function parseConfig(input: unknown, source = '(inline)', check?: ConfigC
   return deepFreeze(result.data);
 }
 
-export function loadConfigFile(path: string, check?: ConfigCheck): Readonly<ServerConfig> {
+/** The configuration file's JSON, not yet validated; a file that cannot be read or parsed is a ConfigError. */
+export function readConfigDocument(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError([`cannot read file: ${(err as Error).message}`], path);
   }
-  let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new ConfigError([`not valid JSON: ${(err as Error).message}`], path);
   }
-  return parseConfig(doc, path, check);
+}
+
+export function loadConfigFile(path: string, check?: ConfigCheck): Readonly<ServerConfig> {
+  return parseConfig(readConfigDocument(path), path, check);
 }
 
 export type { ServerConfig, ServerConfigInput };

@@ -48,6 +48,8 @@ export class ClientAuthenticator {
   /** Leaf fingerprint → decision. Expired entries stay (until evicted) so `revoke` still finds them. */
   private readonly cache = new Map<string, Decision>();
   private caList: { records: CaList; expires: number } | undefined;
+  /** Leaf fingerprint → the store lookup under way for it, which later askers join. */
+  private readonly inflight = new Map<string, Promise<AuthenticationResult>>();
   /** Bumped by every invalidation: a lookup that read the store before it must not cache its answer. */
   private generation = 0;
   private readonly now: () => number;
@@ -64,19 +66,41 @@ export class ClientAuthenticator {
    * connection's first judgement at accept costs no promise when the client was seen recently).
    */
   cached(cert: X509Certificate | undefined, fingerprint = cert && certificateFingerprint(cert)): boolean | undefined {
-    if (!cert || !fingerprint) return false;
-    const entry = this.cache.get(fingerprint);
-    return entry && entry.expires > this.now() ? entry.result.ok : undefined;
+    return this.fromCache(cert, fingerprint, this.now())?.ok;
   }
 
   /** `fingerprint` spares hashing the certificate again when the caller already did (once per connection). */
   async authenticate(cert: X509Certificate | undefined, fingerprint = cert && certificateFingerprint(cert)): Promise<AuthenticationResult> {
-    if (!cert || !fingerprint) return { ok: false, reason: 'no-certificate' };
     const now = this.now();
+    const known = this.fromCache(cert, fingerprint, now);
+    if (known) return known;
+    // fromCache answers whenever the certificate or fingerprint is missing.
+    const fp = fingerprint!;
+    // The accept-time classification and the connection's first request both ask before either
+    // answer is cached: one store read serves both.
+    const pending = this.inflight.get(fp);
+    if (pending) return pending;
+    const lookup: Promise<AuthenticationResult> = this.resolveUncached(cert!, fp, now).finally(() => {
+      if (this.inflight.get(fp) === lookup) this.inflight.delete(fp);
+    });
+    this.inflight.set(fp, lookup);
+    return lookup;
+  }
+
+  /**
+   * What needs no store read: no certificate, one outside its validity dates (checked before the
+   * cache, so a certificate that expired while its decision was cached is refused), or a live
+   * cached decision. Undefined when the store must be read.
+   */
+  private fromCache(cert: X509Certificate | undefined, fingerprint: string | undefined, now: number): AuthenticationResult | undefined {
+    if (!cert || !fingerprint) return { ok: false, reason: 'no-certificate' };
     if (Date.parse(cert.validFrom) > now) return { ok: false, reason: 'not-yet-valid' };
     if (Date.parse(cert.validTo) < now) return { ok: false, reason: 'expired' };
-    const cached = this.cache.get(fingerprint);
-    if (cached && cached.expires > now) return cached.result;
+    const entry = this.cache.get(fingerprint);
+    return entry && entry.expires > now ? entry.result : undefined;
+  }
+
+  private async resolveUncached(cert: X509Certificate, fingerprint: string, now: number): Promise<AuthenticationResult> {
     let generation = this.generation;
     let decision = await this.lookup(cert, fingerprint, now, generation);
     // Invalidated while we read the store: the answer may rest on a removed registration. Read
@@ -143,7 +167,7 @@ export class ClientAuthenticator {
    * the leaf fingerprints that were authorized through them: their connections must be closed.
    */
   revoke(target: RevocationTarget): Set<string> {
-    this.generation++;
+    this.forgetLookups();
     this.caList = undefined;
     const removed = new Set(target.registrations ?? []);
     const leaves = new Set<string>();
@@ -164,8 +188,17 @@ export class ClientAuthenticator {
 
   /** Forgets every cached decision (a change that may affect any client) so it applies at once. */
   invalidate(): void {
-    this.generation++;
+    this.forgetLookups();
     this.cache.clear();
     this.caList = undefined;
+  }
+
+  /**
+   * A lookup under way may have read what was just removed, and can answer its own askers with
+   * that (it is not cached): later askers must read afresh rather than join it.
+   */
+  private forgetLookups(): void {
+    this.generation++;
+    this.inflight.clear();
   }
 }

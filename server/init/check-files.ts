@@ -138,15 +138,25 @@ function environmentProblems(doc: unknown): string[] {
   return out;
 }
 
-/** One line per problem, "path: file: reason (fix)", for ConfigError; empty when every file is usable. */
-export function configFileProblems(doc: unknown, fixHint = 'kmip-server init --config FILE creates it'): string[] {
+const INIT_HINT = 'kmip-server init --config FILE creates it';
+
+/**
+ * The named files' problems only, one line each ("path: file: reason (fix)"), a certificate and key
+ * that do not match included: what `init` checks again after writing, whatever the environment holds.
+ */
+export function fileProblems(doc: unknown, fixHint = INIT_HINT): string[] {
   const checked = checkNamedFiles(doc);
   const lines = checked.flatMap((c) => {
     if (c.result.state === 'ok') return [];
     const hint = c.result.state === 'missing' && initCreates(c) ? ` (${fixHint})` : '';
     return [`${c.at}: ${c.file} ${c.result.reason}${hint}`];
   });
-  return [...lines, ...pairProblems(checked), ...environmentProblems(doc)];
+  return [...lines, ...pairProblems(checked)];
+}
+
+/** Every problem a start would meet, for ConfigError: the files' and the environment's; empty when all is usable. */
+export function configFileProblems(doc: unknown, fixHint = INIT_HINT): string[] {
+  return [...fileProblems(doc, fixHint), ...environmentProblems(doc)];
 }
 
 /** Files only their owner can provide: a database CA, a Key Protect API key. */

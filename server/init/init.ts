@@ -6,10 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError, parseConfig, type ServerConfig } from '../config/load.js';
+import { ConfigError, parseConfig, readConfigDocument, type ServerConfig } from '../config/load.js';
 import { describeNames, sanProblem, serverNames } from '../pki/server-names.js';
-import { ensureLocalRootKey } from '../wrap/local.js';
-import { checkNamedFiles, configFileProblems, initCreates, type CheckedFile } from './check-files.js';
+import { newLocalRootKeyText } from '../wrap/local.js';
+import { checkNamedFiles, fileProblems, initCreates, type CheckedFile } from './check-files.js';
 import {
   adminClientPaths,
   caKeyPath,
@@ -41,20 +41,6 @@ const NOT_MINE: Record<string, string> = {
   'store.caFile': 'it is the CA certificate of your PostgreSQL service (IBM Cloud Databases: the deployment\'s CA)',
   'wrap.apiKeyFile': 'put the API key of the service ID that may wrap and unwrap with the root key there (mode 0600)',
 };
-
-function readDoc(configFile: string): { doc?: unknown; problem?: string } {
-  let text: string;
-  try {
-    text = readFileSync(configFile, 'utf8');
-  } catch (err) {
-    return { problem: `cannot read ${configFile}: ${(err as Error).message}` };
-  }
-  try {
-    return { doc: JSON.parse(text) };
-  } catch (err) {
-    return { problem: `${configFile} is not valid JSON: ${(err as Error).message}` };
-  }
-}
 
 /** Problems that make init refuse to write anything. */
 function planProblems(checked: readonly CheckedFile[]): string[] {
@@ -96,15 +82,17 @@ function create(config: Readonly<ServerConfig>, checked: readonly CheckedFile[],
   const notes: string[] = [];
   const missing = (at: string) => checked.find((c) => c.at === at)?.result.state === 'missing';
   if (config.store.kind === 'sqlite' && missing('store.path')) w.folder(dirname(config.store.path));
-  if (config.wrap.kind === 'local' && missing('wrap.keyFile')) {
-    w.folder(dirname(config.wrap.keyFile));
-    if (ensureLocalRootKey(config.wrap.keyFile)) w.made.push({ file: config.wrap.keyFile, what: 'local root key', mode: SECRET_MODE });
-  }
+  if (config.wrap.kind === 'local' && missing('wrap.keyFile')) w.file(config.wrap.keyFile, newLocalRootKeyText(), SECRET_MODE, 'local root key');
   const adminTls = config.admin.enabled ? config.admin.tls : undefined;
   const leaves = [
     ...(missing('tls.certFile') ? [{ files: { cert: config.tls.certFile, key: config.tls.keyFile }, host: config.listen.host, what: 'KMIP server certificate' }] : []),
     ...(adminTls && missing('admin.tls.certFile') ? [{ files: { cert: adminTls.certFile, key: adminTls.keyFile }, host: config.admin.host, what: 'admin HTTPS certificate' }] : []),
   ];
+  // --san only reaches certificates issued now; a kept one would otherwise ignore it without a word.
+  if (san.length > 0) {
+    const kept = checked.filter((c) => (c.at === 'tls.certFile' || c.at === 'admin.tls.certFile') && c.result.state === 'ok');
+    for (const c of kept) notes.push(`--san ${san.join(', ')}: not used; ${c.at} is kept (remove ${c.file} and its key to have them issued with these names)`);
+  }
   if (leaves.length > 0) {
     const caFiles = serverCaPaths(config.tls.certFile);
     let ca;
@@ -152,8 +140,13 @@ export function runInit(options: InitOptions): InitOutcome {
     const p = sanProblem(s);
     return p ? [`--san: ${p}`] : [];
   });
-  const { doc, problem } = readDoc(options.configFile);
-  if (problem) return { code: 2, lines: [problem, ...problems] };
+  let doc: unknown;
+  try {
+    doc = readConfigDocument(options.configFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return refused(options.configFile, [...err.problems, ...problems]);
+  }
   let config: Readonly<ServerConfig> | undefined;
   try {
     config = parseConfig(doc, options.configFile);
@@ -163,9 +156,7 @@ export function runInit(options: InitOptions): InitOutcome {
   }
   const checked = checkNamedFiles(doc);
   problems.push(...planProblems(checked));
-  if (problems.length > 0 || !config) {
-    return { code: 2, lines: [`configuration ${options.configFile} has problems; nothing was created:`, ...problems.map((p) => `  - ${p}`)] };
-  }
+  if (problems.length > 0 || !config) return refused(options.configFile, problems);
   const w = new Writer();
   let notes: string[];
   try {
@@ -173,10 +164,14 @@ export function runInit(options: InitOptions): InitOutcome {
   } catch (err) {
     return { code: 1, lines: [...report(w, checked), `init failed: ${(err as Error).message}`] };
   }
-  // What init made must pass the same checks the server runs at start.
-  const after = configFileProblems(doc).filter((p) => !p.startsWith('store.url') && !p.startsWith('wrap.apiKeyEnv'));
+  // What init made must pass the file checks the server runs at start (the environment is the operator's).
+  const after = fileProblems(doc);
   if (after.length > 0) return { code: 1, lines: [...report(w, checked), 'the files do not pass the start checks:', ...after.map((p) => `  - ${p}`)] };
   return { code: 0, lines: [...report(w, checked), '', ...notes, `start it: kmip-server --config ${options.configFile}`] };
+}
+
+function refused(configFile: string, problems: readonly string[]): InitOutcome {
+  return { code: 2, lines: [`configuration ${configFile} has problems; nothing was created:`, ...problems.map((p) => `  - ${p}`)] };
 }
 
 function report(w: Writer, checked: readonly CheckedFile[]): string[] {

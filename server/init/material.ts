@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { issueCertificate, type IssuedCertificate } from '../pki/certificates.js';
+import { issueCertificate, issueServerCertificate, type IssuedCertificate } from '../pki/certificates.js';
 import type { ServerNames } from '../pki/server-names.js';
 
 export const SECRET_MODE = 0o600;
@@ -73,10 +73,7 @@ export function writeCa(w: Writer, ca: IssuedCertificate, certFile: string, keyF
   w.file(certFile, ca.certificatePem, PUBLIC_MODE, what);
 }
 
-/**
- * An RSA 2048 server certificate (vCenter 7 negotiates AES128-SHA256, an RSA suite) with the CA
- * appended, so clients that only know the CA can build the chain.
- */
+/** A server certificate for `names` (its common name the first one other than localhost), with the CA appended. */
 export function writeServerLeaf(
   w: Writer,
   ca: { certificatePem: string; privateKeyPem: string },
@@ -84,16 +81,7 @@ export function writeServerLeaf(
   files: { cert: string; key: string },
   what: string,
 ): void {
-  const leaf = issueCertificate(
-    {
-      commonName: names.dnsNames.find((n) => n !== 'localhost') ?? 'localhost',
-      organization: 'kmip-for-vmware',
-      extendedKeyUsage: ['serverAuth'],
-      dnsNames: names.dnsNames,
-      ipAddresses: names.ipAddresses,
-    },
-    ca,
-  );
+  const leaf = issueServerCertificate(ca, names, names.dnsNames.find((n) => n !== 'localhost') ?? 'localhost');
   w.file(files.key, leaf.privateKeyPem, SECRET_MODE, `${what} private key`);
   w.file(files.cert, leaf.certificatePem + ca.certificatePem, PUBLIC_MODE, what);
 }

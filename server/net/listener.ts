@@ -38,13 +38,15 @@ export interface KmipListenerOptions {
    * registered client's fresh connection is not counted (or closed) as unauthenticated. Each request's
    * verdict (MessageHandler) overrides it.
    */
-  readonly classify?: ((info: ConnectionInfo) => boolean | Promise<boolean | undefined> | undefined) | undefined;
+  readonly classify?: ((info: ConnectionInfo) => boolean | Promise<boolean>) | undefined;
 }
 
-export const DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS = 64;
 const SHED_LOG_INTERVAL_MS = 10_000;
-const STALE_HANDSHAKE_MS = 1_000;
-const STALE_PENDING_MS = 1_000;
+/**
+ * How long a socket may stay in its handshake, or a connection unjudged, before it may be closed to
+ * make room: a registered client's own takes milliseconds, even from a cold client cache.
+ */
+const STALE_MS = 1_000;
 
 export class KmipListener {
   private readonly server: Server;
@@ -74,7 +76,7 @@ export class KmipListener {
       sessionTimeout: options.sessionTimeoutSeconds ?? 3600,
       ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}),
     });
-    this.maxUnverified = Math.max(1, Math.min(options.limits.maxUnauthenticatedConnections ?? DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS, options.limits.maxConnections));
+    this.maxUnverified = Math.max(1, Math.min(options.limits.maxUnauthenticatedConnections, options.limits.maxConnections));
     // Not Node's server.maxConnections: at the cap it refuses the new connection, a registered
     // client's too, while unauthenticated ones hold every slot. The cap is kept here instead.
     this.server.on('connection', (raw: Socket) => {
@@ -156,7 +158,7 @@ export class KmipListener {
     else
       known?.then(
         (ok) => {
-          if (ok !== undefined && connection.trust === 'pending') connection.setTrust(ok ? 'authenticated' : 'refused');
+          if (connection.trust === 'pending') connection.setTrust(ok ? 'authenticated' : 'refused');
         },
         (err: unknown) => this.options.logger.debug({ conn: info.id, error: errorSummary(err) }, 'connection not classified'),
       );
@@ -198,7 +200,7 @@ export class KmipListener {
       if (c.trust !== 'refused') {
         // Not judged yet: a registered client's fresh connection may be (its lookup takes milliseconds, even
         // from a cold cache); only one still pending after a while is fair game.
-        if (now - c.acceptedAt >= STALE_PENDING_MS) oldestPending ??= c;
+        if (now - c.acceptedAt >= STALE_MS) oldestPending ??= c;
         continue;
       }
       const n = (perAddress.get(c.info.remoteAddress) ?? 0) + 1;
@@ -222,10 +224,10 @@ export class KmipListener {
     const refused = this.unverifiedVictim();
     if (refused && refused.trust === 'refused') return refused;
     // Only a handshake that has lasted: a registered client's own takes milliseconds.
-    for (const [key, { raw, started }] of this.handshaking) {
-      return performance.now() - started >= Math.min(STALE_HANDSHAKE_MS, this.options.limits.handshakeTimeoutMs / 2) ? [key, raw] : undefined;
-    }
-    return undefined;
+    const oldest = this.handshaking.entries().next().value;
+    if (!oldest) return undefined;
+    const [key, { raw, started }] = oldest;
+    return performance.now() - started >= Math.min(STALE_MS, this.options.limits.handshakeTimeoutMs / 2) ? [key, raw] : undefined;
   }
 
   /** Closes the victim and forgets it at once (its close event comes later), so it makes room now. */

@@ -29,9 +29,9 @@ export interface ListenerLimits {
   /**
    * Connections not known to belong to a registered client (no certificate, an unknown one, or not yet
    * judged) the listener keeps at once; past it, and at `maxConnections`, the oldest of them is closed
-   * to make room (from the source address holding most of them first). 64 when absent.
+   * to make room (from the source address holding most of them first).
    */
-  readonly maxUnauthenticatedConnections?: number;
+  readonly maxUnauthenticatedConnections: number;
   readonly handshakeTimeoutMs: number;
   /** A connection with no request in flight and no bytes for this long is closed. */
   readonly idleTimeoutMs: number;

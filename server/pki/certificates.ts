@@ -4,6 +4,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import type { ServerNames } from './server-names.js';
 
 export interface KeyPairPem {
   readonly privateKeyPem: string;
@@ -95,6 +96,18 @@ export function issueCertificate(
   const signingKey = forge.pki.privateKeyFromPem(issuer ? issuer.privateKeyPem : keys.privateKeyPem);
   cert.sign(signingKey, forge.md.sha256.create());
   return { ...keys, certificatePem: lfPem(forge.pki.certificateToPem(cert)) };
+}
+
+/**
+ * A server certificate for `names`, signed by `ca`: RSA 2048 (vCenter 7 negotiates AES128-SHA256, an
+ * RSA suite) for serverAuth. Callers write it with the CA appended, so clients that only know the CA
+ * can build the chain.
+ */
+export function issueServerCertificate(ca: { certificatePem: string; privateKeyPem: string }, names: ServerNames, commonName: string): IssuedCertificate {
+  return issueCertificate(
+    { commonName, organization: 'kmip-for-vmware', extendedKeyUsage: ['serverAuth'], dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, rsaBits: 2048 },
+    ca,
+  );
 }
 
 /**

@@ -7,8 +7,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { issueCertificate, lfPem } from './certificates.js';
-import { certificateNames, sameNames, type ServerNames } from './server-names.js';
+import { issueCertificate, issueServerCertificate, lfPem } from './certificates.js';
+import { certificateNames, sameNames, serverNames, type ServerNames } from './server-names.js';
 
 export interface DevPkiPaths {
   readonly dir: string;
@@ -43,7 +43,7 @@ export interface DevPkiResult {
   readonly names: ServerNames;
 }
 
-const DEFAULT_NAMES: ServerNames = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+const DEFAULT_NAMES = serverNames('127.0.0.1');
 
 /**
  * Creates whatever part of the development PKI is missing. With `names`, a server certificate that
@@ -91,21 +91,12 @@ function serverCertificateState(paths: DevPkiPaths): ServerNames | undefined {
 }
 
 /**
- * Issues the server certificate (RSA 2048, so vCenter 7's AES128-SHA256 works) with the CA appended,
- * each file written aside and renamed: a reader never sees half a file, and a start cut between the two
- * renames leaves a pair that does not match, which the next start issues again.
+ * Writes the server certificate with the CA appended, each file written aside and renamed: a reader
+ * never sees half a file, and a start cut between the two renames leaves a pair that does not match,
+ * which the next start issues again.
  */
 function writeServerCertificate(paths: DevPkiPaths, ca: { certificatePem: string; privateKeyPem: string }, names: ServerNames): ServerNames {
-  const server = issueCertificate(
-    {
-      commonName: 'localhost',
-      organization: 'kmip-for-vmware',
-      extendedKeyUsage: ['serverAuth'],
-      dnsNames: names.dnsNames,
-      ipAddresses: names.ipAddresses,
-    },
-    ca,
-  );
+  const server = issueServerCertificate(ca, names, 'localhost');
   const keyTmp = `${paths.serverKey}.tmp-${process.pid}`;
   const certTmp = `${paths.serverCert}.tmp-${process.pid}`;
   writeFileSync(keyTmp, server.privateKeyPem, { mode: 0o600 });

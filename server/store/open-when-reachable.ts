@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isStoreError, StoreErrorCode, type StoreError } from './errors.js';
 
 /** Socket and resolver errors of a database host that is down, restarting, not routable or not in DNS yet. */
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND']);
+export const NETWORK_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
  * SQLSTATEs of a server that is there but cannot take a session yet: starting up or shutting down
@@ -28,7 +28,7 @@ function connectionFailed(cause: unknown): boolean {
   // Several addresses of one host name (IPv4 and IPv6) fail together as one AggregateError.
   if (cause instanceof AggregateError && cause.errors.length > 0) return cause.errors.every(connectionFailed);
   const code = (cause as { code?: unknown }).code;
-  if (typeof code === 'string') return NETWORK.has(code) || NOT_YET.has(code);
+  if (typeof code === 'string') return NETWORK_ERRORS.has(code) || NOT_YET.has(code);
   return DROPPED.test(cause.message);
 }
 

@@ -30,8 +30,3 @@ export function pgTarget(connectionString: string, env: NodeJS.ProcessEnv = proc
 export function hostPort(t: PgTarget): string {
   return `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
 }
-
-/** A shell word for a suggested command: plain names as they are, anything else single-quoted. */
-export function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}

@@ -10,7 +10,8 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { StoreError, StoreErrorCode } from './errors.js';
-import { hostPort, pgTarget, shellWord, type PgTarget } from './pg-target.js';
+import { NETWORK_ERRORS } from './open-when-reachable.js';
+import { hostPort, pgTarget, type PgTarget } from './pg-target.js';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
 import { certFromRow, objectFromRow, tenantFromRow, type CertRow, type ObjectRow, type TenantRow } from './rows.js';
 import { withPendingTouch } from './touches.js';
@@ -18,6 +19,7 @@ import { indexDiff, indexRows, type IndexRow } from './index-rows.js';
 import { buildLocateQuery, POSTGRES_DIALECT } from './sql/locate-query.js';
 import { POSTGRES_MIGRATIONS } from './sql/postgres-migrations.js';
 import { answerBudgetMs } from '../util/deadline.js';
+import { shellWord } from '../util/shell.js';
 import type {
   ClientCertRecord,
   KeyStore,
@@ -82,8 +84,6 @@ const certParams = (c: ClientCertRecord) => [c.fingerprint, c.tenantId, c.label,
 /** Arbitrary, fixed: the advisory lock id under which migrations run. */
 const MIGRATION_LOCK = 560_969_600;
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 /** The socket or SQLSTATE code; a host name with several addresses fails as one AggregateError. */
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown }).code;
@@ -105,14 +105,14 @@ export function mapPgError(err: unknown, target?: PgTarget): StoreError {
   if (code === '40001' || code === '40P01') return new StoreError(StoreErrorCode.Conflict, 'concurrent update', { cause: err });
   if (code === '57014') return new StoreError(StoreErrorCode.Unavailable, 'database statement timed out', { cause: err });
   const where = target ? ` on PostgreSQL at ${hostPort(target)}` : '';
-  if (CONNECTION_ERRORS.has(code) || /timeout|terminated|Connection/i.test(reason)) {
+  if (NETWORK_ERRORS.has(code) || /timeout|terminated|Connection/i.test(reason)) {
     const what = target ? ` at ${hostPort(target)} (database ${target.database}${code ? `, ${code}` : ''})` : '';
     const fix =
       code === 'ENOTFOUND' ? `: the host name ${target?.host ?? ''} does not resolve; check the host in store.url` : target ? ': check that PostgreSQL runs there and that store.url names its host and port' : '';
     return new StoreError(StoreErrorCode.Unavailable, `database is unreachable${what}${fix}`, { cause: err });
   }
   if (target && code === '3D000') {
-    const cmd = ['createdb', '-h', target.host, '-p', String(target.port), ...(target.user ? ['-U', target.user] : []), target.database].map(shellWord).join(' ');
+    const cmd = ['createdb', '-h', target.host, '-p', String(target.port), ...(target.user ? ['-U', target.user] : []), target.database].map((w) => shellWord(w)).join(' ');
     return new StoreError(StoreErrorCode.Unavailable, `database error 3D000 (${reason})${where}: create it (${cmd}, or CREATE DATABASE as an administrator) or correct the database name in store.url`, { cause: err });
   }
   if (target && (code === '28P01' || code === '28000')) {
@@ -477,15 +477,15 @@ export class PostgresStore implements KeyStore {
     }
   }
 
+  /** Restores not yet published or aborted: closing the store rolls them back (the pool waits for their connections). */
+  private readonly openRestores = new Set<() => Promise<void>>();
+
   /**
    * A restore is one transaction on a connection of its own: nothing it writes is visible, on this
    * node or another, until COMMIT, and a crash (the connection closes) rolls all of it back. The
    * publish locks out concurrent writers of keys and checks, in that transaction, that the only
    * keys are the ones it brings.
    */
-  /** Restores not yet published or aborted: closing the store rolls them back (the pool waits for their connections). */
-  private readonly openRestores = new Set<() => Promise<void>>();
-
   async beginRestore(): Promise<RestoreStaging> {
     const client = await this.connect();
     let open = true;

@@ -285,21 +285,28 @@ export class SqliteStore implements KeyStore {
       for (const entry of batch) entry.reject(failure);
       return;
     }
-    const settle = (syncError: Error | null) => {
+    this.syncCommitted((syncError) =>
       batch.forEach((entry, i) => {
-        const failure = syncError ? new StoreError(StoreErrorCode.Unavailable, 'database could not be synced to disk', { cause: syncError }) : outcomes[i];
+        const failure = syncError ? unsynced(syncError) : outcomes[i];
         if (failure) entry.reject(failure);
         else entry.resolve();
-      });
-    };
+      }),
+    );
+  }
+
+  /**
+   * Syncs the WAL, so everything committed so far is on disk, then calls `done` (at once when there
+   * is no WAL file to sync). `close` waits for the sync: the descriptor must outlive it.
+   */
+  private syncCommitted(done: (err: Error | null) => void): void {
     const fd = this.walDescriptor();
     if (fd === undefined) {
-      settle(null);
+      done(null);
       return;
     }
     const synced = new Promise<void>((resolve) =>
       this.syncWal(fd, (err) => {
-        settle(err);
+        done(err);
         resolve();
       }),
     );
@@ -560,15 +567,7 @@ export class SqliteStore implements KeyStore {
 
   /** Resolves once everything committed so far is on disk (the WAL synced). */
   private syncToDisk(): Promise<void> {
-    const fd = this.walDescriptor();
-    if (fd === undefined) return Promise.resolve();
-    const synced = new Promise<void>((resolve, reject) =>
-      this.syncWal(fd, (err) => (err ? reject(new StoreError(StoreErrorCode.Unavailable, 'database could not be synced to disk', { cause: err })) : resolve())),
-    );
-    const tracked = synced.catch(() => undefined);
-    this.syncing.add(tracked);
-    void tracked.then(() => this.syncing.delete(tracked));
-    return synced;
+    return new Promise((resolve, reject) => this.syncCommitted((err) => (err ? reject(unsynced(err)) : resolve())));
   }
 
   async countObjectsByState(tenantId?: string): Promise<Array<{ tenantId: string; state: number; count: number }>> {
@@ -613,6 +612,10 @@ export class SqliteStore implements KeyStore {
       throw mapSqliteError(err);
     }
   }
+}
+
+function unsynced(cause: Error): StoreError {
+  return new StoreError(StoreErrorCode.Unavailable, 'database could not be synced to disk', { cause });
 }
 
 /** An object's column values, named as the INSERT and UPDATE statements name them. */

@@ -162,7 +162,10 @@ export interface KeyStore {
   listClientCerts(tenantId?: string): Promise<ClientCertRecord[]>;
 
   listObjects(filter: { tenantId?: string; states?: readonly number[]; afterUid?: string; limit: number }): Promise<ObjectSummary[]>;
-  /** Removes these objects of a tenant outright (undoing a failed restore); returns how many went. */
+  /**
+   * Removes these objects of a tenant outright, whatever their state; returns how many went. A
+   * failed restore does not need it: its staging is rolled back or dropped as a whole.
+   */
   deleteObjects(tenantId: string, uids: readonly string[]): Promise<number>;
   /**
    * Everything, as of one moment: tenants, then certificates, then objects in creation order.

@@ -5,7 +5,6 @@
  * and retries to the time that is left instead of to constants of their own.
  */
 
-
 /** Why a request's signal was aborted at its deadline (the request itself is still answered). */
 export class RequestDeadlineError extends Error {
   override readonly name = 'RequestDeadlineError';
@@ -30,11 +29,6 @@ export function answerBudgetMs(requestTimeoutMs: number): number {
   return Math.max(1, requestTimeoutMs - answerMarginMs(requestTimeoutMs));
 }
 
-/** The deadline of the request a (reused) signal currently serves: set per request, unset between requests. */
-export interface DeadlineHolder {
-  at: number | undefined;
-}
-
 /**
  * After a request's deadline, how long its outbound calls get to fail by themselves (their error is
  * more precise) before the request stops waiting for them.
@@ -43,10 +37,11 @@ export const DEADLINE_GRACE_MS = 25;
 
 /**
  * A connection's request deadlines on its (reused) signal. One abort listener for the signal's whole
- * life, not one per batch item: a promise per request, made only when an item waits on outbound work,
- * rejects a grace period after the deadline so the request is answered even if that work hangs.
+ * life, not one per batch item: one promise per request, made by its first item and shared by the
+ * rest, rejects a grace period after the deadline so the request is answered even if its work hangs.
  */
-export class RequestDeadlines implements DeadlineHolder {
+export class RequestDeadlines {
+  /** The deadline of the request the signal currently serves (epoch ms): set per request, unset between requests. */
   at: number | undefined;
   private expiry: Promise<never> | undefined;
   private expire: ((reason: unknown) => void) | undefined;
@@ -80,12 +75,7 @@ export class RequestDeadlines implements DeadlineHolder {
   }
 }
 
-const deadlines = new WeakMap<AbortSignal, DeadlineHolder>();
-
-/** Records that `signal` is aborted at `epochMs` (a signal of its own, for one call). */
-export function setDeadline(signal: AbortSignal, epochMs: number): void {
-  deadlines.set(signal, { at: epochMs });
-}
+const deadlines = new WeakMap<AbortSignal, RequestDeadlines>();
 
 /** When the request behind `signal` must have its outbound work done (epoch ms), if it has a deadline. */
 export function deadlineOf(signal: AbortSignal | undefined): number | undefined {
@@ -94,6 +84,5 @@ export function deadlineOf(signal: AbortSignal | undefined): number | undefined 
 
 /** The connection's deadlines behind `signal`, when it serves requests on a connection. */
 export function requestDeadlinesOf(signal: AbortSignal | undefined): RequestDeadlines | undefined {
-  const holder = signal && deadlines.get(signal);
-  return holder instanceof RequestDeadlines ? holder : undefined;
+  return signal && deadlines.get(signal);
 }

@@ -8,6 +8,7 @@
  */
 import { lfPem } from '../pki/certificates.js';
 import type { ProviderSpec } from './provider-spec.js';
+import { shellWord } from '../util/shell.js';
 
 export interface ConfigDocument {
   readonly keyProvider: string;
@@ -20,12 +21,11 @@ export interface ConfigDocument {
 }
 
 const psQuote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const shQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export function configDocument(spec: ProviderSpec, tenant = 'TENANT'): ConfigDocument {
   const p = spec.provider;
   const signCsr = 'openssl x509 -req -in vcenter.csr -CA ca-cert.pem -CAkey ca-key.pem -CAcreateserial -days 730 -sha256 -out vcenter-cert.pem';
-  const registerCert = `kmipctl cert add --tenant ${shQuote(tenant)} --pem vcenter-cert.pem --name ${shQuote(`vcenter ${p}`)}`;
+  const registerCert = `kmipctl cert add --tenant ${shellWord(tenant)} --pem vcenter-cert.pem --name ${shellWord(`vcenter ${p}`)}`;
   const vsphereClient = [
     `In the vSphere Client, select the vCenter Server, then Configure > Security > Key Providers > Add > Add Standard Key Provider.`,
     `Name the provider ${p} and add ${spec.servers.length === 1 ? 'the server' : `all ${spec.servers.length} servers`} (one provider, every node of the region):\n${spec.servers
@@ -37,7 +37,7 @@ export function configDocument(spec: ProviderSpec, tenant = 'TENANT'): ConfigDoc
     `Register the certificate with the KMIP servers: ${registerCert}`,
     `Back in the vSphere Client: Make KMS Trust vCenter > Upload Signed CSR Certificate > vcenter-cert.pem.`,
     `Check that every server shows Connected with both certificates valid; optionally Set as Default.`,
-    `Or do all of this, idempotently: kmipctl vcenter register --vcenter https://VCENTER --vcenter-user USER --vcenter-password-file FILE --provider ${shQuote(p)} --tenant ${shQuote(tenant)} --sign-ca-cert ca-cert.pem --sign-ca-key ca-key.pem (plus --stack or --endpoints/--kmip-ca)`,
+    `Or do all of this, idempotently: kmipctl vcenter register --vcenter https://VCENTER --vcenter-user USER --vcenter-password-file FILE --provider ${shellWord(p)} --tenant ${shellWord(tenant)} --sign-ca-cert ca-cert.pem --sign-ca-key ca-key.pem (plus --stack or --endpoints/--kmip-ca)`,
   ];
   const powercli = [
     `Connect-VIServer -Server VCENTER`,
@@ -53,11 +53,11 @@ export function configDocument(spec: ProviderSpec, tenant = 'TENANT'): ConfigDoc
     `# optional: Set-KeyProvider -KeyProvider (Get-KeyProvider ${psQuote(p)}) -DefaultForSystem`,
   ];
   const govc = [
-    ...spec.servers.map((s) => `govc kms.add -n ${shQuote(s.name)} -a ${shQuote(s.address)} -p ${s.port} ${shQuote(p)}`),
-    `govc kms.trust -server-cert "$(cat ca-cert.pem)" ${shQuote(p)}`,
+    ...spec.servers.map((s) => `govc kms.add -n ${shellWord(s.name)} -a ${shellWord(s.address)} -p ${s.port} ${shellWord(p)}`),
+    `govc kms.trust -server-cert "$(cat ca-cert.pem)" ${shellWord(p)}`,
     `# govc cannot create a CSR: make the KMIP servers trust vCenter with the vSphere Client or PowerCLI steps above, or kmipctl vcenter register`,
-    `# optional: govc kms.default ${shQuote(p)}`,
-    `govc kms.ls ${shQuote(p)}`,
+    `# optional: govc kms.default ${shellWord(p)}`,
+    `govc kms.ls ${shellWord(p)}`,
   ];
   return { keyProvider: p, servers: spec.servers.map((s) => ({ ...s })), serverCaPem: lfPem(spec.caPem), tenant, vsphereClient, powercli, govc };
 }

@@ -74,7 +74,7 @@ function literal(value: unknown, name: string, file: string): unknown {
 }
 
 /** The stacks synthesized in `cdktfOut` (those with a cdk.tf.json), sorted; none when the folder is missing. */
-export function synthesizedStacks(cdktfOut: string): string[] {
+function synthesizedStacks(cdktfOut: string): string[] {
   const dir = join(cdktfOut, 'stacks');
   let names: string[];
   try {

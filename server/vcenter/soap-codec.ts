@@ -21,7 +21,7 @@ const POLYMORPHIC = new Set([
   'VirtualDiskFlatVer2BackingInfo',
   'VirtualDiskSeSparseBackingInfo',
   'VirtualDiskSparseVer2BackingInfo',
-  // VirtualDisk.independentFilters is declared as the base type BaseIndependentFilterSpec (vim25 8.0).
+  // VirtualDisk.independentFilters is declared as the base type VirtualMachineBaseIndependentFilterSpec (since API 7.0.2.1).
   'VirtualMachineIndependentFilterSpec',
 ]);
 

@@ -40,18 +40,31 @@ function parseKeyFile(path: string): RootKeyFile {
   return f as RootKeyFile;
 }
 
+function keyFileText(file: RootKeyFile): string {
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
 function writeKeyFile(path: string, file: RootKeyFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, keyFileText(file), { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
+}
+
+function newRootKey(): RootKeyFile {
+  return { id: `local-${randomUUID()}`, current: '1', versions: { '1': randomBytes(32).toString('base64') } };
+}
+
+/** A new root key file's text (one fresh version, current), for a caller that writes it create-only (`init`). */
+export function newLocalRootKeyText(): string {
+  return keyFileText(newRootKey());
 }
 
 /** Creates the root key file with one fresh version when it does not exist; returns whether it created it. */
 export function ensureLocalRootKey(path: string): boolean {
   if (existsSync(path)) return false;
-  writeKeyFile(path, { id: `local-${randomUUID()}`, current: '1', versions: { '1': randomBytes(32).toString('base64') } });
+  writeKeyFile(path, newRootKey());
   return true;
 }
 

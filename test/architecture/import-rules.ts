@@ -99,9 +99,9 @@ export const RULES: readonly Rule[] = [
     // The vCenter client: its own HTTPS, SOAP and JSON code; certificate issuance and fingerprints are
     // the project's own (server/pki, server/identity/fingerprint), so vCenter's pin and ours are one hash.
     // Nothing of the key server (store, KMIP, net) — kmipctl hands it what it needs from the management API.
-    name: 'server/vcenter is the vCenter client: node builtins, zod, node-forge, server/pki, the fingerprint and itself',
+    name: 'server/vcenter is the vCenter client: node builtins, zod, node-forge, server/pki, the fingerprint, server/util and itself',
     appliesTo: under('server/vcenter/'),
-    check: onlyLocal([under('server/vcenter/'), under('server/pki/'), (p) => p === 'server/identity/fingerprint.ts'], ['zod', 'node-forge']),
+    check: onlyLocal([under('server/vcenter/'), under('server/pki/'), (p) => p === 'server/identity/fingerprint.ts', util], ['zod', 'node-forge']),
   },
   {
     name: 'server/config and server/log stand alone',

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTtlvHex } from '../../server/ttlv/index.js';
+import { parseArgsMessage } from '../../server/util/parse-args-message.js';
 import { startTestServer } from '../support/server.js';
 import { childTarget } from './child-target.js';
 import { buildCorpus } from './corpus.js';
@@ -62,12 +63,7 @@ function parse() {
       strict: true,
     });
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) usageError(`unknown option ${option}`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) usageError(/argument missing/.test(e.message) ? `${option} needs a value` : `${option} takes no value`);
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') usageError(`unexpected argument: ${/'([^']*)'/.exec(e.message)?.[1] ?? e.message} (every option starts with --)`);
-    usageError(e.message);
+    usageError(parseArgsMessage(err));
   }
 }
 

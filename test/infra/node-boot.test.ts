@@ -93,12 +93,12 @@ async function listeners(node: KmipNode): Promise<string> {
   return r.stdout.trim();
 }
 
-/** The SHA-256 of a Get's key material: compared instead of the bytes, which a failed assertion would print. */
 /** The asset manifest as the node has it (what cloud-init wrote and kmip-assets read), not our seed. */
 async function manifestOn(node: KmipNode): Promise<AssetManifest> {
   return JSON.parse((await node.booted.exec(['cat', PATHS.manifest])).stdout) as AssetManifest;
 }
 
+/** The SHA-256 of a Get's key material: compared instead of the bytes, which a failed assertion would print. */
 function keyDigest(payload: Record<string, unknown>): string {
   const block = (payload['symmetricKey'] as StructureItem).value.find((c) => c.tag === Tag.KeyBlock) as StructureItem;
   const value = block.value.find((c) => c.tag === Tag.KeyValue) as StructureItem;

@@ -7,29 +7,19 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Operation } from '../../server/kmip/generated/enums.js';
 import { enumAttr, intAttr, nameAttr } from '../support/attributes.js';
+import { freePort } from '../support/env.js';
 import { kmipctl, runKmipctl } from '../support/kmipctl.js';
 import { assertBuilt, ROOT } from '../support/process.js';
-import { noteSecret } from '../support/secrets-ledger.js';
+import { noteOutput, noteSecret } from '../support/secrets-ledger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const WRONG = 'incorrect donkey battery clip';
-
-/** A port nothing listens on: bound, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** What every error must look like on stderr: one message line, at most a help hint, never the usage text or a stack. */
 function expectOneLineError(stderr: string, message: RegExp): void {
@@ -58,7 +48,7 @@ describe('kmipctl errors name the fix, one line each; --json gives a stable code
     writeFileSync(pass, `${PASSPHRASE}\n`, { mode: 0o600 });
     writeFileSync(wrong, `${WRONG}\n`, { mode: 0o600 });
     server = await startTestServer();
-    offline = { adminPort: await closedPort(), tokenFile: server.tokenFile };
+    offline = { adminPort: await freePort(), tokenFile: server.tokenFile };
     // A real backup of a real server, for the import cases.
     expect((await kmipctl(server, 'tenant', 'add', 'vc-backup')).code).toBe(0);
     backupFile = join(dir, 'real.kfv');
@@ -201,9 +191,11 @@ describe('kmipctl errors name the fix, one line each; --json gives a stable code
 
   it('npm run -s kmipctl -- … --json leaves stdout to kmipctl alone (one JSON document)', async () => {
     const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile('npm', ['run', '-s', 'kmipctl', '--', '--admin-url', `http://127.0.0.1:${server.adminPort}`, '--token-file', server.tokenFile, '--json', 'tenant', 'list'], { cwd: ROOT, timeout: 60_000 }, (err, stdout) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
-      ),
+      execFile('npm', ['run', '-s', 'kmipctl', '--', '--admin-url', `http://127.0.0.1:${server.adminPort}`, '--token-file', server.tokenFile, '--json', 'tenant', 'list'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+        noteOutput('npm run -s kmipctl -- --json tenant list (stdout)', stdout);
+        noteOutput('npm run -s kmipctl -- --json tenant list (stderr)', stderr);
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout });
+      }),
     );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ tenants: expect.arrayContaining([expect.objectContaining({ name: 'vc-backup' })]) });

@@ -12,7 +12,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/env.js';
 import { assertBuilt, ROOT } from '../support/process.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
@@ -24,9 +26,11 @@ interface Run {
 
 function tsx(script: string, args: readonly string[], cwd = ROOT): Promise<Run> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [TSX, join(ROOT, script), ...args], { cwd, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
+    execFile(process.execPath, [TSX, join(ROOT, script), ...args], { cwd, timeout: 120_000 }, (err, stdout, stderr) => {
+      noteOutput(`${script} ${args.join(' ')} (stdout)`, stdout);
+      noteOutput(`${script} ${args.join(' ')} (stderr)`, stderr);
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    }),
   );
 }
 
@@ -168,8 +172,7 @@ setInterval(() => {}, 1000);
   };
 
   it('a server that says "ready" before it listens is used only once it accepts connections', async () => {
-    const { freePort } = await import(join(ROOT, 'dist', 'bench', 'keyprotect-target.js'));
-    const port = (await freePort()) as number;
+    const port = await freePort();
     const started = Date.now();
     const server = await servers.startPyKmip(fakePython('late', { listenAfterMs: 1500 }), port, { readyTimeoutMs: 20_000 });
     try {
@@ -181,8 +184,7 @@ setInterval(() => {}, 1000);
   });
 
   it('one that never listens fails within the bound, naming PyKMIP, the port and what to check, and is stopped', async () => {
-    const { freePort } = await import(join(ROOT, 'dist', 'bench', 'keyprotect-target.js'));
-    const port = (await freePort()) as number;
+    const port = await freePort();
     const python = fakePython('never', {});
     const err = (await servers.startPyKmip(python, port, { readyTimeoutMs: 2000 }).then(
       () => undefined,

@@ -12,6 +12,7 @@ import { Operation } from '../../server/kmip/generated/enums.js';
 import { enumAttr, intAttr } from '../support/attributes.js';
 import { ROOT } from '../support/cdktf-fixtures.js';
 import { assertBuilt } from '../support/process.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 import type { TestServer } from '../support/server.js';
 import { STACK, ZONES, createTeardownProject, type TeardownProject } from '../support/teardown-fixture.js';
 
@@ -25,9 +26,11 @@ interface Run {
 
 function teardownProcess(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [TSX, join(ROOT, 'scripts', 'teardown.ts'), ...argv], { cwd, env, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
+    execFile(process.execPath, [TSX, join(ROOT, 'scripts', 'teardown.ts'), ...argv], { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      noteOutput(`teardown ${argv.join(' ')} (stdout)`, stdout);
+      noteOutput(`teardown ${argv.join(' ')} (stderr)`, stderr);
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    }),
   );
 }
 

@@ -163,6 +163,9 @@ describe('kmip-server init --config FILE', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('created');
     for (const f of Object.values(files)) expect(r.stdout, f).toContain(`kept    ${f}:`);
+    // The certificates are kept, so the new --san name is not in them: init says so rather than ignore it.
+    expect(r.stdout).toContain(`--san other.lab.example: not used; tls.certFile is kept (remove ${files.serverCert} and its key to have them issued with these names)`);
+    expect(r.stdout).toContain('--san other.lab.example: not used; admin.tls.certFile is kept');
     expect(snapshot()).toEqual(before);
   });
 

@@ -166,7 +166,7 @@ function bareListener(pki: ReturnType<typeof createTestPki>, handler: MessageHan
     port: 0,
     cert: pki.server.certificatePem,
     key: pki.server.privateKeyPem,
-    limits: { maxMessageSize: 65536, maxConnections: 10, handshakeTimeoutMs: 2000, idleTimeoutMs: 60_000, requestTimeoutMs: 10_000, maxQueuedMessages: 4 },
+    limits: { maxMessageSize: 65536, maxConnections: 10, maxUnauthenticatedConnections: 64, handshakeTimeoutMs: 2000, idleTimeoutMs: 60_000, requestTimeoutMs: 10_000, maxQueuedMessages: 4 },
     logger: createLogger({ level: 'silent' }),
     handler,
   });

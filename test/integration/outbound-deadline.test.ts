@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Operation, ResultReason, ResultStatus } from '../../server/kmip/generated/enums.js';
-import { setDeadline } from '../../server/util/deadline.js';
+import { RequestDeadlineError, RequestDeadlines } from '../../server/util/deadline.js';
 import { KeyProtectWrapper } from '../../server/wrap/keyprotect.js';
 import { WrapError } from '../../server/wrap/errors.js';
 import { storeTimeouts } from '../../server/store/postgres.js';
@@ -61,6 +61,17 @@ class StallProxy {
     this.frozen = false;
     for (const f of this.held.splice(0)) f();
   }
+  /** Runs `request` while frozen and times it; thawed again whatever its outcome. */
+  async timedWhileFrozen<T>(request: () => Promise<T>): Promise<{ result: T; elapsed: number }> {
+    this.freeze();
+    try {
+      const started = Date.now();
+      const result = await request();
+      return { result, elapsed: Date.now() - started };
+    } finally {
+      this.thaw();
+    }
+  }
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
@@ -104,17 +115,9 @@ describe('a hung Key Protect is answered with Cryptographic Failure before the r
         const client = await server.connect(cert);
         const uid = (await client.ok(Operation.Create, createPayload))['uniqueIdentifier'] as string;
         expect((await get(client, uid)).resultStatus).toBe(ResultStatus.Success);
-        proxy.freeze();
-        let elapsed: number;
-        try {
-          const started = Date.now();
-          const item = await get(client, uid);
-          elapsed = Date.now() - started;
-          console.log(`hung Key Protect, request timeout ${requestTimeoutMs} ms: Cryptographic Failure after ${elapsed} ms`);
-          expect(item).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.CryptographicFailure });
-        } finally {
-          proxy.thaw();
-        }
+        const { result: item, elapsed } = await proxy.timedWhileFrozen(() => get(client, uid));
+        console.log(`hung Key Protect, request timeout ${requestTimeoutMs} ms: Cryptographic Failure after ${elapsed} ms`);
+        expect(item).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.CryptographicFailure });
         expect(elapsed).toBeLessThan(requestTimeoutMs);
         // The budget is the request's, not a constant: most of it is used before giving up.
         expect(elapsed).toBeGreaterThan(requestTimeoutMs * 0.6);
@@ -152,8 +155,8 @@ describe('Key Protect retries never outlive the request deadline', () => {
     // The token source is shared and bounded by its own policy; give it a token so the Key Protect call itself hangs.
     (wrapper as unknown as { tokens: { token: () => Promise<string> } }).tokens.token = async () => 'token';
     const request = new AbortController();
-    setDeadline(request.signal, Date.now() + 1000);
-    const timer = setTimeout(() => request.abort(Object.assign(new Error('deadline'), { code: 'REQUEST_DEADLINE' })), 1000);
+    new RequestDeadlines(request.signal).at = Date.now() + 1000;
+    const timer = setTimeout(() => request.abort(new RequestDeadlineError(1000)), 1000);
     const started = Date.now();
     const err = await wrapper.currentVersion(request.signal).catch((e: unknown) => e);
     const elapsed = Date.now() - started;
@@ -208,17 +211,9 @@ describe.skipIf(skip)('a hung PostgreSQL is answered with General Failure before
     const client = await server.connect(cert);
     const uid = (await client.ok(Operation.Create, createPayload))['uniqueIdentifier'] as string;
     expect((await get(client, uid)).resultStatus).toBe(ResultStatus.Success);
-    proxy.freeze();
-    let elapsed: number;
-    try {
-      const started = Date.now();
-      const item = await get(client, uid);
-      elapsed = Date.now() - started;
-      console.log(`hung PostgreSQL, request timeout ${requestTimeoutMs} ms: General Failure after ${elapsed} ms`);
-      expect(item).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.GeneralFailure, resultMessage: 'key storage is unavailable' });
-    } finally {
-      proxy.thaw();
-    }
+    const { result: item, elapsed } = await proxy.timedWhileFrozen(() => get(client, uid));
+    console.log(`hung PostgreSQL, request timeout ${requestTimeoutMs} ms: General Failure after ${elapsed} ms`);
+    expect(item).toMatchObject({ resultStatus: ResultStatus.OperationFailed, resultReason: ResultReason.GeneralFailure, resultMessage: 'key storage is unavailable' });
     expect(elapsed).toBeLessThan(requestTimeoutMs);
     const deadline = Date.now() + 20_000;
     while ((await get(client, uid)).resultStatus !== ResultStatus.Success) {

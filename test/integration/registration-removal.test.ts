@@ -4,7 +4,7 @@
  * and `tenant remove --force` must close their open connections and refuse new ones at once on the
  * node that handled the removal, and within identity.cacheSeconds on every other node.
  */
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,22 +20,12 @@ import type { TestClientCert } from '../support/pki.js';
 
 const LEAF = { cn: 'vcenter.example.com', organization: 'VMware' };
 
-async function admin(server: TestServer, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const token = readFileSync(server.tokenFile, 'utf8').trim();
-  const res = await fetch(`http://127.0.0.1:${server.adminPort}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: await res.json().catch(() => undefined) };
-}
-
 /** A tenant whose clients are let in by a CA + subject registration (POST /v1/certs kind 'ca'). */
 async function caTenant(server: TestServer, name: string): Promise<{ ca: IssuedCertificate; caFingerprint: string }> {
-  expect((await admin(server, 'POST', '/v1/tenants', { name })).status).toBe(201);
+  expect((await server.api('POST', '/v1/tenants', { name })).status).toBe(201);
   const ca = issueCertificate({ commonName: `${name} root`, isCa: true });
   const subject = server.pki.client(LEAF.cn, { organization: LEAF.organization }, ca).subject;
-  const added = await admin(server, 'POST', '/v1/certs', { tenant: name, pem: ca.certificatePem, kind: 'ca', subject, label: `${name} CA` });
+  const added = await server.api('POST', '/v1/certs', { tenant: name, pem: ca.certificatePem, kind: 'ca', subject, label: `${name} CA` });
   expect(added.status).toBe(201);
   expect(added.json.fingerprint).toBe(certificateFingerprint(new X509Certificate(ca.certificatePem)));
   return { ca, caFingerprint: added.json.fingerprint as string };
@@ -131,7 +121,7 @@ describe('removing a CA + subject registration on the node that serves its clien
     await new Promise((r) => setTimeout(r, 300));
     expect(loop.outcomes.filter((o) => o.outcome === 'ok').length).toBeGreaterThan(0);
 
-    const removed = await admin(server, 'DELETE', `/v1/certs/${caFingerprint}`);
+    const removed = await server.api('DELETE', `/v1/certs/${caFingerprint}`);
     const removedAt = Date.now();
     expect(removed.status).toBe(200);
     expect(removed.json.connectionsClosed).toBeGreaterThanOrEqual(1);
@@ -154,7 +144,7 @@ describe('removing a CA + subject registration on the node that serves its clien
     await new Promise((r) => setTimeout(r, 300));
     expect(loop.outcomes.filter((o) => o.outcome === 'ok').length).toBeGreaterThan(0);
 
-    const removed = await admin(server, 'DELETE', '/v1/tenants/vmca-tenant?force=true&confirm=vmca-tenant');
+    const removed = await server.api('DELETE', '/v1/tenants/vmca-tenant?force=true&confirm=vmca-tenant');
     const removedAt = Date.now();
     expect(removed.status).toBe(200);
     expect(removed.json.connectionsClosed).toBeGreaterThanOrEqual(1);
@@ -227,10 +217,10 @@ describe.skipIf(skip)('removing a CA + subject registration on another node of t
   }
 
   it('cert remove on node A: node B refuses the leaf within identity.cacheSeconds on open and new connections', async () => {
-    await cutOffOnOtherNode('vmca-remote-cert', (fp) => admin(a, 'DELETE', `/v1/certs/${fp}`));
+    await cutOffOnOtherNode('vmca-remote-cert', (fp) => a.api('DELETE', `/v1/certs/${fp}`));
   });
 
   it('tenant remove --force on node A: node B refuses the leaf within identity.cacheSeconds on open and new connections', async () => {
-    await cutOffOnOtherNode('vmca-remote-tenant', () => admin(a, 'DELETE', '/v1/tenants/vmca-remote-tenant?force=true&confirm=vmca-remote-tenant'));
+    await cutOffOnOtherNode('vmca-remote-tenant', () => a.api('DELETE', '/v1/tenants/vmca-remote-tenant?force=true&confirm=vmca-remote-tenant'));
   });
 });

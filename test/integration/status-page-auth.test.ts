@@ -5,7 +5,7 @@
  * the same page reads a PostgreSQL store; a node still waiting for its database says so instead.
  */
 import { request } from 'node:https';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { enumAttr, intAttr } from '../support/attributes.js';
 import { FakeKeyProtect } from '../support/fake-keyprotect.js';
 import { createTestPki, type TestClientCert, type TestPki } from '../support/pki.js';
 import { freshDatabase, postgresSkipReason } from '../support/postgres.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const pgSkip = await postgresSkipReason();
@@ -37,7 +38,11 @@ function https(port: number, method: string, ca: string, cert?: TestClientCert):
     const req = request({ host: '127.0.0.1', port, path: '/status', method, ca, servername: 'localhost', ...(cert ? { cert: cert.certificatePem, key: cert.privateKeyPem } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        noteOutput(`status page over HTTPS (${method}, ${cert ? cert.subject : 'no certificate'})`, body);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
     });
     req.on('error', reject);
     req.end();
@@ -108,13 +113,14 @@ describe('status page with Key Protect as the root key', () => {
   let server: TestServer;
   let rootKeyId: string;
   let token: string;
+  let secrets: string | undefined;
 
   beforeAll(async () => {
     fake = await new FakeKeyProtect().start();
     fake.addApiKey(API_KEY);
     const instanceId = fake.addInstance();
     rootKeyId = fake.createRootKey(instanceId);
-    const secrets = mkdtempSync(join(tmpdir(), 'kmip-kp-status-'));
+    secrets = mkdtempSync(join(tmpdir(), 'kmip-kp-status-'));
     writeFileSync(join(secrets, 'api-key'), `${API_KEY}\n`, { mode: 0o600 });
     server = await startTestServer({
       config: { wrap: { kind: 'keyprotect', region: 'us-south', instanceId, rootKeyId, endpoint: fake.url, iamEndpoint: fake.url, apiKeyFile: join(secrets, 'api-key'), cacheSeconds: 0, requestTimeoutMs: 1000, maxAttempts: 1 } },
@@ -124,12 +130,15 @@ describe('status page with Key Protect as the root key', () => {
   afterAll(async () => {
     await server?.close();
     await fake?.stop();
+    if (secrets) rmSync(secrets, { recursive: true, force: true });
   });
 
   const page = async () => {
     const res = await fetch(`http://127.0.0.1:${server.adminPort}/status`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await res.text();
+    noteOutput('status page (Key Protect root key)', body);
     expect(res.status).toBe(200);
-    return pageText(await res.text());
+    return pageText(body);
   };
 
   it('shows the root key failing with Key Protect’s answer, then healthy with that answer as its last error', async () => {
@@ -171,8 +180,10 @@ describe.skipIf(pgSkip)('status page on PostgreSQL', () => {
       await server.tenant('vc-pg-status');
       const token = readFileSync(server.tokenFile, 'utf8').trim();
       const res = await fetch(`http://127.0.0.1:${server.adminPort}/status`, { headers: { authorization: `Bearer ${token}` } });
+      const body = await res.text();
+      noteOutput('status page (PostgreSQL)', body);
       expect(res.status).toBe(200);
-      const text = pageText(await res.text());
+      const text = pageText(body);
       expect(text).toMatch(/alive ready/);
       expect(text).toMatch(/database postgres ok none since this node started/);
       expect(text).toMatch(/vc-pg-status \S+ \S+ UTC 1 0/);

@@ -12,6 +12,7 @@ import { enumAttr, intAttr } from '../support/attributes.js';
 import { FakeVcenter } from '../support/fake-vcenter.js';
 import { kmipctl, runKmipctl } from '../support/kmipctl.js';
 import { assertBuilt } from '../support/process.js';
+import { noteOutput } from '../support/secrets-ledger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 describe('kmipctl vcenter usage --publish', () => {
@@ -50,17 +51,19 @@ describe('kmipctl vcenter usage --publish', () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/published to the server's status page \(GET \/status\) at \S+: kept on this node/);
 
-    const token = readFileSync(server.tokenFile, 'utf8').trim();
-    const held = (await (await fetch(`http://127.0.0.1:${server.adminPort}/v1/vcenter-usage`, { headers: { authorization: `Bearer ${token}` } })).json()) as { reports: Array<{ provider: string; users: Array<{ name: string; keyId?: string }> }> };
+    const held = (await server.api('GET', '/v1/vcenter-usage')).json as { reports: Array<{ provider: string; users: Array<{ name: string; keyId?: string }> }> };
     expect(held.reports).toHaveLength(1); // the second publish replaced the first
     expect(held.reports[0]!.users.map((u) => [u.name, u.keyId])).toEqual([
       ['finance-db', vmKey],
       ['esx-07', hostKey],
     ]);
 
+    const token = readFileSync(server.tokenFile, 'utf8').trim();
     const page = await fetch(`http://127.0.0.1:${server.adminPort}/status`, { headers: { authorization: `Bearer ${token}` } });
+    const html = await page.text();
+    noteOutput('status page (published vCenter usage)', html);
     expect(page.status).toBe(200);
-    const text = (await page.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    const text = html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
     expect(text).toMatch(/Key provider kp-ours on \S+/);
     expect(text).toMatch(/As published by kmipctl at .*, on this node/);
     expect(text).toContain(`vm finance-db vm-42 ${vmKey} on this server: tenant vc-publish, PreActive`);

@@ -16,14 +16,11 @@ const OLD = 'ibm-kmip-for-vmware';
 const NEW = 'kmip-prod-us-south';
 let dir: string;
 
-
 function connection(fake: FakeVcenter): string[] {
   const file = join(dir, `password-${new URL(fake.url).port}`);
   writeFileSync(file, `${fake.password}\n`, { mode: 0o600 });
   return ['--vcenter', fake.url, '--vcenter-user', fake.user, '--vcenter-password-file', file, '--vcenter-ca', fake.caFile];
 }
-
-const kmipctl = runKmipctl;
 
 const migrate = (fake: FakeVcenter, ...more: string[]) => ['vcenter', 'migrate', ...connection(fake), '--from', OLD, '--to', NEW, ...more];
 const idsOf = (inv: MigrationInventory, cats: readonly VmCategory[]) => cats.flatMap((c) => inv.vms[c]);
@@ -49,7 +46,7 @@ describe('vcenter migrate on a mixed inventory of more than 200 objects (VI/JSON
   it('plans on one screen: what will be rekeyed, what is blocked and why, the restart-risk warning; changes nothing', async () => {
     expect(inv.counts.objects).toBeGreaterThanOrEqual(200);
     const before = fake.mutatingCalls().length;
-    const text = await kmipctl(migrate(fake, '--journal', journal()));
+    const text = await runKmipctl(migrate(fake, '--journal', journal()));
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines.length).toBeLessThanOrEqual(45);
@@ -57,7 +54,7 @@ describe('vcenter migrate on a mixed inventory of more than 200 objects (VI/JSON
     expect(text.stdout).toMatch(/snapshot tree/);
     expect(text.stdout).toMatch(/linked clone/);
     expect(text.stdout).toMatch(/warning: \d+ VM\(s\) run on hosts where IBM documents that a rekey can restart the VM/);
-    const json = await kmipctl(['--json', ...migrate(fake, '--plan', '--journal', journal())]);
+    const json = await runKmipctl(['--json', ...migrate(fake, '--plan', '--journal', journal())]);
     const items = json.json.items as Array<{ id: string; kind: string; blocked?: string }>;
     const blocked = new Set(items.filter((i) => i.blocked).map((i) => i.id.split(':')[1]));
     for (const id of idsOf(inv, REFUSED)) expect(blocked.has(id), id).toBe(true);
@@ -69,7 +66,7 @@ describe('vcenter migrate on a mixed inventory of more than 200 objects (VI/JSON
   });
 
   it('applies in the safe order: every rekeyable VM and template exactly once, the rest reported with the reason (exit 4)', async () => {
-    const r = await kmipctl(['--json', ...migrate(fake, '--apply', '--journal', journal(), '--parallel', '8', '--accept-vm-restart-risk')]);
+    const r = await runKmipctl(['--json', ...migrate(fake, '--apply', '--journal', journal(), '--parallel', '8', '--accept-vm-restart-risk')]);
     expect(r.code, r.stderr).toBe(4);
     const report = r.json as { counts: Record<string, number>; results: Array<{ id: string; outcome: string; detail?: string }> };
     for (const id of idsOf(inv, REKEYABLE)) expect({ id, rekeys: fake.rekeys(id) }).toEqual({ id, rekeys: 1 });
@@ -98,14 +95,14 @@ describe('vcenter migrate on a mixed inventory of more than 200 objects (VI/JSON
   });
 
   it('verify lists what still references the old provider (exit 4); retire refuses without a clean verify', async () => {
-    const v = await kmipctl(['--json', ...migrate(fake, '--verify', '--journal', journal())]);
+    const v = await runKmipctl(['--json', ...migrate(fake, '--verify', '--journal', journal())]);
     expect(v.code, v.stderr).toBe(4);
     const remaining = new Set((v.json.remaining as Array<{ id: string }>).map((x) => x.id.split(':')[1]));
     for (const id of idsOf(inv, REFUSED)) expect(remaining.has(id), id).toBe(true);
     for (const id of idsOf(inv, REKEYABLE)) expect(remaining.has(id), id).toBe(false);
     expect(v.json.unavailableKeys).toEqual([]);
     const calls = fake.mutatingCalls().length;
-    const retire = await kmipctl(migrate(fake, '--retire-old', '--journal', journal()));
+    const retire = await runKmipctl(migrate(fake, '--retire-old', '--journal', journal()));
     expect(retire.code).toBe(3);
     expect(retire.stderr).toMatch(/not retiring ibm-kmip-for-vmware: the verify is not clean/);
     expect(fake.mutatingCalls().length).toBe(calls);
@@ -130,32 +127,32 @@ describe('vcenter migrate to the end over SOAP (vCenter 7.0.3): apply, verify cl
   afterAll(() => fake?.close());
 
   it('rekeys everything, verifies clean (exit 0), retires the old provider, and says so once', async () => {
-    const apply = await kmipctl(migrate(fake, '--apply', '--journal', journal()));
+    const apply = await runKmipctl(migrate(fake, '--apply', '--journal', journal()));
     expect(apply.code, `${apply.stdout}\n${apply.stderr}`).toBe(0);
     expect(apply.stdout).toMatch(/nothing left on ibm-kmip-for-vmware: next, --verify/);
     expect(apply.stderr).toMatch(/\[\d+\/\d+\] migrated vm /);
     for (const id of idsOf(inv, REKEYABLE)) expect({ id, rekeys: fake.rekeys(id) }).toEqual({ id, rekeys: 1 });
-    const verify = await kmipctl(migrate(fake, '--verify', '--journal', journal()));
+    const verify = await runKmipctl(migrate(fake, '--verify', '--journal', journal()));
     expect(verify.code, verify.stdout).toBe(0);
     expect(verify.stdout).toMatch(/^clean: no VM, template, host, cluster, vSAN cluster or default on .* references ibm-kmip-for-vmware/);
     // vcenter usage agrees: nothing on the old provider, the migrated VMs and templates on ours.
-    const usageOf = (provider: string) => kmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', provider]);
+    const usageOf = (provider: string) => runKmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', provider]);
     const oldUsage = await usageOf(OLD);
     expect(oldUsage.json).toMatchObject({ registered: true, isDefault: false, inUse: false, users: [] });
     const newUsage = await usageOf(NEW);
     expect(newUsage.json.isDefault).toBe(true);
     const usedBy = new Set((newUsage.json.users as Array<{ id: string }>).map((u) => u.id));
     for (const id of idsOf(inv, REKEYABLE)) expect(usedBy.has(id), id).toBe(true);
-    const again = await kmipctl(migrate(fake, '--apply', '--journal', journal()));
+    const again = await runKmipctl(migrate(fake, '--apply', '--journal', journal()));
     expect(again.code).toBe(0);
     expect(idsOf(inv, REKEYABLE).every((id) => fake.rekeys(id) === 1)).toBe(true);
-    const retire = await kmipctl(migrate(fake, '--retire-old', '--journal', journal()));
+    const retire = await runKmipctl(migrate(fake, '--retire-old', '--journal', journal()));
     expect(retire.code, retire.stderr).toBe(0);
     expect(retire.stdout).toMatch(/removed key provider ibm-kmip-for-vmware from vCenter/);
     expect(retire.stdout).toMatch(/Reboot the hosts one at a time/);
     expect(retire.stdout).toMatch(/First-class disks/);
     expect(fake.crypto.providers.has(OLD)).toBe(false);
-    const twice = await kmipctl(migrate(fake, '--retire-old', '--journal', journal()));
+    const twice = await runKmipctl(migrate(fake, '--retire-old', '--journal', journal()));
     expect(twice.code).toBe(0);
     expect(twice.stdout).toMatch(/was already removed/);
   });
@@ -172,19 +169,19 @@ describe('vcenter migrate refuses before any change', () => {
   it('a target vCenter cannot reach, a Native or Trusted provider, the same name twice (exit 3, nothing sent)', async () => {
     const calls = fake.mutatingCalls().length;
     fake.crypto.providers.get(NEW)!.reachable = false;
-    const unreachable = await kmipctl(migrate(fake, '--apply', '--journal', join(dir, 'refused.journal')));
+    const unreachable = await runKmipctl(migrate(fake, '--apply', '--journal', join(dir, 'refused.journal')));
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toMatch(/kmip-prod-us-south is not usable from vCenter: .*red/);
     fake.crypto.providers.get(NEW)!.reachable = true;
     fake.crypto.providers.get(OLD)!.managementType = 'nativeProvider';
-    const nkp = await kmipctl(migrate(fake, '--plan'));
+    const nkp = await runKmipctl(migrate(fake, '--plan'));
     expect(nkp.code).toBe(3);
     expect(nkp.stdout).toMatch(/REFUSED: ibm-kmip-for-vmware is a nativeProvider key provider/);
     fake.crypto.providers.get(OLD)!.managementType = 'vCenter';
     fake.crypto.providers.get(NEW)!.managementType = 'trustAuthority';
-    expect((await kmipctl(migrate(fake, '--plan'))).code).toBe(3);
+    expect((await runKmipctl(migrate(fake, '--plan'))).code).toBe(3);
     fake.crypto.providers.get(NEW)!.managementType = 'vCenter';
-    const same = await kmipctl(['vcenter', 'migrate', ...connection(fake), '--from', OLD, '--to', OLD, '--plan']);
+    const same = await runKmipctl(['vcenter', 'migrate', ...connection(fake), '--from', OLD, '--to', OLD, '--plan']);
     expect(same.code).toBe(3);
     // Usage errors are ours (exit 2), said before vCenter is asked anything.
     for (const [more, message] of [
@@ -192,18 +189,18 @@ describe('vcenter migrate refuses before any change', () => {
       [['--parallel', '0'], /--parallel must be a whole number from 1 to 32/],
       [['--parallel', '4x'], /--parallel must be a whole number/],
     ] as const) {
-      const r = await kmipctl(migrate(fake, ...more));
+      const r = await runKmipctl(migrate(fake, ...more));
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(message) });
     }
     // A target vCenter trusts but cannot get a key from: refused before the defaults move.
     fake.failNext('GenerateKey', 'RuntimeFault', 'the KMS refused the key request');
-    const noKey = await kmipctl(migrate(fake, '--apply', '--journal', join(dir, 'nokey.journal')));
+    const noKey = await runKmipctl(migrate(fake, '--apply', '--journal', join(dir, 'nokey.journal')));
     expect(noKey.code).toBe(3);
     expect(noKey.stderr).toMatch(/could not get a key from kmip-prod-us-south .*nothing was changed/);
     // The refused GenerateKey is the only call that could have changed anything.
     expect(fake.mutatingCalls().slice(calls)).toEqual(['GenerateKey']);
     expect(fake.crypto.providers.get(OLD)!.useAsDefault).toBe(true);
-    const noFrom = await kmipctl(['vcenter', 'migrate', ...connection(fake), '--to', NEW]);
+    const noFrom = await runKmipctl(['vcenter', 'migrate', ...connection(fake), '--to', NEW]);
     expect(noFrom.code).toBe(2);
     expect(noFrom.stderr).toMatch(/give --from NAME/);
     expect(fake.mutatingCalls().slice(calls)).toEqual(['GenerateKey']);
@@ -213,13 +210,13 @@ describe('vcenter migrate refuses before any change', () => {
     const tpl = fake.inventory.vms.find((v) => v.template && v.key?.providerId === OLD);
     expect(tpl).toBeDefined();
     fake.failNextReconfig(tpl!.id, 'SystemError', { message: 'the host lost its datastore' });
-    const r = await kmipctl(['--json', ...migrate(fake, '--apply', '--journal', join(dir, 'tpl.journal'))]);
+    const r = await runKmipctl(['--json', ...migrate(fake, '--apply', '--journal', join(dir, 'tpl.journal'))]);
     const mine = (r.json.results as Array<{ id: string; outcome: string; fault?: string }>).find((x) => x.id === `template:${tpl!.id}`);
     expect(mine).toMatchObject({ outcome: 'failed', fault: 'SystemError' });
     expect(fake.inventory.vms.find((v) => v.id === tpl!.id)!.template).toBe(true);
     expect(fake.rekeys(tpl!.id)).toBe(0);
     // The next run finishes it.
-    const again = await kmipctl(['--json', ...migrate(fake, '--apply', '--journal', join(dir, 'tpl.journal'))]);
+    const again = await runKmipctl(['--json', ...migrate(fake, '--apply', '--journal', join(dir, 'tpl.journal'))]);
     expect((again.json.results as Array<{ id: string; outcome: string }>).find((x) => x.id === `template:${tpl!.id}`)?.outcome).toBe('migrated');
     expect(fake.rekeys(tpl!.id)).toBe(1);
     expect(fake.inventory.vms.find((v) => v.id === tpl!.id)!.template).toBe(true);
@@ -235,11 +232,11 @@ describe('a vCenter without ListKmsClusters (before 7.0)', () => {
   afterAll(() => fake?.close());
 
   it('plans and reports usage through ListKmipServers instead', async () => {
-    const plan = await kmipctl(['--json', ...migrate(fake, '--plan')]);
+    const plan = await runKmipctl(['--json', ...migrate(fake, '--plan')]);
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.json.refusals).toEqual([]);
     expect((plan.json.items as Array<{ kind: string }>).some((i) => i.kind === 'vm')).toBe(true);
-    const usage = await kmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', OLD]);
+    const usage = await runKmipctl(['--json', 'vcenter', 'usage', ...connection(fake), '--provider', OLD]);
     expect(usage.json).toMatchObject({ registered: true, isDefault: true, inUse: true });
     expect(fake.calls.filter((c) => c.method.endsWith('ListKmipServers')).length).toBeGreaterThanOrEqual(2);
   });

@@ -15,8 +15,11 @@ type Shape =
   | 'moref'
   | { readonly array: Shape }
   | { readonly object: Readonly<Record<string, Shape>>; readonly subtype?: string }
-  /** A data object of one of these types (`_typeName` / xsi:type), its fields not checked (a device echoed as read). */
-  | { readonly anyOf: readonly string[] };
+  /**
+   * A data object of one of these types (`_typeName` / xsi:type), its fields not checked (a device echoed as
+   * read) except `typed`: fields declared as a base type, whose every value must name its subtype.
+   */
+  | { readonly anyOf: readonly string[]; readonly typed?: Readonly<Record<string, readonly string[]>> };
 
 const ProviderId: Shape = { object: { id: 'string' } };
 const ServerInfo: Shape = { object: { name: 'string', address: 'string', port: 'number', proxyAddress: 'string', proxyPort: 'number', reconnect: 'number', protocol: 'string', nbio: 'number', timeout: 'number', userName: 'string' } };
@@ -38,7 +41,8 @@ const DeviceConfigSpec: Shape = {
   object: {
     operation: 'string',
     fileOperation: 'string',
-    device: { anyOf: ['VirtualDisk'] },
+    // independentFilters is declared as VirtualMachineBaseIndependentFilterSpec: vCenter cannot read one without its type.
+    device: { anyOf: ['VirtualDisk'], typed: { independentFilters: ['VirtualMachineIndependentFilterSpec'] } },
     profile: { array: { anyOf: ['VirtualMachineDefinedProfileSpec', 'VirtualMachineEmptyProfileSpec'] } },
     backing: { object: { parent: { object: { crypto: ShallowRecrypt } }, crypto: ShallowRecrypt } },
   },
@@ -115,6 +119,10 @@ function checkJson(shape: Shape, v: unknown, path: string): void {
   if ('anyOf' in shape) {
     const t = (v as Record<string, unknown>)['_typeName'];
     if (typeof t !== 'string' || !shape.anyOf.includes(t)) bad(path, `needs "_typeName" of ${shape.anyOf.join(' | ')}, got ${JSON.stringify(t)}`);
+    for (const [k, types] of Object.entries(shape.typed ?? {})) {
+      const values = (v as Record<string, unknown>)[k];
+      (Array.isArray(values) ? values : values === undefined ? [] : [values]).forEach((x, i) => checkJson({ anyOf: types }, x, `${path}.${k}[${i}]`));
+    }
     return;
   }
   const o = v as Record<string, unknown>;
@@ -145,6 +153,10 @@ function checkXml(shape: Shape, el: XmlElement, path: string): void {
   if ('anyOf' in shape) {
     const t = attr(el, 'type', XSI_NS)?.replace(/^.*:/, '');
     if (t === undefined || !shape.anyOf.includes(t)) bad(path, `needs xsi:type of ${shape.anyOf.join(' | ')}, got ${t ?? 'none'}`);
+    for (const c of el.children) {
+      const types = shape.typed?.[c.name];
+      if (types) checkXml({ anyOf: types }, c, `${path}.${c.name}`);
+    }
     return;
   }
   if (shape.subtype && attr(el, 'type', XSI_NS)?.replace(/^.*:/, '') !== shape.subtype) bad(path, `a ${shape.subtype} here needs xsi:type="${shape.subtype}"`);

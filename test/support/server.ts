@@ -37,6 +37,8 @@ export interface TestServer {
   /** Pins another certificate to an existing tenant. */
   pin(tenantId: string, cert: TestClientCert): Promise<void>;
   connect(cert?: TestClientCert, extra?: Parameters<typeof TestKmipClient.connect>[1]): Promise<TestKmipClient>;
+  /** One management-API call with the bearer token; `json` is undefined when the body is not JSON. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   /** Stops the server; the data folder is deleted unless `keepData`. */
   close(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -95,6 +97,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       });
       clients.push(client);
       return client;
+    },
+    async api(method, path, body) {
+      // Read per call, so a test that rotates the token file is answered with the new one.
+      const bearer = readFileSync(tokenFile, 'utf8').trim();
+      const res = await fetch(`http://127.0.0.1:${adminPort!}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: await res.json().catch(() => undefined) };
     },
     async close(closeOptions = {}) {
       await Promise.all(clients.map((c) => c.close()));

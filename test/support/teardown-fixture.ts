@@ -21,6 +21,7 @@ import { buildStacks } from '../../stacks/kmip-stack.js';
 import { pkiPaths } from '../../stacks/pki.js';
 import { KMIPCTL } from './kmipctl.js';
 import { createTestPki } from './pki.js';
+import { noteOutput, noteSecret } from './secrets-ledger.js';
 import { startTestServer, type TestServer } from './server.js';
 
 export const STACK = 'kmip-t-us-south';
@@ -102,7 +103,9 @@ export function createTeardownProject(): TeardownProject {
   app.synth();
 
   const passphraseFile = join(root, 'passphrase');
-  writeFileSync(passphraseFile, 'correct horse battery staple\n', { mode: 0o600 });
+  const passphrase = 'correct horse battery staple';
+  writeFileSync(passphraseFile, `${passphrase}\n`, { mode: 0o600 });
+  noteSecret('teardown backup passphrase', passphrase);
 
   const bin = join(root, 'bin');
   mkdirSync(bin);
@@ -187,7 +190,10 @@ exit 0`,
           process.execPath,
           [KMIPCTL, '--admin-url', `https://127.0.0.1:${node.adminPort}`, '--client-cert', p.adminClientCert, '--client-key', p.adminClientKey, '--server-ca', p.caCert, ...args],
           { timeout: 30_000 },
-          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          (err, stdout, stderr) => {
+            noteOutput(`teardown fixture kmipctl ${args.join(' ')}`, `${stdout}${stderr}`);
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+          },
         ),
       );
     },

@@ -7,10 +7,12 @@ import { X509Certificate } from 'node:crypto';
 import type { KeyStore, ObjectSummary } from '../../store/store.js';
 import { certificateTime, keyView, stateName, type KeyView } from '../key-view.js';
 import type { HealthLog, LastError } from './health-log.js';
-import type { PublishedUsage, PublishedUsageReports } from './published-usage.js';
+import { usageRows, type PublishedUsage, type PublishedUsageReports } from './published-usage.js';
 
 /** Keys read at most to find the recent ones; past it the page says the lists are partial. */
 export const MAX_SCANNED_KEYS = 100_000;
+/** Keys read per store call while scanning. */
+const SCAN_PAGE = 1000;
 /** Rows of each recent-keys list. */
 export const RECENT_KEYS = 25;
 /** Usage entries shown per report (all of them stay available at GET /v1/vcenter-usage). */
@@ -74,6 +76,10 @@ export interface KeysStatus {
   readonly fetched: readonly KeyView[];
   readonly created: readonly KeyView[];
   readonly scanned: number;
+  /**
+   * The store holds keys past the `scanned` read (they are read in Unique Identifier order, so the
+   * newest are likely among those missed): the lists and `known` may lack them.
+   */
   readonly partial: boolean;
   /** For published usage: the keys this store holds among those vCenter names. */
   readonly known: ReadonlyMap<string, { readonly tenant: string; readonly state: string }>;
@@ -107,12 +113,13 @@ function keepNewest(list: ObjectSummary[], o: ObjectSummary, at: (o: ObjectSumma
   if (list.length > n) list.pop();
 }
 
-export async function gatherStatus(s: StatusSources): Promise<StatusData> {
+/** `maxScannedKeys` bounds the work one page view does on a large store. */
+export async function gatherStatus(s: StatusSources, maxScannedKeys = MAX_SCANNED_KEYS): Promise<StatusData> {
   const now = s.now();
   const node = s.node();
   const usage = s.usage.list();
   const wanted = new Set<string>();
-  for (const u of usage) for (const e of [...u.report.users, ...u.report.unknownProvider].slice(0, USAGE_ROWS)) if (e.keyId) wanted.add(e.keyId);
+  for (const u of usage) for (const [e] of usageRows(u.report).slice(0, USAGE_ROWS)) if (e.keyId) wanted.add(e.keyId);
 
   const [readiness, tenantRecords, certRecords, counts] = await Promise.all([
     s.readiness(),
@@ -173,19 +180,23 @@ export async function gatherStatus(s: StatusSources): Promise<StatusData> {
     let scanned = 0;
     let partial = false;
     let after: string | undefined;
+    const from = () => (after ? { afterUid: after } : {});
     for (;;) {
-      const page = await s.store.listObjects({ limit: 1000, ...(after ? { afterUid: after } : {}) });
+      const room = maxScannedKeys - scanned;
+      if (room <= 0) {
+        // A store of exactly the cap was read whole: only a key past it makes the lists partial.
+        partial = (await s.store.listObjects({ limit: 1, ...from() })).length > 0;
+        break;
+      }
+      const limit = Math.min(SCAN_PAGE, room);
+      const page = await s.store.listObjects({ limit, ...from() });
       for (const o of page) {
         if (o.lastGetAt !== null && o.lastGetAt >= since) keepNewest(fetched, o, (x) => x.lastGetAt ?? 0, RECENT_KEYS);
         keepNewest(created, o, (x) => x.createdAt, RECENT_KEYS);
         if (wanted.has(o.uid)) known.set(o.uid, { tenant: tenantName(o.tenantId), state: stateName(o.state) });
       }
       scanned += page.length;
-      if (page.length < 1000) break;
-      if (scanned >= MAX_SCANNED_KEYS) {
-        partial = true;
-        break;
-      }
+      if (page.length < limit) break;
       after = page.at(-1)!.uid;
     }
     const view = async (list: ObjectSummary[]) => {

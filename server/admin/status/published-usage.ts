@@ -72,3 +72,15 @@ export class PublishedUsageReports {
     return [...this.reports.values()].reverse();
   }
 }
+
+/**
+ * A report's entries as the status page lists them, each with the kind it shows: what uses the
+ * provider, then what names a key but no provider, then what could not be read.
+ */
+export function usageRows(r: UsageReport): Array<readonly [UsageEntry, string]> {
+  return [
+    ...r.users.map((e) => [e, e.kind] as const),
+    ...r.unknownProvider.map((e) => [e, `${e.kind} (key names no provider)`] as const),
+    ...r.unreadable.map((e) => [e, `${e.kind} (unreadable)`] as const),
+  ];
+}

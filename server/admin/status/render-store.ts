@@ -48,7 +48,7 @@ function keyTable(keys: readonly KeyView[], when: (k: KeyView) => string | null,
 export function renderKeys(d: StatusData): Html {
   const days = Math.round(d.recentUseMs / 86_400_000);
   return html`<section id="keys"><h2>Keys</h2>${partOr(d.keys, 'the keys', (k) => html`
-    ${k.partial ? html`<p class="warn">Only the first ${k.scanned} keys were read for these lists.</p>` : ''}
+    ${k.partial ? html`<p class="warn">Only the first ${k.scanned} keys (oldest first) were read for these lists: newer keys may be missing from them.</p>` : ''}
     <h3>Fetched in the last ${days} day(s), newest first</h3>
     <p class="muted">A key fetched this recently blocks a teardown (teardown.recentUseDays). Times reach the database within seconds of a Get.</p>
     ${k.fetched.length === 0 ? html`<p class="muted">None.</p>` : keyTable(k.fetched, (x) => x.lastGet, 'Last Get', d.generatedAt)}

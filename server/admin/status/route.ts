@@ -14,6 +14,11 @@ import { CONTENT_SECURITY_POLICY } from './style.js';
 
 export const STATUS_PATH = '/status';
 
+/** The status page's path, with or without its trailing slash. */
+export function isStatusPath(pathname: string): boolean {
+  return pathname === STATUS_PATH || pathname === `${STATUS_PATH}/`;
+}
+
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy': CONTENT_SECURITY_POLICY,
@@ -42,7 +47,7 @@ export interface StatusRouteDeps extends StatusSources {
 export function statusRoute(deps: StatusRouteDeps): Route {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
-    if (url.pathname !== STATUS_PATH && url.pathname !== `${STATUS_PATH}/`) return false;
+    if (!isStatusPath(url.pathname)) return false;
     // A body is never needed; read and drop it so the answer is not a broken connection.
     if (!req.complete) req.resume();
     if (!adminAccessConfigured(deps.auth)) {

@@ -1,7 +1,7 @@
 /** Tenants, client certificates and keys. */
 import { readFileSync } from 'node:fs';
-import { CliError } from '../client.js';
 import type { Command } from '../command.js';
+import { CliError } from '../errors.js';
 import { afterCursor, need } from '../options.js';
 import { table } from '../output.js';
 

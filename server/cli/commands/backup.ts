@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupFileError, checkPassphrase, createDecryptor, createEncryptor } from '../../backup/backup-file.js';
 import { lines, parseSnapshotLine, type SnapshotLine } from '../../backup/snapshot-lines.js';
-import { CliError } from '../client.js';
 import type { Command, CommandContext } from '../command.js';
+import { CliError } from '../errors.js';
 import { need } from '../options.js';
 import { progressReporter } from '../progress.js';
 
@@ -38,7 +38,7 @@ function fileError(err: unknown, file?: string): never {
   if (err instanceof BackupFileError) {
     // A short passphrase is a usage error; everything else the file says is a bad backup.
     if (err.code === 'BACKUP_ERR_PASSPHRASE') throw new CliError(err.message, 2);
-    throw new CliError(err.message, 1, { cause: err.code }, 'BAD_BACKUP');
+    throw new CliError(err.message, 1, { code: err.code }, 'BAD_BACKUP');
   }
   // A file system error (it names a path) while writing the backup, e.g. ENOSPC: said plainly, no stack.
   const fsError = err as NodeJS.ErrnoException;

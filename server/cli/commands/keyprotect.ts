@@ -8,10 +8,11 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { shellWord } from '../../util/shell.js';
 import { WrapError } from '../../wrap/errors.js';
 import { KeyProtectImportClient, IMPORT_TOKEN_MAX_SECONDS, IMPORT_TOKEN_MIN_SECONDS } from '../../wrap/keyprotect-import.js';
 import { ROOT_KEY_MATERIAL_BYTES, SECURE_IMPORT_ALGORITHM, secureImportPayload } from '../../wrap/keyprotect-import-crypto.js';
-import { CliError } from '../client.js';
+import { CliError } from '../errors.js';
 import type { Command } from '../command.js';
 import { need, type CliOptions } from '../options.js';
 
@@ -132,11 +133,6 @@ function apiKey(o: CliOptions): string {
   return key;
 }
 
-/** POSIX shell single quotes. */
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Writes `content` to `out` with mode 0600: never over an existing file unless `force`, and then by a rename. */
 function writePrivate(out: string, content: string, force: boolean): void {
   if (!force) {
@@ -200,7 +196,7 @@ const importPrepare: Command = async ({ out, options: o }) => {
     material.fill(0);
   }
   writePrivate(outFile, `${JSON.stringify(doc, null, 2)}\n`, o.force);
-  const shell = IMPORT_FILE_KEYS.map((k) => `export TF_VAR_${k}="$(jq -r .${k} ${shellQuote(outFile)})"`);
+  const shell = IMPORT_FILE_KEYS.map((k) => `export TF_VAR_${k}="$(jq -r .${k} ${shellWord(outFile, { always: true })})"`);
   const result = { file: outFile, instance: where.instanceId, keyBits, encryptionAlgorithm: SECURE_IMPORT_ALGORITHM, importTokenExpiresAt: doc.import_token_expires_at, shell };
   out.result(result, () =>
     [

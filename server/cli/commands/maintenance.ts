@@ -1,6 +1,6 @@
 /** Root-key rewrap and the teardown preflight (optionally asking vCenter who still uses the provider). */
-import { CliError } from '../client.js';
 import type { Command } from '../command.js';
+import { CliError } from '../errors.js';
 import { afterCursor } from '../options.js';
 import { table } from '../output.js';
 import { progressReporter } from '../progress.js';

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError } from '../client.js';
 import type { Command } from '../command.js';
+import { CliError } from '../errors.js';
 import type { CliOptions } from '../options.js';
 import { table } from '../output.js';
 import { CryptoManagerKmip } from '../../vcenter/crypto-manager.js';

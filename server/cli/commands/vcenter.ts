@@ -4,8 +4,9 @@
  * its inputs, the management API into its tenant registry, and its errors into exit codes.
  */
 import { readFileSync } from 'node:fs';
-import { CliError, type ManagementClient } from '../client.js';
+import type { ManagementClient } from '../client.js';
 import type { Command, CommandContext } from '../command.js';
+import { CliError, cliCode } from '../errors.js';
 import type { CliOptions } from '../options.js';
 import { table } from '../output.js';
 import { configDocument, configText } from '../../vcenter/config-text.js';
@@ -199,7 +200,7 @@ const register: Command = async (ctx: CommandContext) => {
 };
 
 /** What POST /v1/vcenter-usage takes: the report as read, named by its source and time (the server validates it). */
-export function publishedReport(r: ProviderReport, readAt: Date): Record<string, unknown> {
+function publishedReport(r: ProviderReport, readAt: Date): Record<string, unknown> {
   return {
     source: 'kmipctl vcenter usage',
     readAt: readAt.toISOString(),
@@ -237,7 +238,10 @@ const usage: Command = async ({ out, options: o, client }) => {
     answer = await publish.call<PublishAnswer>('POST', '/v1/vcenter-usage', publishedReport(r, readAt));
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    throw new CliError(`vCenter was read, but publishing the report to the server failed: ${err.message}`, err.exitCode === 2 ? 1 : err.exitCode, err.details);
+    // A rejected report is no usage error of this command (vCenter was read): exit 1. The code (UNREACHABLE,
+    // UNAUTHORIZED …) stays whenever the exit code does, so a pipeline still tells a down server from a bad token.
+    const exit = err.exitCode === 2 ? 1 : err.exitCode;
+    throw new CliError(`vCenter was read, but publishing the report to the server failed: ${err.message}`, exit, err.details, exit === err.exitCode ? cliCode(err) : undefined);
   }
   const result = { ...r, published: answer };
   out.result(result, () => `${usageText(r)}

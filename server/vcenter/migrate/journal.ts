@@ -149,9 +149,9 @@ export class Journal {
     let done = false;
     let sent = false;
     for (const r of records) {
-      if (r.event === 'sent') sent = true;
       if (r.event === 'key') keyId = r.keyId;
       else if (r.event === 'sent') {
+        sent = true;
         pending = r.changeVersion ?? '';
         task = undefined;
       } else if (r.event === 'task') task = r.task;

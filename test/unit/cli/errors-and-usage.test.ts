@@ -10,7 +10,7 @@ import { keyprotectCommands } from '../../../server/cli/commands/keyprotect.js';
 import { maintenanceCommands } from '../../../server/cli/commands/maintenance.js';
 import { migrateCommands } from '../../../server/cli/commands/migrate.js';
 import { vcenterCommands } from '../../../server/cli/commands/vcenter.js';
-import { CLI_CODES, cliCode, CliError, errorDocument } from '../../../server/cli/errors.js';
+import { CLI_CODES, cliCode, CliError, errorDocument, type CliCode } from '../../../server/cli/errors.js';
 import { afterCursor } from '../../../server/cli/options.js';
 import { commandUsage, helpHint, USAGE } from '../../../server/cli/usage.js';
 
@@ -60,7 +60,12 @@ describe('kmipctl error codes', () => {
   });
 
   it('every code has the exit code the CliError carrying it would exit with', () => {
-    for (const [code, { exit }] of Object.entries(CLI_CODES)) expect([1, 2, 3], code).toContain(exit);
+    for (const [code, { exit }] of Object.entries(CLI_CODES)) {
+      expect([1, 2, 3], code).toContain(exit);
+      // A command that names the code gets it back, and the help lists it with that exit code.
+      expect(cliCode(new CliError('x', exit, undefined, code as CliCode)), code).toBe(code);
+      expect(USAGE, code).toMatch(new RegExp(`^  ${code} +${exit}  \\S`, 'm'));
+    }
     // The server's own error text is the message: never duplicated into the document.
     expect(errorDocument(new CliError('no tenant named a', 2, { error: 'no tenant named a' }, 'NOT_FOUND'))).toEqual({ error: 'no tenant named a', code: 'NOT_FOUND' });
   });

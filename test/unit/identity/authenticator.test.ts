@@ -13,9 +13,14 @@ function setup(gate?: Promise<void>) {
   let clock = Date.now();
   const certs = new Map<string, ClientCertRecord>();
   const tenants = new Map<string, TenantRecord>([['t1', { id: 't1', name: 'vmca', createdAt: 0 }]]);
+  const reads = { pins: 0, caLists: 0 };
   const store = {
-    getClientCert: async (fp: string) => certs.get(fp),
+    getClientCert: async (fp: string) => {
+      reads.pins++;
+      return certs.get(fp);
+    },
     listClientCerts: async () => {
+      reads.caLists++;
       const read = [...certs.values()];
       await gate;
       return read;
@@ -23,11 +28,12 @@ function setup(gate?: Promise<void>) {
     getTenant: async (id: string) => tenants.get(id),
   } as unknown as KeyStore;
   const ca = issueCertificate({ commonName: 'VMCA root', isCa: true });
-  const leaf = () => new X509Certificate(issueCertificate({ commonName: 'vcenter.example.com', extendedKeyUsage: ['clientAuth'] }, ca).certificatePem);
+  const leaf = (notAfter?: Date) =>
+    new X509Certificate(issueCertificate({ commonName: 'vcenter.example.com', extendedKeyUsage: ['clientAuth'], ...(notAfter && { notAfter }) }, ca).certificatePem);
   const caFingerprint = certificateFingerprint(new X509Certificate(ca.certificatePem));
   certs.set(caFingerprint, { fingerprint: caFingerprint, tenantId: 't1', label: 'VMCA', kind: 'ca', subject: leaf().subject, pem: ca.certificatePem, createdAt: 0 });
   const auth = new ClientAuthenticator(store, { cacheTtlMs: TTL, maxCacheEntries: 100, now: () => clock });
-  return { auth, certs, tenants, leaf, caFingerprint, advance: (ms: number) => (clock += ms) };
+  return { auth, certs, tenants, leaf, caFingerprint, reads, now: () => clock, advance: (ms: number) => (clock += ms) };
 }
 
 describe('ClientAuthenticator and removed registrations', () => {
@@ -77,5 +83,25 @@ describe('ClientAuthenticator and removed registrations', () => {
     release();
     await pending;
     expect((await auth.authenticate(l1)).ok).toBe(false);
+  });
+
+  it('two concurrent first lookups of one certificate read the store once', async () => {
+    const { auth, leaf, reads } = setup();
+    const l1 = leaf();
+    const [a, b] = await Promise.all([auth.authenticate(l1), auth.authenticate(l1)]);
+    expect(a.ok).toBe(true);
+    expect(b).toEqual(a);
+    expect(reads).toEqual({ pins: 1, caLists: 1 });
+  });
+
+  it('a certificate that expired while its decision is cached is not classified authenticated', async () => {
+    const { auth, leaf, now, advance } = setup();
+    // On the test's clock (issuing certificates takes real time); X.509 keeps whole seconds, so it ends within (now, now + 1 s].
+    const l1 = leaf(new Date(now() + 1000));
+    expect((await auth.authenticate(l1)).ok).toBe(true);
+    expect(auth.cached(l1)).toBe(true);
+    advance(1500); // past the certificate's notAfter, within the decision's TTL
+    expect(auth.cached(l1)).toBe(false);
+    expect(await auth.authenticate(l1)).toEqual({ ok: false, reason: 'expired' });
   });
 });

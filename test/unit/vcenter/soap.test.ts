@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { VcenterError } from '../../../server/vcenter/errors.js';
 import { decodeResponse, encodeRequest } from '../../../server/vcenter/soap-codec.js';
 import { escapeXml, parseXml, XmlError } from '../../../server/vcenter/soap-xml.js';
+import type { VimParams, VimValue } from '../../../server/vcenter/transport.js';
 import { list, read, KmipClusterInfoSchema } from '../../../server/vcenter/wire.js';
+import { checkJsonRequest, checkSoapRequest } from '../../support/fake-vcenter-contract.js';
 
 const env = (body: string) =>
   `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
@@ -70,6 +72,47 @@ describe('SOAP requests', () => {
     expect(xml).not.toContain('absent');
     // Text is escaped: a PEM or a password with XML characters cannot break the envelope.
     expect(encodeRequest('urn:vim25', { type: 'SessionManager', value: 'SessionManager' }, 'Login', { userName: 'a&b', password: '<x>' })).toContain('<userName>a&amp;b</userName><password>&lt;x&gt;</password>');
+  });
+
+  it('a rekey echoes the disk as read: its independent filters carry xsi:type (the schema declares their base type)', () => {
+    const filter = { _typeName: 'VirtualMachineIndependentFilterSpec', filterName: 'x' };
+    const params = (independentFilters: readonly VimValue[]): VimParams => ({
+      spec: {
+        _typeName: 'VirtualMachineConfigSpec',
+        changeVersion: 'cv-1',
+        deviceChange: [
+          {
+            _typeName: 'VirtualDeviceConfigSpec',
+            operation: 'edit',
+            device: {
+              _typeName: 'VirtualDisk',
+              key: 2000,
+              backing: { _typeName: 'VirtualDiskFlatVer2BackingInfo', fileName: '[ds] vm/vm.vmdk', diskMode: 'persistent' },
+              capacityInKB: 1024,
+              independentFilters,
+            },
+            backing: {
+              _typeName: 'VirtualDeviceConfigSpecBackingSpec',
+              crypto: { _typeName: 'CryptoSpecShallowRecrypt', newKeyId: { _typeName: 'CryptoKeyId', keyId: 'k-1', providerId: { _typeName: 'KeyProviderId', id: 'kp-new' } } },
+            },
+          },
+        ],
+      },
+    });
+    const xml = encodeRequest('urn:vim25', { type: 'VirtualMachine', value: 'vm-42' }, 'ReconfigVM_Task', params([filter]));
+    const soapCall = (x: string) => parseXml(x).children[0]!.children[0]!;
+    expect(() => checkSoapRequest('ReconfigVM_Task', soapCall(xml))).not.toThrow();
+    // The fake holds clients to it: a filter echoed without its type is refused, as vCenter refuses it.
+    const untyped = xml.replace('<independentFilters xsi:type="VirtualMachineIndependentFilterSpec">', '<independentFilters>');
+    expect(() => checkSoapRequest('ReconfigVM_Task', soapCall(untyped))).toThrow(/independentFilters: needs xsi:type of VirtualMachineIndependentFilterSpec, got none/);
+    expect(() => checkJsonRequest('ReconfigVM_Task', params([filter]))).not.toThrow();
+    expect(() => checkJsonRequest('ReconfigVM_Task', params([{ filterName: 'x' } as unknown as VimValue]))).toThrow(/independentFilters\[0\]: needs "_typeName" of VirtualMachineIndependentFilterSpec/);
+    expect(xml).toContain(
+      '<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">vm-42</_this><spec><changeVersion>cv-1</changeVersion><deviceChange><operation>edit</operation>' +
+        '<device xsi:type="VirtualDisk"><key>2000</key><backing xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName>[ds] vm/vm.vmdk</fileName><diskMode>persistent</diskMode></backing><capacityInKB>1024</capacityInKB>' +
+        '<independentFilters xsi:type="VirtualMachineIndependentFilterSpec"><filterName>x</filterName></independentFilters></device>' +
+        '<backing><crypto xsi:type="CryptoSpecShallowRecrypt"><newKeyId><keyId>k-1</keyId><providerId><id>kp-new</id></providerId></newKeyId></crypto></backing></deviceChange></spec></ReconfigVM_Task>',
+    );
   });
 });
 
