@@ -6,25 +6,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki } from '../server/pki/dev-pki.js';
 import { FakeKeyProtect } from '../test/support/fake-keyprotect.js';
+import { freePort } from '../test/support/free-port.js';
 import { oneProcessServer, profileFlags, type ServerUnderTest } from './servers.js';
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function waitReady(adminUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -14,7 +14,8 @@ import { runLoad, type LoadStats } from './load/run.js';
 import type { ScenarioSpec } from './load/scenarios.js';
 import { getEach, populate } from './populate.js';
 import { renderSvg, renderTable, type ScenarioReport } from './report.js';
-import { freePort, startOursWithKeyProtect } from './keyprotect-target.js';
+import { freePort } from '../test/support/free-port.js';
+import { startOursWithKeyProtect } from './keyprotect-target.js';
 import { startBareTls, startOurs, startPyKmip, type ServerUnderTest } from './servers.js';
 import { formatRate, median, table } from './stats.js';
 

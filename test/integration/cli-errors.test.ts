@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Operation } from '../../server/kmip/generated/enums.js';
 import { enumAttr, intAttr, nameAttr } from '../support/attributes.js';
-import { freePort } from '../support/env.js';
+import { freePort } from '../support/free-port.js';
 import { kmipctl, runKmipctl } from '../support/kmipctl.js';
 import { assertBuilt, ROOT } from '../support/process.js';
 import { noteOutput, noteSecret } from '../support/secrets-ledger.js';

@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/env.js';
+import { freePort } from '../support/free-port.js';
 import { assertBuilt, ROOT } from '../support/process.js';
 import { noteOutput } from '../support/secrets-ledger.js';
 

@@ -15,7 +15,7 @@ import { Operation } from '../../server/kmip/generated/enums.js';
 import { PostgresStore } from '../../server/store/postgres.js';
 import { ensureLocalRootKey } from '../../server/wrap/local.js';
 import { enumAttr, intAttr } from '../support/attributes.js';
-import { freePort } from '../support/env.js';
+import { freePort } from '../support/free-port.js';
 import { TestKmipClient } from '../support/kmip-client.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
 import { createPrivatePostgres, privatePostgresSkipReason, type PrivatePostgres } from '../support/private-postgres.js';

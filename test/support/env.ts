@@ -3,7 +3,7 @@
  * fail instead under CI=true, where .ci/run installs and starts both.
  */
 import { execFileSync } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 
 export const IN_CI = process.env['CI'] === 'true';
 
@@ -37,16 +37,5 @@ export async function tcpReachable(host: string, port: number, timeoutMs = 1000)
     s.setTimeout(timeoutMs, () => done(false));
     s.once('error', () => done(false));
     s.connect(port, host, () => done(true));
-  });
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (nothing listens on it now). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
   });
 }

@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { freePort, requirement } from './env.js';
+import { requirement } from './env.js';
+import { freePort } from './free-port.js';
 
 export function privatePostgresSkipReason(): string | undefined {
   const ok = process.getuid?.() === 0 && existsSync('/usr/bin/pg_createcluster') && existsSync('/etc/postgresql');

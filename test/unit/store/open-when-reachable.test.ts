@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { StoreError, StoreErrorCode } from '../../../server/store/errors.js';
 import { describeOpenFailure, failureCause, isTransientOpenFailure, openWhenReachable } from '../../../server/store/open-when-reachable.js';
 import { PostgresStore } from '../../../server/store/postgres.js';
-import { freePort } from '../../support/env.js';
+import { freePort } from '../../support/free-port.js';
 import { PG_ADMIN_URL, postgresSkipReason } from '../../support/postgres.js';
 
 const skipPg = await postgresSkipReason();

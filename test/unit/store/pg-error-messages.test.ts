@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { describeOpenFailure } from '../../../server/store/open-when-reachable.js';
 import { pgTarget } from '../../../server/store/pg-target.js';
 import { PostgresStore } from '../../../server/store/postgres.js';
-import { freePort } from '../../support/env.js';
+import { freePort } from '../../support/free-port.js';
 import { PG_ADMIN_URL, postgresSkipReason } from '../../support/postgres.js';
 
 const SECRET = 'pw-Never-Printed-7f3a';
