@@ -63,6 +63,17 @@ interface ItemOutcome {
   readonly failed: boolean;
 }
 
+/** How far a request has got: what the connection answers from if the request outlives its deadline. */
+interface Progress {
+  readonly started: number;
+  /** Outcomes of the items done so far (in Undo mode, of the current attempt). */
+  outcomes: ItemOutcome[];
+  /** A commit is in flight: its result is not known, so nothing can be answered for it yet. */
+  committing: boolean;
+  /** The connection answered after the deadline: whatever the work does later is neither recorded nor answered. */
+  answered: boolean;
+}
+
 const OPERATION_NAMES = new Map<number, string>();
 
 /** Another node changed the object first: wait a little, with jitter, before reading it again. */
@@ -80,15 +91,6 @@ function deadlineFailure(cause: unknown): KmipError {
   return new KmipError(ResultReason.GeneralFailure, 'the request could not be completed before its deadline', { cause });
 }
 
-/**
- * The item's work, or a General Failure a grace period after the request's deadline: whatever the
- * item waits on (every outbound call should have given up by then), the client gets an answer before
- * the request timeout closes its connection. The abandoned work's result is ignored and never committed.
- */
-function untilDeadline<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  const deadlines = requestDeadlinesOf(signal);
-  return deadlines ? Promise.race([work, deadlines.expired(deadlineFailure)]) : work;
-}
 
 export class BatchExecutor {
   private readonly byOperation: ReadonlyMap<number, OperationHandler>;
@@ -135,9 +137,19 @@ export class BatchExecutor {
       });
       return encodeUndecodable(decoded, nowSeconds());
     }
-    const outcomes = principal
-      ? await this.run(decoded, principal, signal)
-      : this.refuseAll(decoded, refusal ?? permissionDenied('client certificate is not registered'));
+    if (!principal) return this.respond(decoded, this.refuseAll(decoded, refusal ?? permissionDenied('client certificate is not registered')));
+    const progress: Progress = { started: performance.now(), outcomes: [], committing: false, answered: false };
+    const deadlines = requestDeadlinesOf(signal);
+    if (deadlines) deadlines.lateAnswer = () => this.answerLate(decoded, principal, progress, signal!.reason);
+    const outcomes = await this.run(decoded, principal, signal, progress);
+    // The connection already answered (General Failure for what was still running); nothing was committed since.
+    if (progress.answered) return new Uint8Array(0);
+    return this.respond(decoded, outcomes);
+  }
+
+  /** Records every item and encodes the response, within the client's Maximum Response Size. */
+  private respond(decoded: DecodedRequest, outcomes: readonly ItemOutcome[]): Uint8Array {
+    const nowSeconds = () => Math.floor(this.options.deps.now() / 1000);
     for (const o of outcomes) this.options.observer?.onItem(o.record);
     let items = outcomes.map((o) => o.response);
     const maxSize = decoded.header.maximumResponseSize;
@@ -151,20 +163,46 @@ export class BatchExecutor {
     return bytes;
   }
 
+  /**
+   * The answer for a request still running a grace period after its deadline (something it waits on
+   * ignored the signal): the items done so far as they ended, General Failure for the one in flight
+   * and, in Continue mode, for those not started; in Undo mode nothing was committed, so the items
+   * done are undone. Undefined while a commit is in flight. The abandoned work commits nothing more:
+   * every item checks the deadline before its commit.
+   */
+  private answerLate(request: DecodedRequest, principal: Principal, progress: Progress, reason: unknown): Uint8Array | undefined {
+    if (progress.committing || progress.answered) return undefined;
+    progress.answered = true;
+    const mode = request.header.batchErrorContinuationOption ?? BatchErrorContinuationOption.Stop;
+    const outcomes: ItemOutcome[] = [];
+    for (const o of progress.outcomes) {
+      outcomes.push(o);
+      if (o.failed && mode !== BatchErrorContinuationOption.Continue) break;
+    }
+    if (mode === BatchErrorContinuationOption.Continue || !outcomes.some((o) => o.failed)) {
+      const error = deadlineFailure(reason);
+      for (const item of request.items.slice(outcomes.length)) {
+        outcomes.push(this.failure(request, item, error, principal, progress.started));
+        if (mode !== BatchErrorContinuationOption.Continue) break;
+      }
+    }
+    return this.respond(request, mode === BatchErrorContinuationOption.Undo ? outcomes.map((o) => (o.failed ? o : this.undone(o))) : outcomes);
+  }
+
   private refuseAll(request: DecodedRequest, error: KmipError): ItemOutcome[] {
     return request.items.map((item) => this.failure(request, item, error, undefined, 0));
   }
 
-  private async run(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
+  private async run(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined, progress: Progress): Promise<ItemOutcome[]> {
     const mode = request.header.batchErrorContinuationOption ?? BatchErrorContinuationOption.Stop;
-    if (mode === BatchErrorContinuationOption.Undo) return this.runUndo(request, principal, signal);
+    if (mode === BatchErrorContinuationOption.Undo) return this.runUndo(request, principal, signal, progress);
     const batch = { idPlaceholder: undefined as string | undefined };
-    const outcomes: ItemOutcome[] = [];
+    const outcomes = progress.outcomes;
     for (const item of request.items) {
       let outcome: ItemOutcome;
       for (let attempt = 0; ; attempt++) {
         const session = new Session(this.options.deps.store, principal.tenantId, this.locks);
-        outcome = await this.runItem(request, item, principal, session, batch, signal, true);
+        outcome = await this.runItem(request, item, principal, session, batch, signal, progress);
         if (!outcome.failed || !isConflict(outcome.record.cause) || attempt >= this.conflictRetries) break;
         await backoff(attempt);
       }
@@ -175,14 +213,15 @@ export class BatchExecutor {
   }
 
   /** Undo: one session for the whole batch; the first failure discards every change and marks earlier items undone. */
-  private async runUndo(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
+  private async runUndo(request: DecodedRequest, principal: Principal, signal: AbortSignal | undefined, progress: Progress): Promise<ItemOutcome[]> {
     for (let attempt = 0; ; attempt++) {
       const session = new Session(this.options.deps.store, principal.tenantId, this.locks);
       const batch = { idPlaceholder: undefined as string | undefined };
       const outcomes: ItemOutcome[] = [];
+      progress.outcomes = outcomes;
       let failed = false;
       for (const item of request.items) {
-        const outcome = await this.runItem(request, item, principal, session, batch, signal, false);
+        const outcome = await this.runItem(request, item, principal, session, batch, signal, undefined);
         outcomes.push(outcome);
         if (outcome.failed) {
           failed = true;
@@ -198,6 +237,8 @@ export class BatchExecutor {
         return outcomes.map((o) => (o.failed ? o : this.undone(o)));
       }
       try {
+        if (pastDeadline(signal)) throw deadlineFailure(signal!.reason);
+        progress.committing = true;
         await this.timedCommit(session);
         return outcomes;
       } catch (err) {
@@ -211,6 +252,8 @@ export class BatchExecutor {
           response: failureItem(error, request.version, o.response.operation, o.response.uniqueBatchItemId),
           record: { ...o.record, result: 'failure', reason: reasonName(error.reason), cause: err },
         }));
+      } finally {
+        progress.committing = false;
       }
     }
   }
@@ -241,7 +284,8 @@ export class BatchExecutor {
     session: Session,
     batch: { idPlaceholder: string | undefined },
     signal: AbortSignal | undefined,
-    commit: boolean,
+    /** Commits the item's changes, marked in flight on it meanwhile; undefined in Undo mode (the batch commits). */
+    commit: Progress | undefined,
   ): Promise<ItemOutcome> {
     const started = performance.now();
     if (!item.ok) return this.failure(request, item, item.error, principal, started);
@@ -264,11 +308,18 @@ export class BatchExecutor {
       const payloadItem = requestPayload ?? { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] };
       const payload = handler.request.decode(payloadItem, { version: request.version });
       if (pastDeadline(signal)) throw deadlineFailure(signal!.reason);
-      const result = await untilDeadline(handler.handle(ctx, payload), signal);
+      const result = await handler.handle(ctx, payload);
       const responsePayload = handler.response.encode(Tag.ResponsePayload, result as never, { version: request.version });
       encodedSize(responsePayload); // validates every value before anything is committed
       if (pastDeadline(signal)) throw deadlineFailure(signal!.reason);
-      if (commit) await this.timedCommit(session);
+      if (commit) {
+        commit.committing = true;
+        try {
+          await this.timedCommit(session);
+        } finally {
+          commit.committing = false;
+        }
+      }
       return {
         failed: false,
         response: { operation, uniqueBatchItemId, resultStatus: ResultStatus.Success, responsePayload },

@@ -10,7 +10,7 @@ import { FrameReader, TtlvError } from '../ttlv/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
 import type { ConnectionInfo, ListenerLimits, MessageHandler, PeerVerdict } from './types.js';
-import { answerBudgetMs, answerMarginMs, RequestDeadlineError, RequestDeadlines } from '../util/deadline.js';
+import { answerBudgetMs, answerMarginMs, DEADLINE_GRACE_MS, RequestDeadlineError, RequestDeadlines } from '../util/deadline.js';
 
 /** What is known of the client: not judged yet, a registered client, or one whose requests are refused. */
 export type Trust = 'pending' | 'authenticated' | 'refused';
@@ -173,13 +173,22 @@ export class Connection {
       this.deadline = new RequestDeadlines(this.abort.signal);
     }
     const request = this.abort;
+    const deadline = this.deadline;
     const budget = answerBudgetMs(this.limits.requestTimeoutMs);
-    this.deadline.at = Date.now() + budget;
+    const margin = answerMarginMs(this.limits.requestTimeoutMs);
+    deadline.at = Date.now() + budget;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
+    // At the deadline the signal tells outbound calls to give up; a grace period later, work that is
+    // still running (something ignored the signal) is answered for with what is done so far; at the
+    // request timeout a handler that could not answer loses the connection.
+    const timeout = new Promise<Uint8Array | undefined>((resolve) => {
       timer = setTimeout(() => {
         request.abort(new RequestDeadlineError(budget));
-        timer = setTimeout(() => resolve(undefined), answerMarginMs(this.limits.requestTimeoutMs));
+        timer = setTimeout(() => {
+          const late = this.answerLate(deadline);
+          if (late) resolve(late);
+          else timer = setTimeout(() => resolve(undefined), margin - DEADLINE_GRACE_MS);
+        }, DEADLINE_GRACE_MS);
       }, budget);
     });
     try {
@@ -196,7 +205,17 @@ export class Connection {
       return undefined;
     } finally {
       clearTimeout(timer);
-      this.deadline.end();
+      deadline.end();
+    }
+  }
+
+  /** The current request's answer for work still running after its deadline, if it can give one. */
+  private answerLate(deadline: RequestDeadlines): Uint8Array | undefined {
+    try {
+      return deadline.lateAnswer?.();
+    } catch (err) {
+      this.log.error({ conn: this.info.id, error: errorSummary(err) }, 'could not answer a request after its deadline');
+      return undefined;
     }
   }
 

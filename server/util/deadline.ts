@@ -31,47 +31,33 @@ export function answerBudgetMs(requestTimeoutMs: number): number {
 
 /**
  * After a request's deadline, how long its outbound calls get to fail by themselves (their error is
- * more precise) before the request stops waiting for them.
+ * more precise) before the connection answers for work that is still running.
  */
 export const DEADLINE_GRACE_MS = 25;
 
 /**
- * A connection's request deadlines on its (reused) signal. One abort listener for the signal's whole
- * life, not one per batch item: one promise per request, made by its first item and shared by the
- * rest, rejects a grace period after the deadline so the request is answered even if its work hangs.
+ * A connection's request deadlines on its (reused) signal. Nothing here runs per request on the
+ * normal path but two field writes: the answer for a request still running after its deadline is
+ * built only when the connection asks for it (`lateAnswer`), a grace period after that deadline.
  */
 export class RequestDeadlines {
   /** The deadline of the request the signal currently serves (epoch ms): set per request, unset between requests. */
   at: number | undefined;
-  private expiry: Promise<never> | undefined;
-  private expire: ((reason: unknown) => void) | undefined;
-
-  constructor(private readonly signal: AbortSignal) {
-    deadlines.set(signal, this);
-    signal.addEventListener(
-      'abort',
-      () => {
-        if (isRequestDeadline(signal.reason)) setTimeout(() => this.expire?.(signal.reason), DEADLINE_GRACE_MS);
-      },
-      { once: true },
-    );
-  }
-
   /**
-   * Rejects with `failure(reason)` a grace period after the current request's deadline; never settles
-   * when the request ends in time. One per request (`end` drops it), so waiting on it leaks nothing.
+   * Set by whoever serves the current request: its answer built from what is done so far, for when
+   * its work is still running a grace period after the deadline. Returns undefined when it cannot
+   * answer truthfully yet (a commit is in flight); the connection then waits for the work.
    */
-  expired(failure: (reason: unknown) => Error): Promise<never> {
-    return (this.expiry ??= new Promise<never>((_resolve, reject) => {
-      this.expire = (reason) => reject(failure(reason));
-    }));
+  lateAnswer: (() => Uint8Array | undefined) | undefined;
+
+  constructor(signal: AbortSignal) {
+    deadlines.set(signal, this);
   }
 
-  /** The request is answered: its deadline and what waited on it are dropped. */
+  /** The request is answered: its deadline and late answer are dropped. */
   end(): void {
     this.at = undefined;
-    this.expiry = undefined;
-    this.expire = undefined;
+    this.lateAnswer = undefined;
   }
 }
 
