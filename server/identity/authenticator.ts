@@ -17,6 +17,20 @@ import type { Principal } from '../kmip/context.js';
 import type { ClientCertRecord, KeyStore } from '../store/store.js';
 import { certificateFingerprint, parseCertificatePem } from './fingerprint.js';
 
+/**
+ * A certificate's validity dates (epoch ms), read once per certificate object: the peer's certificate
+ * object lives as long as its connection, and its date getters build new strings on every call.
+ */
+const validity = new WeakMap<X509Certificate, { readonly from: number; readonly to: number }>();
+function validityOf(cert: X509Certificate): { readonly from: number; readonly to: number } {
+  let v = validity.get(cert);
+  if (!v) {
+    v = { from: Date.parse(cert.validFrom), to: Date.parse(cert.validTo) };
+    validity.set(cert, v);
+  }
+  return v;
+}
+
 export interface AuthenticatorOptions {
   readonly cacheTtlMs: number;
   readonly maxCacheEntries: number;
@@ -94,8 +108,9 @@ export class ClientAuthenticator {
    */
   private fromCache(cert: X509Certificate | undefined, fingerprint: string | undefined, now: number): AuthenticationResult | undefined {
     if (!cert || !fingerprint) return { ok: false, reason: 'no-certificate' };
-    if (Date.parse(cert.validFrom) > now) return { ok: false, reason: 'not-yet-valid' };
-    if (Date.parse(cert.validTo) < now) return { ok: false, reason: 'expired' };
+    const { from, to } = validityOf(cert);
+    if (from > now) return { ok: false, reason: 'not-yet-valid' };
+    if (to < now) return { ok: false, reason: 'expired' };
     const entry = this.cache.get(fingerprint);
     return entry && entry.expires > now ? entry.result : undefined;
   }
