@@ -3,7 +3,7 @@
  * response. Versions, ID Placeholders, the Batch Error Continuation Option (Continue, Stop, Undo),
  * Unique Batch Item IDs (echoed byte for byte) and Maximum Response Size are handled here.
  */
-import { isRequestDeadline, requestDeadlinesOf } from '../util/deadline.js';
+import { isRequestDeadline, requestDeadlinesOf, type LateAnswer } from '../util/deadline.js';
 import { encodedSize } from '../ttlv/index.js';
 import type { OperationContext, OperationDeps, Principal } from './context.js';
 import { isConflict, toKmipError } from './error-mapping.js';
@@ -63,15 +63,29 @@ interface ItemOutcome {
   readonly failed: boolean;
 }
 
-/** How far a request has got: what the connection answers from if the request outlives its deadline. */
-interface Progress {
-  readonly started: number;
+/**
+ * How far a request has got: what the connection answers from if the request outlives its deadline
+ * (registered on the connection's RequestDeadlines as a plain object, not a closure: see LateAnswer).
+ */
+class Progress implements LateAnswer {
+  readonly started = performance.now();
   /** Outcomes of the items done so far (in Undo mode, of the current attempt). */
-  outcomes: ItemOutcome[];
+  outcomes: ItemOutcome[] = [];
   /** A commit is in flight: its result is not known, so nothing can be answered for it yet. */
-  committing: boolean;
+  committing = false;
   /** The connection answered after the deadline: whatever the work does later is neither recorded nor answered. */
-  answered: boolean;
+  answered = false;
+
+  constructor(
+    private readonly executor: BatchExecutor,
+    readonly request: DecodedRequest,
+    readonly principal: Principal,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  answer(): Uint8Array | undefined {
+    return this.executor.answerLate(this, this.signal?.reason);
+  }
 }
 
 const OPERATION_NAMES = new Map<number, string>();
@@ -138,9 +152,9 @@ export class BatchExecutor {
       return encodeUndecodable(decoded, nowSeconds());
     }
     if (!principal) return this.respond(decoded, this.refuseAll(decoded, refusal ?? permissionDenied('client certificate is not registered')));
-    const progress: Progress = { started: performance.now(), outcomes: [], committing: false, answered: false };
+    const progress = new Progress(this, decoded, principal, signal);
     const deadlines = requestDeadlinesOf(signal);
-    if (deadlines) deadlines.lateAnswer = () => this.answerLate(decoded, principal, progress, signal!.reason);
+    if (deadlines) deadlines.lateAnswer = progress;
     const outcomes = await this.run(decoded, principal, signal, progress);
     // The connection already answered (General Failure for what was still running); nothing was committed since.
     if (progress.answered) return new Uint8Array(0);
@@ -168,9 +182,10 @@ export class BatchExecutor {
    * ignored the signal): the items done so far as they ended, General Failure for the one in flight
    * and, in Continue mode, for those not started; in Undo mode nothing was committed, so the items
    * done are undone. Undefined while a commit is in flight. The abandoned work commits nothing more:
-   * every item checks the deadline before its commit.
+   * every item checks the deadline before its commit. Called by the request's Progress only.
    */
-  private answerLate(request: DecodedRequest, principal: Principal, progress: Progress, reason: unknown): Uint8Array | undefined {
+  answerLate(progress: Progress, reason: unknown): Uint8Array | undefined {
+    const { request, principal } = progress;
     if (progress.committing || progress.answered) return undefined;
     progress.answered = true;
     const mode = request.header.batchErrorContinuationOption ?? BatchErrorContinuationOption.Stop;

@@ -223,7 +223,7 @@ export class Connection {
   /** The current request's answer for work still running after its deadline, if it can give one. */
   private answerLate(deadline: RequestDeadlines): Uint8Array | undefined {
     try {
-      return deadline.lateAnswer?.();
+      return deadline.lateAnswer?.answer();
     } catch (err) {
       this.log.error({ conn: this.info.id, error: errorSummary(err) }, 'could not answer a request after its deadline');
       return undefined;

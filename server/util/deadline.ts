@@ -36,6 +36,17 @@ export function answerBudgetMs(requestTimeoutMs: number): number {
 export const DEADLINE_GRACE_MS = 25;
 
 /**
+ * The answer for a request still running after its deadline. An object, not a closure: a closure
+ * stored here (on an object that lives as long as its connection) held the serving function's whole
+ * context, and under load V8 then promoted every request's objects out of the young generation
+ * (+36 % promoted bytes, +10 % CPU per Get, measured).
+ */
+export interface LateAnswer {
+  /** The response, or undefined when it cannot answer truthfully yet (a commit is in flight): the connection then waits for the work. */
+  answer(): Uint8Array | undefined;
+}
+
+/**
  * A connection's request deadlines on its (reused) signal. Nothing here runs per request on the
  * normal path but two field writes: the answer for a request still running after its deadline is
  * built only when the connection asks for it (`lateAnswer`), a grace period after that deadline.
@@ -45,10 +56,9 @@ export class RequestDeadlines {
   at: number | undefined;
   /**
    * Set by whoever serves the current request: its answer built from what is done so far, for when
-   * its work is still running a grace period after the deadline. Returns undefined when it cannot
-   * answer truthfully yet (a commit is in flight); the connection then waits for the work.
+   * its work is still running a grace period after the deadline.
    */
-  lateAnswer: (() => Uint8Array | undefined) | undefined;
+  lateAnswer: LateAnswer | undefined;
 
   constructor(signal: AbortSignal) {
     deadlines.set(signal, this);
