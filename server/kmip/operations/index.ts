@@ -1,6 +1,14 @@
 import { activate } from './activate.js';
 import { check } from './check.js';
 import { createKeyPair } from './create-key-pair.js';
+import { decrypt } from './decrypt.js';
+import { encrypt } from './encrypt.js';
+import { hash } from './hash.js';
+import { mac } from './mac.js';
+import { macVerify } from './mac-verify.js';
+import { rngRetrieve, rngSeed } from './rng.js';
+import { sign } from './sign.js';
+import { signatureVerify } from './signature-verify.js';
 import { getUsageAllocation } from './get-usage-allocation.js';
 import { interop, log } from './interop-log.js';
 import { obtainLease } from './lease.js';
@@ -43,6 +51,15 @@ export const OPERATIONS: readonly OperationHandler[] = [
   activate,
   revoke,
   destroy,
+  encrypt,
+  decrypt,
+  sign,
+  signatureVerify,
+  mac,
+  macVerify,
+  hash,
+  rngRetrieve,
+  rngSeed,
   query,
   discoverVersions,
   log,

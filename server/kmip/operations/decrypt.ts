@@ -1,0 +1,79 @@
+import { featureNotSupported, missingData } from '../errors.js';
+import { CryptographicUsageMask, ObjectType, Operation } from '../generated/enums.js';
+import { Tag } from '../generated/tags.js';
+import { rsaDecrypt } from '../crypto/asymmetric.js';
+import { chooseIv, planCipher, SymmetricStream } from '../crypto/symmetric.js';
+import { CryptographicParametersSchema } from '../model/attribute-values.js';
+import { bytes, opt, req, struct, text } from '../schema.js';
+import { resolveUid } from './common.js';
+import { asymmetricKey, asymmetricParameters, loadKeyForUse, symmetricMaterial, symmetricParameters } from './crypto-key.js';
+import { ends, park, phaseOf, resume, streamRequestFields } from './crypto-stream.js';
+import { defineOperation } from './types.js';
+
+const Request = struct('Decrypt Request Payload', {
+  uniqueIdentifier: opt(Tag.UniqueIdentifier, text),
+  cryptographicParameters: opt(Tag.CryptographicParameters, CryptographicParametersSchema),
+  data: opt(Tag.Data, bytes),
+  ivCounterNonce: opt(Tag.IVCounterNonce, bytes),
+  ...streamRequestFields,
+  authenticatedEncryptionAdditionalData: opt(Tag.AuthenticatedEncryptionAdditionalData, bytes, { since: 14 }),
+  authenticatedEncryptionTag: opt(Tag.AuthenticatedEncryptionTag, bytes, { since: 14 }),
+});
+
+const Response = struct('Decrypt Response Payload', {
+  uniqueIdentifier: req(Tag.UniqueIdentifier, text),
+  data: opt(Tag.Data, bytes),
+  correlationValue: opt(Tag.CorrelationValue, bytes),
+});
+
+interface DecryptState {
+  readonly uid: string;
+  readonly stream: SymmetricStream;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Decrypt (1.2+) with a Symmetric Key or an RSA Private Key. A missing IV is Invalid Message and a
+ * tag that does not verify is Cryptographic Failure, as the OASIS test cases expect. Deactivated and
+ * Compromised keys still decrypt (data protected earlier must stay readable).
+ */
+export const decrypt = defineOperation({
+  operation: Operation.Decrypt,
+  name: 'Decrypt',
+  since: 12,
+  request: Request,
+  response: Response,
+  async handle(ctx, req) {
+    const phase = phaseOf(req);
+    const data = req.data ?? EMPTY;
+    let state: DecryptState;
+    if (phase.kind === 'continue') {
+      state = resume<DecryptState>(ctx, Operation.Decrypt, phase, req.uniqueIdentifier);
+    } else {
+      const uid = resolveUid(ctx, req.uniqueIdentifier);
+      if (req.data === undefined && phase.kind === 'once') throw missingData('Data is required');
+      const k = await loadKeyForUse(ctx, uid, 'process', CryptographicUsageMask.Decrypt, req.cryptographicParameters);
+      if (k.obj.objectType === ObjectType.PrivateKey) {
+        if (phase.kind !== 'once') throw featureNotSupported('RSA decryption cannot be streamed');
+        const key = await asymmetricKey(ctx, k, ObjectType.PrivateKey);
+        ctx.batch.idPlaceholder = uid;
+        return { uniqueIdentifier: uid, data: rsaDecrypt(key, asymmetricParameters(k.params), data) };
+      }
+      const material = await symmetricMaterial(ctx, k);
+      try {
+        const p = symmetricParameters(k.params, material.algorithm);
+        const plan = planCipher(p, material.key.length);
+        const { iv } = chooseIv(plan, p, req.ivCounterNonce, false);
+        state = { uid, stream: new SymmetricStream(plan, material.key, iv, false, p, req.authenticatedEncryptionAdditionalData) };
+      } finally {
+        material.key.fill(0);
+      }
+    }
+    ctx.batch.idPlaceholder = state.uid;
+    const out = state.stream.update(data);
+    if (!ends(phase)) return { uniqueIdentifier: state.uid, data: out, correlationValue: park(ctx, Operation.Decrypt, phase, state) };
+    const fin = state.stream.final(req.authenticatedEncryptionTag);
+    return { uniqueIdentifier: state.uid, data: Buffer.concat([out, fin.data]) };
+  },
+});

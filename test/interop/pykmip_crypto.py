@@ -1,0 +1,119 @@
+"""Drives Debian's PyKMIP client (ProxyKmipClient) through the cryptographic operations against our server.
+
+Usage: pykmip_crypto.py HOST PORT CERT KEY CA KMIP_VERSION
+Prints one JSON document: the result of every step. Results the server computed are checked here with
+the 'cryptography' package (PyKMIP's own dependency) on the key material Get returns, so the test
+compares against a second implementation, not against the server itself.
+"""
+import hashlib
+import hmac
+import json
+import os
+import sys
+import traceback
+
+from cryptography.hazmat.primitives import hashes, padding as sympadding, serialization
+from cryptography.hazmat.primitives.asymmetric import padding as asympadding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from kmip.core import enums
+from kmip.pie.client import ProxyKmipClient
+
+host, port, cert, key, ca, version = sys.argv[1:7]
+versions = {
+    "1.2": enums.KMIPVersion.KMIP_1_2,
+    "1.3": enums.KMIPVersion.KMIP_1_3,
+    "1.4": enums.KMIPVersion.KMIP_1_4,
+    "2.0": enums.KMIPVersion.KMIP_2_0,
+}
+results = {}
+
+
+def step(label, fn):
+    try:
+        results[label] = {"ok": True, "value": fn()}
+    except Exception as exc:  # the test reports which step failed and why
+        results[label] = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc), "trace": traceback.format_exc()[-600:]}
+    return results[label].get("value")
+
+
+U = enums.CryptographicUsageMask
+client = ProxyKmipClient(
+    hostname=host, port=int(port), cert=cert, key=key, ca=ca, config_file="/dev/null", kmip_version=versions[version]
+)
+with client:
+    message = os.urandom(45)
+
+    aes = step("create_aes", lambda: client.create(enums.CryptographicAlgorithm.AES, 256, cryptographic_usage_mask=[U.ENCRYPT, U.DECRYPT]))
+    step("activate_aes", lambda: client.activate(aes) or "ok")
+    cbc = {"block_cipher_mode": enums.BlockCipherMode.CBC, "padding_method": enums.PaddingMethod.PKCS5, "cryptographic_algorithm": enums.CryptographicAlgorithm.AES}
+
+    def cbc_round_trip():
+        ciphertext, iv = client.encrypt(message, uid=aes, cryptographic_parameters=dict(cbc, random_iv=True))
+        plain = client.decrypt(ciphertext, uid=aes, cryptographic_parameters=cbc, iv_counter_nonce=iv)
+        raw = client.get(aes).value
+        decryptor = Cipher(algorithms.AES(raw), modes.CBC(iv)).decryptor()
+        unpadder = sympadding.PKCS7(128).unpadder()
+        local = unpadder.update(decryptor.update(ciphertext) + decryptor.finalize()) + unpadder.finalize()
+        return {"iv_bytes": len(iv or b""), "ciphertext_bytes": len(ciphertext), "round_trip": plain == message, "matches_local": local == message}
+
+    step("aes_cbc", cbc_round_trip)
+
+    def cbc_client_iv():
+        iv = os.urandom(16)
+        ciphertext, returned = client.encrypt(message, uid=aes, cryptographic_parameters=cbc, iv_counter_nonce=iv)
+        plain = client.decrypt(ciphertext, uid=aes, cryptographic_parameters=cbc, iv_counter_nonce=iv)
+        return {"iv_returned": returned is not None, "round_trip": plain == message}
+
+    step("aes_cbc_client_iv", cbc_client_iv)
+
+    gcm = {"block_cipher_mode": enums.BlockCipherMode.GCM, "cryptographic_algorithm": enums.CryptographicAlgorithm.AES, "tag_length": 16}
+
+    def gcm_encrypt():
+        # ProxyKmipClient drops the Authenticated Encryption Tag it receives, so only the encryption is
+        # checked: the ciphertext is the GCM keystream applied to the message (checked locally).
+        iv = os.urandom(12)
+        ciphertext, _ = client.encrypt(message, uid=aes, cryptographic_parameters=gcm, iv_counter_nonce=iv)
+        raw = client.get(aes).value
+        encryptor = Cipher(algorithms.AES(raw), modes.GCM(iv)).encryptor()
+        local = encryptor.update(message) + encryptor.finalize()
+        return {"ciphertext_bytes": len(ciphertext), "matches_local": ciphertext == local}
+
+    step("aes_gcm_encrypt", gcm_encrypt)
+    step("aes_gcm_decrypt_without_tag", lambda: client.decrypt(b"\x00" * 16, uid=aes, cryptographic_parameters=gcm, iv_counter_nonce=b"\x00" * 12).hex())
+
+    pair = step(
+        "create_rsa",
+        lambda: list(client.create_key_pair(enums.CryptographicAlgorithm.RSA, 2048, public_usage_mask=[U.VERIFY], private_usage_mask=[U.SIGN])),
+    )
+    public_uid, private_uid = pair if pair else (None, None)
+    step("activate_rsa", lambda: (client.activate(public_uid), client.activate(private_uid)) and "ok")
+    pss = {"padding_method": enums.PaddingMethod.PSS, "hashing_algorithm": enums.HashingAlgorithm.SHA_256, "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA}
+    v15 = {"digital_signature_algorithm": enums.DigitalSignatureAlgorithm.SHA256_WITH_RSA_ENCRYPTION, "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA}
+
+    def sign_verify(params, local_padding):
+        signature = client.sign(message, uid=private_uid, cryptographic_parameters=params)
+        valid = client.signature_verify(message, signature, uid=public_uid, cryptographic_parameters=params)
+        invalid = client.signature_verify(message + b"!", signature, uid=public_uid, cryptographic_parameters=params)
+        # load_der_public_key takes both forms Get may return (PKCS#1 RSAPublicKey, X.509 SubjectPublicKeyInfo).
+        public = serialization.load_der_public_key(client.get(public_uid).value)
+        try:
+            public.verify(signature, message, local_padding, hashes.SHA256())
+            local = True
+        except Exception:
+            local = False
+        return {"signature_bytes": len(signature), "valid": str(valid), "tampered": str(invalid), "verified_locally": local}
+
+    step("rsa_pss", lambda: sign_verify(pss, asympadding.PSS(mgf=asympadding.MGF1(hashes.SHA256()), salt_length=asympadding.PSS.AUTO)))
+    step("rsa_pkcs1v15", lambda: sign_verify(v15, asympadding.PKCS1v15()))
+
+    hmac_uid = step("create_hmac", lambda: client.create(enums.CryptographicAlgorithm.HMAC_SHA256, 256, cryptographic_usage_mask=[U.MAC_GENERATE]))
+    step("activate_hmac", lambda: client.activate(hmac_uid) or "ok")
+
+    def mac():
+        uid, tag = client.mac(message, uid=hmac_uid, algorithm=enums.CryptographicAlgorithm.HMAC_SHA256)
+        local = hmac.new(client.get(hmac_uid).value, message, hashlib.sha256).digest()
+        return {"uid_matches": uid == hmac_uid, "mac_bytes": len(tag), "matches_local": tag == local}
+
+    step("hmac_sha256", mac)
+
+print(json.dumps({"steps": results}))
