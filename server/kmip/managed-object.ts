@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ItemType, type TtlvItem } from '../ttlv/index.js';
 import type { ObjectRecord, StoredAttribute, WrappedMaterial } from '../store/store.js';
-import { State } from './generated/enums.js';
+import { ProtectionStorageMask, State } from './generated/enums.js';
 import { Tag } from './generated/tags.js';
 import { attributeDef, isCustomName, type Attribute } from './model/attributes.js';
 import { jsonToTtlv, ttlvToJson, type TtlvJson } from './model/ttlv-json.js';
@@ -16,9 +16,33 @@ import { STORAGE_CONTEXT } from './schema.js';
 /**
  * Attributes that are columns, not stored attribute instances. Fresh (1.1 §3.34, "not yet served
  * to a client") is the absence of a last Get time: a Get records that time without rewriting the
- * object, so serving a key is never a synchronous write.
+ * object, so serving a key is never a synchronous write. Short Unique Identifier (2.x) is a function
+ * of the Unique Identifier, so every object has it, those stored before it existed included.
  */
-const COLUMN_ATTRIBUTES = new Set(['Unique Identifier', 'Object Type', 'State', 'Fresh']);
+const COLUMN_ATTRIBUTES = new Set(['Unique Identifier', 'Short Unique Identifier', 'Object Type', 'State', 'Fresh']);
+
+/**
+ * The Short Unique Identifier: the SHA-256 of the Unique Identifier's UTF-8 bytes. Fixed-size (32
+ * bytes) whatever form identifiers take, and unique as long as the identifiers are.
+ */
+export function shortUniqueIdentifier(uid: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(uid, 'utf8').digest());
+}
+
+/**
+ * What an object holds when nothing is stored: the spec's defaults Sensitive False and Extractable
+ * True (1.4 §3.48, §3.50), so never Always Sensitive nor Never Extractable (a client's Sensitive True
+ * or Extractable False at creation has always been stored with its pair), and this server's only
+ * storage, software. New objects store them all (new-object.ts); objects stored before these
+ * attributes were kept read them from here, so every object answers alike.
+ */
+const DEFAULTS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
+  ['Sensitive', false],
+  ['Always Sensitive', false],
+  ['Extractable', true],
+  ['Never Extractable', false],
+  ['Protection Storage Mask', ProtectionStorageMask.Software],
+]);
 
 /** Dates are the values Locate compares by range (a date attribute given twice); nothing else needs the range index. */
 function numericView(item: TtlvItem): number | undefined {
@@ -139,25 +163,38 @@ export class ManagedObject {
 
   /** Every attribute instance, the column attributes first. */
   allAttributes(): Attribute[] {
-    return [...this.columns(), ...this.entries.map((e) => e.toAttribute())];
+    const stored = this.entries.map((e) => e.toAttribute());
+    const unstored = [...DEFAULTS].filter(([name]) => !this.entries.some((e) => e.name === name));
+    return [...this.columns(), ...stored, ...unstored.map(([name, value]) => ({ name, index: 0, value }))];
   }
 
   private columns(): Attribute[] {
-    return [
-      { name: 'Unique Identifier', index: 0, value: this.uid },
-      { name: 'Object Type', index: 0, value: this.objectType },
-      { name: 'State', index: 0, value: this.state },
-      { name: 'Fresh', index: 0, value: this.lastGetAt === null },
-    ];
+    return [...COLUMN_ATTRIBUTES].map((name) => this.column(name));
+  }
+
+  private column(name: string): Attribute {
+    switch (name) {
+      case 'Unique Identifier':
+        return { name, index: 0, value: this.uid };
+      case 'Short Unique Identifier':
+        return { name, index: 0, value: shortUniqueIdentifier(this.uid) };
+      case 'Object Type':
+        return { name, index: 0, value: this.objectType };
+      case 'State':
+        return { name, index: 0, value: this.state };
+      default:
+        return { name: 'Fresh', index: 0, value: this.lastGetAt === null };
+    }
   }
 
   /** The instances of one attribute, by index; only these are decoded. */
   instances(name: string): Attribute[] {
-    if (COLUMN_ATTRIBUTES.has(name)) return this.columns().filter((a) => a.name === name);
-    return this.entries
+    if (COLUMN_ATTRIBUTES.has(name)) return [this.column(name)];
+    const stored = this.entries
       .filter((e) => e.name === name)
       .sort((a, b) => a.index - b.index)
       .map((e) => e.toAttribute());
+    return stored.length === 0 && DEFAULTS.has(name) ? [{ name, index: 0, value: DEFAULTS.get(name) }] : stored;
   }
 
   /** The named attributes in the order asked for (the profiles' test cases expect it), decoding nothing else; none named means all. */
@@ -170,7 +207,8 @@ export class ManagedObject {
     let best: Entry | undefined;
     for (const e of this.entries) if (e.name === name && (!best || e.index < best.index)) best = e;
     if (best) return best.value;
-    return COLUMN_ATTRIBUTES.has(name) ? this.instances(name)[0]?.value : undefined;
+    if (DEFAULTS.has(name)) return DEFAULTS.get(name);
+    return COLUMN_ATTRIBUTES.has(name) ? this.column(name).value : undefined;
   }
 
   /** Sets a single-instance attribute (index 0), replacing any value. */
@@ -191,7 +229,12 @@ export class ManagedObject {
   /** Replaces the value of one instance; false when that instance does not exist. */
   modify(name: string, index: number, value: unknown): boolean {
     const i = this.entries.findIndex((e) => e.name === name && e.index === index);
-    if (i < 0) return false;
+    if (i < 0) {
+      // A default is an instance like a stored one: modifying it stores the new value.
+      if (index !== 0 || !DEFAULTS.has(name) || this.entries.some((e) => e.name === name)) return false;
+      this.entries.push(new Entry(name, 0, undefined, { value }));
+      return true;
+    }
     this.entries[i] = new Entry(name, index, undefined, { value });
     return true;
   }

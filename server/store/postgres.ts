@@ -292,7 +292,7 @@ export class PostgresStore implements KeyStore {
    * COMMIT, so one round trip instead of four.
    */
   private async insertAlone(o: ObjectChange['object']): Promise<void> {
-    const rows = [...indexRows(o.attributes).values()];
+    const rows = [...indexRows(o).values()];
     await this.query(
       `WITH o AS (
          INSERT INTO objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
@@ -313,14 +313,14 @@ export class PostgresStore implements KeyStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq`,
         values: objectValues(o),
       });
-      await insertIndexRows(client, o.tenantId, inserted.rows[0]!.seq, [...indexRows(o.attributes).values()]);
+      await insertIndexRows(client, o.tenantId, inserted.rows[0]!.seq, [...indexRows(o).values()]);
       return;
     }
     // The row lock makes the revision check and the index diff one step: another node's change
     // to this object waits for us, then finds the revision moved and fails as a conflict.
-    const current = await client.query<{ seq: number; revision: number; attributes: string }>({
+    const current = await client.query<{ seq: number; revision: number; state: number; attributes: string }>({
       name: 'lock-object',
-      text: 'SELECT seq, revision, attributes FROM objects WHERE uid = $1 AND tenant_id = $2 FOR UPDATE',
+      text: 'SELECT seq, revision, state, attributes FROM objects WHERE uid = $1 AND tenant_id = $2 FOR UPDATE',
       values: [o.uid, o.tenantId],
     });
     const row = current.rows[0];
@@ -334,7 +334,7 @@ export class PostgresStore implements KeyStore {
        WHERE uid = $1 AND tenant_id = $2`,
       values: [o.uid, o.tenantId, o.state, o.revision, o.updatedAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion],
     });
-    const { removed, added } = indexDiff(parseAttributes(row.attributes), o.attributes);
+    const { removed, added } = indexDiff({ attributes: parseAttributes(row.attributes), state: row.state }, o);
     if (removed.length > 0) {
       await client.query(
         `DELETE FROM object_index i USING unnest($3::text[], $4::text[]) AS r(name, value)

@@ -131,8 +131,8 @@ export class SqliteStore implements KeyStore {
            wrap_kind = @wrapKind, root_key_id = @rootKeyId, root_key_version = @rootKeyVersion
          WHERE uid = @uid AND tenant_id = @tenantId AND revision = @expectedRevision`,
       ),
-      currentAttributes: db.prepare<[string, string], { seq: number; revision: number; attributes: string }>(
-        'SELECT seq, revision, attributes FROM objects WHERE uid = ? AND tenant_id = ?',
+      currentAttributes: db.prepare<[string, string], { seq: number; revision: number; state: number; attributes: string }>(
+        'SELECT seq, revision, state, attributes FROM objects WHERE uid = ? AND tenant_id = ?',
       ),
       deleteIndex: db.prepare('DELETE FROM object_index WHERE tenant_id = ? AND name = ? AND value = ? AND seq = ?'),
       insertIndex: db.prepare('INSERT INTO object_index (tenant_id, name, value, seq, num) VALUES (?, ?, ?, ?, ?)'),
@@ -359,13 +359,13 @@ export class SqliteStore implements KeyStore {
       const row = objectParams(o);
       if (change.kind === 'insert') {
         const seq = this.stmt.insertObject.run(row).lastInsertRowid;
-        for (const r of indexRows(o.attributes).values()) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, seq, r.num);
+        for (const r of indexRows(o).values()) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, seq, r.num);
         continue;
       }
       const current = this.stmt.currentAttributes.get(o.uid, o.tenantId);
       if (!current || current.revision !== change.expectedRevision) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
       this.stmt.updateObject.run({ ...row, expectedRevision: change.expectedRevision });
-      const { removed, added } = indexDiff(parseAttributes(current.attributes), o.attributes);
+      const { removed, added } = indexDiff({ attributes: parseAttributes(current.attributes), state: current.state }, o);
       for (const r of removed) this.stmt.deleteIndex.run(o.tenantId, r.name, r.key, current.seq);
       for (const r of added) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, current.seq, r.num);
     }

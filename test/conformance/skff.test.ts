@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ItemType } from '../../server/ttlv/index.js';
-import { CryptographicAlgorithm, ObjectType, Operation, RevocationReasonCode, State } from '../../server/kmip/generated/enums.js';
+import { CryptographicAlgorithm, DRBGAlgorithm, ObjectType, Operation, RevocationReasonCode, RNGAlgorithm, State } from '../../server/kmip/generated/enums.js';
 import { Tag } from '../../server/kmip/generated/tags.js';
 import { executorHarness, type ExecutorHarness } from '../support/executor.js';
 import { ANY, attr, bool, capture, dt, e, exchange, i, name14, okItem, p, ps, ref, s, t, type Captures, type Pattern } from '../support/ttlv-builder.js';
@@ -65,8 +65,22 @@ const getRaw = (c: Captures, alg: number, len: number, bytes: number) =>
   ).then(() => {
     if ((c.get('key') as Uint8Array).length !== bytes) throw new Error(`key material is ${(c.get('key') as Uint8Array).length} bytes, expected ${bytes}`);
   });
+/** The server's DRBG, as Random Number Generator records it: SP 800-90A CTR_DRBG over AES-256 (OpenSSL's default). */
+const serverRng = ps(0, [
+  p(Tag.RNGAlgorithm, ItemType.Enumeration, RNGAlgorithm.DRBG),
+  p(Tag.CryptographicAlgorithm, ItemType.Enumeration, CryptographicAlgorithm.AES),
+  p(Tag.CryptographicLength, ItemType.Integer, 256),
+  p(Tag.DRBGAlgorithm, ItemType.Enumeration, DRBGAlgorithm.CTR),
+]);
 const state = (c: Captures, value: number, names = ['State']) =>
-  exchange(h.executor, h.principal, V, [{ operation: Operation.GetAttributes, payload: [uidItem(c), ...names.map((n) => t(Tag.AttributeName, n))] }], [okItem(Operation.GetAttributes, [uid(), pattr('State', p(0, ItemType.Enumeration, value))])], c);
+  exchange(
+    h.executor,
+    h.principal,
+    V,
+    [{ operation: Operation.GetAttributes, payload: [uidItem(c), ...names.map((n) => t(Tag.AttributeName, n))] }],
+    [okItem(Operation.GetAttributes, [uid(), pattr('State', p(0, ItemType.Enumeration, value)), ...(names.includes('Random Number Generator') ? [pattr('Random Number Generator', serverRng)] : [])])],
+    c,
+  );
 
 describe('SKFF-M, KMIP 1.4', () => {
   for (const k of CASES) {
@@ -99,7 +113,7 @@ describe('SKFF-M, KMIP 1.4', () => {
       const orderedBatches = n === 9 ? 0 : n === 11 ? 2 : 3;
       let batchNumber = 0;
       await create(c, k.alg, k.len, 0x04, [attr('Name', name14(label))]);
-      // The profile also asks for Random Number Generator; a server that does not record it leaves it out.
+      // Cases 10-12 also ask for Random Number Generator: the server's own, since it made the key.
       await state(c, State.PreActive, n >= 10 ? ['State', 'Random Number Generator'] : ['State']);
       await simple(c, Operation.Activate);
       await state(c, State.Active);
@@ -131,6 +145,11 @@ describe('SKFF-M, KMIP 1.4', () => {
         'Compromise Date',
         'Revocation Reason',
         'Fresh',
+        'Random Number Generator',
+        'Sensitive',
+        'Always Sensitive',
+        'Extractable',
+        'Never Extractable',
       ];
       const list = await exchange(h.executor, h.principal, V, [{ operation: Operation.GetAttributeList, payload: [uidItem(c)] }], [okItem(Operation.GetAttributeList, [uid(), ...names.map(() => p(Tag.AttributeName, ItemType.TextString, ANY))])], c);
       const got = payloadOf(list).slice(1).map((x) => x.value as string).sort();

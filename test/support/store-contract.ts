@@ -139,6 +139,47 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.commit([{ kind: 'insert', object: named(tenant, 'k2') }]);
     });
 
+    it('releases the Names of destroyed objects: a new object may take one, and Names stay unique among the rest', async () => {
+      const nameValue = (n: string) => [1, [[0x420055, 7, n]]];
+      const named = (n: string, state = 1) => objectRecord(tenant, { state, attributes: [attr('Name', nameValue(n)), attr('x-Tag', [7, n])] });
+      const byName = async (n: string, states: number[]) =>
+        (await store.locate(tenant, { attributes: [{ name: 'Name', key: JSON.stringify(nameValue(n)), indexed: true }], states, ranges: [], offset: 0, limit: 10, withTotal: false })).uids;
+      const LIVE = [1, 2, 3, 4];
+      const DESTROYED = [5, 6];
+
+      const first = named('reused');
+      await store.commit([{ kind: 'insert', object: first }]);
+      await expect(store.commit([{ kind: 'insert', object: named('reused') }])).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      const firstDestroyed = { ...first, state: 5, revision: 2, material: null };
+      await store.commit([{ kind: 'update', object: firstDestroyed, expectedRevision: 1 }]);
+      const second = named('reused');
+      await store.commit([{ kind: 'insert', object: second }]);
+      // The destroyed object keeps its Name; among live objects the Name names one.
+      expect((await store.getObject(tenant, first.uid))!.attributes).toEqual(first.attributes);
+      expect(await byName('reused', LIVE)).toEqual([second.uid]);
+      expect(await byName('reused', DESTROYED)).toEqual([first.uid]);
+      await expect(store.commit([{ kind: 'insert', object: named('reused') }])).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      // Changing the destroyed holder does not take the Name back from the live one.
+      const firstChanged = { ...firstDestroyed, revision: 3, attributes: [...first.attributes, attr('x-New', [7, 'b'])] };
+      await store.commit([{ kind: 'update', object: firstChanged, expectedRevision: 2 }]);
+
+      // Destroyed Compromised releases it too, even reached from Compromised in one change set with the next holder.
+      await store.commit([{ kind: 'update', object: { ...second, state: 4, revision: 2 }, expectedRevision: 1 }]);
+      const third = named('reused');
+      await store.commit([
+        { kind: 'update', object: { ...second, state: 6, revision: 3, material: null }, expectedRevision: 2 },
+        { kind: 'insert', object: third },
+      ]);
+      expect(await byName('reused', LIVE)).toEqual([third.uid]);
+      expect(await byName('reused', DESTROYED)).toEqual([first.uid, second.uid]);
+      // An object that arrives destroyed (a restore) holds no Name; a live one still cannot take it.
+      const arrivedDestroyed = named('reused', 5);
+      await store.commit([{ kind: 'insert', object: arrivedDestroyed }]);
+      await expect(store.commit([{ kind: 'insert', object: named('reused') }])).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      // Another tenant's Names are its own.
+      await store.commit([{ kind: 'insert', object: objectRecord(other, { attributes: [attr('Name', nameValue('reused'))] }) }]);
+    });
+
     it('locates by attribute equality, state, type, date range, with offset, limit and total, in creation order', async () => {
       const make = (i: number, tag: string, state: number) =>
         objectRecord(tenant, {

@@ -88,3 +88,17 @@ export const X509CertificateIssuerSchema = struct('X.509 Certificate Issuer', {
 });
 
 export const UsageMaskCodec = mask('CryptographicUsageMask');
+export const ProtectionStorageMaskCodec = mask('ProtectionStorageMask');
+
+/** RNG Parameters (1.3+): the value of the Random Number Generator attribute. */
+export const RNGParametersSchema = struct('RNG Parameters', {
+  rngAlgorithm: req(Tag.RNGAlgorithm, enumeration('RNGAlgorithm')),
+  cryptographicAlgorithm: opt(Tag.CryptographicAlgorithm, enumeration('CryptographicAlgorithm')),
+  cryptographicLength: opt(Tag.CryptographicLength, integer),
+  hashingAlgorithm: opt(Tag.HashingAlgorithm, enumeration('HashingAlgorithm')),
+  drbgAlgorithm: opt(Tag.DRBGAlgorithm, enumeration('DRBGAlgorithm')),
+  recommendedCurve: opt(Tag.RecommendedCurve, enumeration('RecommendedCurve')),
+  fips186Variation: opt(Tag.FIPS186Variation, enumeration('FIPS186Variation')),
+  predictionResistance: opt(Tag.PredictionResistance, boolean),
+});
+export type RNGParametersValue = InferStruct<typeof RNGParametersSchema>;

@@ -7,7 +7,7 @@ import { ItemType, type TtlvItem } from '../../ttlv/index.js';
 import { invalidField, KmipError } from '../errors.js';
 import { ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
-import { boolean, dateTime, enumeration, integer, interval, many, opt, raw, req, struct, text, type CodecContext, type ValueCodec } from '../schema.js';
+import { boolean, bytes, dateTime, enumeration, integer, interval, many, opt, raw, req, struct, text, type CodecContext, type ValueCodec } from '../schema.js';
 import { inRange, type KmipVersion } from '../version.js';
 import {
   AlternativeNameSchema,
@@ -18,7 +18,9 @@ import {
   KeyValueLocationSchema,
   LinkSchema,
   NameSchema,
+  ProtectionStorageMaskCodec,
   RevocationReasonSchema,
+  RNGParametersSchema,
   UsageLimitsSchema,
   UsageMaskCodec,
   X509CertificateIdentifierSchema,
@@ -115,6 +117,7 @@ const CERTIFICATE_NAME_FIELDS = [
 
 export const ATTRIBUTES: readonly AttributeDef[] = [
   def('Unique Identifier', Tag.UniqueIdentifier, asUnknown(text), server),
+  def('Short Unique Identifier', Tag.ShortUniqueIdentifier, asUnknown(bytes), server, 20),
   def('Name', Tag.Name, asUnknown(NameSchema), clientMulti),
   def('Object Type', Tag.ObjectType, asUnknown(enumeration('ObjectType')), server),
   def('Cryptographic Algorithm', Tag.CryptographicAlgorithm, asUnknown(enumeration('CryptographicAlgorithm')), setOnce),
@@ -160,6 +163,10 @@ export const ATTRIBUTES: readonly AttributeDef[] = [
   def('Always Sensitive', Tag.AlwaysSensitive, asUnknown(boolean), server, 14),
   def('Extractable', Tag.Extractable, asUnknown(boolean), { ...setOnce, clientModifies: true }, 14),
   def('Never Extractable', Tag.NeverExtractable, asUnknown(boolean), server, 14),
+  def('Random Number Generator', Tag.RandomNumberGenerator, asUnknown(RNGParametersSchema), server, 13),
+  // 2.x names the stored form of a key as an attribute; 1.x shows it only inside Key Blocks and Digests.
+  def('Key Format Type', Tag.KeyFormatType, asUnknown(enumeration('KeyFormatType')), server, 20),
+  def('Protection Storage Mask', Tag.ProtectionStorageMask, asUnknown(ProtectionStorageMaskCodec), server, 20),
   ...CERTIFICATE_NAME_FIELDS.flatMap(([label, key]) => [
     def(`Certificate Subject ${label}`, Tag[`CertificateSubject${key}`], asUnknown(text), server, 20),
     def(`Certificate Issuer ${label}`, Tag[`CertificateIssuer${key}`], asUnknown(text), server, 20),

@@ -96,6 +96,7 @@ function symmetricKey(item: TtlvItem, attributes: readonly Attribute[]): Registr
     }
     derived.push(digest(key, KeyFormatType.Raw));
   }
+  derived.push(attr('Key Format Type', keyBlock.keyFormatType));
   return { object: item, derived };
 }
 
@@ -122,6 +123,7 @@ function asymmetricKey(objectType: number, item: TtlvItem, attributes: readonly 
   }
   const bytes = materialBytes(keyBlock);
   if (bytes) derived.push(digest(bytes, keyBlock.keyFormatType));
+  derived.push(attr('Key Format Type', keyBlock.keyFormatType));
   return { object: item, derived };
 }
 
@@ -131,7 +133,7 @@ function secretData(item: TtlvItem): Registration {
     throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'secret data is registered in Raw or Opaque form');
   }
   const bytes = materialBytes(keyBlock);
-  return { object: item, derived: bytes ? [digest(bytes, keyBlock.keyFormatType)] : [] };
+  return { object: item, derived: [...(bytes ? [digest(bytes, keyBlock.keyFormatType)] : []), attr('Key Format Type', keyBlock.keyFormatType)] };
 }
 
 function opaqueObject(item: TtlvItem): Registration {

@@ -35,8 +35,18 @@ export async function loadObject(ctx: OperationContext, uid: string, forUpdate =
   return ManagedObject.fromRecord(record, ctx.deps.now());
 }
 
+/**
+ * Always Sensitive and Never Extractable say the object has been Sensitive, or not Extractable,
+ * all its life (1.4 §3.49, §3.51): the first change that ends that turns them false for good.
+ */
+function keepSensitivityHistory(obj: ManagedObject): void {
+  if (obj.first('Always Sensitive') === true && obj.first('Sensitive') !== true) obj.set('Always Sensitive', false);
+  if (obj.first('Never Extractable') === true && obj.first('Extractable') !== false) obj.set('Never Extractable', false);
+}
+
 /** Queues a changed (or new) object for this item's commit, stamping Last Change Date. */
 export function saveObject(ctx: OperationContext, obj: ManagedObject, isNew = false): void {
+  keepSensitivityHistory(obj);
   obj.set('Last Change Date', nowSeconds(ctx));
   const record = obj.toRecord(ctx.deps.now());
   if (isNew) ctx.session.insert(record);

@@ -1,16 +1,17 @@
 import { invalidField } from '../errors.js';
-import { CryptographicUsageMask, LinkType, ObjectType, Operation } from '../generated/enums.js';
+import { CryptographicUsageMask, LinkType, ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import type { ManagedObject } from '../managed-object.js';
 import { AttributesV2Codec, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
 import { defaultFormat, generateAsymmetricKeyPair, writeKey } from '../objects/asymmetric-key.js';
 import { sealObject } from '../objects/material.js';
 import { register as registration } from '../objects/registration.js';
+import { serverRngAttribute } from '../objects/rng-attribute.js';
 import { opt, req, struct, text } from '../schema.js';
 import type { OperationContext } from '../context.js';
 import { clientAttributes, type TemplateAttributeV1 } from './common.js';
 import type { TtlvItem } from '../../ttlv/index.js';
-import { newObject } from './new-object.js';
+import { newObject, protectionStorage } from './new-object.js';
 import { defineOperation } from './types.js';
 
 /** The attribute fields of a key pair request, the same in Create Key Pair and ReKey Key Pair. */
@@ -47,6 +48,17 @@ interface KeyPairRequest {
   readonly commonAttributes?: readonly TtlvItem[] | undefined;
   readonly privateKeyAttributes?: readonly TtlvItem[] | undefined;
   readonly publicKeyAttributes?: readonly TtlvItem[] | undefined;
+  readonly commonProtectionStorageMasks?: readonly TtlvItem[] | undefined;
+  readonly privateProtectionStorageMasks?: readonly TtlvItem[] | undefined;
+  readonly publicProtectionStorageMasks?: readonly TtlvItem[] | undefined;
+}
+
+/** Each half's Protection Storage Mask: from its own masks, else the common ones (2.x). */
+export function keyPairStorage(ctx: OperationContext, req: KeyPairRequest): { private: number; public: number } {
+  return {
+    private: protectionStorage(ctx, req.privateProtectionStorageMasks ?? req.commonProtectionStorageMasks, ResultReason.PrivateProtectionStorageUnavailable),
+    public: protectionStorage(ctx, req.publicProtectionStorageMasks ?? req.commonProtectionStorageMasks, ResultReason.PublicProtectionStorageUnavailable),
+  };
 }
 
 /** The request's common attributes, and each half's: the common ones overridden by the half's own. */
@@ -70,6 +82,7 @@ export async function buildKeyPair(
   privateAttributes: readonly Attribute[],
   publicAttributes: readonly Attribute[],
   extraLinks: { private?: Attribute[]; public?: Attribute[] } = {},
+  storage?: { private: number; public: number },
 ): Promise<{ privateKey: ManagedObject; publicKey: ManagedObject }> {
   const algorithm = single(privateAttributes, 'Cryptographic Algorithm') ?? single(publicAttributes, 'Cryptographic Algorithm');
   if (typeof algorithm !== 'number') throw invalidField('Cryptographic Algorithm is required');
@@ -81,9 +94,16 @@ export async function buildKeyPair(
   const link = (type: number, uid: string): Attribute => ({ name: 'Link', index: 0, value: { linkType: type, linkedObjectIdentifier: uid } });
 
   const half = async (objectType: number, uid: string, attributes: readonly Attribute[], otherLink: Attribute, defaultUsage: number, extra: Attribute[]) => {
-    const item = writeKey(objectType === ObjectType.PrivateKey ? pair.privateKey : pair.publicKey, objectType, defaultFormat(objectType, algorithm), algorithm);
+    const isPrivate = objectType === ObjectType.PrivateKey;
+    const item = writeKey(isPrivate ? pair.privateKey : pair.publicKey, objectType, defaultFormat(objectType, algorithm), algorithm);
     const { derived } = registration(objectType, item, []);
-    const obj = newObject(ctx, { objectType, uid, clientAttributes: attributes, derived: [...derived.filter((d) => d.name !== 'Cryptographic Algorithm'), { name: 'Cryptographic Algorithm', index: 0, value: algorithm }] });
+    const obj = newObject(ctx, {
+      objectType,
+      uid,
+      clientAttributes: attributes,
+      derived: [...derived.filter((d) => d.name !== 'Cryptographic Algorithm'), { name: 'Cryptographic Algorithm', index: 0, value: algorithm }, serverRngAttribute()],
+      ...(storage ? { protectionStorageMask: isPrivate ? storage.private : storage.public } : {}),
+    });
     obj.add(otherLink.name, otherLink.value);
     for (const a of extra) obj.add(a.name, a.value);
     if (obj.first('Cryptographic Usage Mask') === undefined) obj.set('Cryptographic Usage Mask', defaultUsage);
@@ -110,7 +130,7 @@ export const createKeyPair = defineOperation({
   async handle(ctx, req) {
     const attributes = keyPairAttributes(ctx, req);
     if (attributes.common.some((a) => a.name === 'Name')) throw invalidField('a Name in the common attributes would name both keys alike; give each key its own');
-    const pair = await buildKeyPair(ctx, attributes.privateKey, attributes.publicKey);
+    const pair = await buildKeyPair(ctx, attributes.privateKey, attributes.publicKey, {}, keyPairStorage(ctx, req));
     insertKeyPair(ctx, pair);
     const { privateKey, publicKey } = pair;
     ctx.auditObjectId = privateKey.uid;

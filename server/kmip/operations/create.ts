@@ -1,12 +1,13 @@
 import { invalidField, KmipError } from '../errors.js';
-import { CryptographicUsageMask, ObjectType, Operation, ResultReason } from '../generated/enums.js';
+import { CryptographicUsageMask, KeyFormatType, ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { AttributesV2Codec, TemplateAttributeSchema } from '../model/attributes.js';
 import { enumeration, opt, req, struct, text } from '../schema.js';
 import { generateSymmetricKey, rawSymmetricKeyObject, sha256Digest } from '../objects/symmetric-key.js';
 import { sealObject } from '../objects/material.js';
+import { serverRngAttribute } from '../objects/rng-attribute.js';
 import { clientAttributes } from './common.js';
-import { newObject } from './new-object.js';
+import { newObject, protectionStorage } from './new-object.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Create Request Payload', {
@@ -39,9 +40,15 @@ export const create = defineOperation({
     const length = single('Cryptographic Length');
     if (typeof algorithm !== 'number') throw invalidField('Cryptographic Algorithm is required');
     if (typeof length !== 'number') throw invalidField('Cryptographic Length is required');
+    const protectionStorageMask = protectionStorage(ctx, req.protectionStorageMasks);
 
     const material = generateSymmetricKey(algorithm, length);
-    const obj = newObject(ctx, { objectType: ObjectType.SymmetricKey, clientAttributes: attributes, derived: [{ name: 'Digest', index: 0, value: sha256Digest(material) }] });
+    const obj = newObject(ctx, {
+      objectType: ObjectType.SymmetricKey,
+      clientAttributes: attributes,
+      derived: [{ name: 'Digest', index: 0, value: sha256Digest(material) }, { name: 'Key Format Type', index: 0, value: KeyFormatType.Raw }, serverRngAttribute()],
+      protectionStorageMask,
+    });
     const uid = obj.uid;
     ctx.auditObjectId = uid;
     if (single('Cryptographic Usage Mask') === undefined) obj.set('Cryptographic Usage Mask', DEFAULT_USAGE);

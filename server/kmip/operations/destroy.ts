@@ -6,7 +6,8 @@ import { UidRequest, UidResponse } from './uid-payload.js';
 
 /**
  * Destroys the material and keeps the metadata (Get Attributes still answers). An Active object is
- * refused: it must be revoked first (transitions 2, 7, 9).
+ * refused: it must be revoked first (transitions 2, 7, 9). Its Names stay on it but are released:
+ * a new object may take them (the store's rule, server/store/index-rows.ts).
  */
 export const destroy = defineOperation({
   operation: Operation.Destroy,

@@ -1,7 +1,7 @@
 import type { AttributeFilter, RangeFilter } from '../../store/store.js';
 import type { OperationContext } from '../context.js';
-import { invalidField } from '../errors.js';
-import { Operation, State, StorageStatusMask } from '../generated/enums.js';
+import { invalidField, KmipError } from '../errors.js';
+import { Operation, ResultReason, State, StorageStatusMask } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { encodeAttributeValue, ManagedObject } from '../managed-object.js';
 import { attributeDef, attributeFromV1, attributeFromV2, AttributesV2Codec, AttributeV1Schema, type Attribute } from '../model/attributes.js';
@@ -49,6 +49,9 @@ function criteria(attrs: readonly Attribute[]): Criteria {
       // A column (never served yet), not a stored attribute: the store compares it.
       if (instances.length > 1) throw invalidField('Fresh may be given once');
       out.fresh = instances[0]!.value as boolean;
+    } else if (name === 'Short Unique Identifier') {
+      // A hash of the Unique Identifier, computed when read (managed-object.ts): nothing the store could search.
+      throw new KmipError(ResultReason.FeatureNotSupported, 'Locate by Short Unique Identifier is not supported; give the Unique Identifier');
     } else if (name === 'Unique Identifier') {
       if (instances.length > 1) throw invalidField('Unique Identifier may be given once');
       out.uid = instances[0]!.value as string;

@@ -6,7 +6,7 @@ import { sealObject } from '../objects/material.js';
 import { register as registration } from '../objects/registration.js';
 import { enumeration, opt, raw, req, struct, text } from '../schema.js';
 import { clientAttributes } from './common.js';
-import { newObject } from './new-object.js';
+import { newObject, protectionStorage } from './new-object.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Register Request Payload', {
@@ -26,7 +26,7 @@ const Request = struct('Register Request Payload', {
 const Response = struct('Register Response Payload', { uniqueIdentifier: req(Tag.UniqueIdentifier, text) });
 
 /** Server-set attributes a client may restate on Register when they agree with the object. */
-const RESTATABLE = new Set(['Certificate Type', 'Certificate Length', 'Fresh']);
+const RESTATABLE = new Set(['Certificate Type', 'Certificate Length', 'Key Format Type', 'Fresh']);
 
 export const register = defineOperation({
   operation: Operation.Register,
@@ -36,13 +36,15 @@ export const register = defineOperation({
   async handle(ctx, req) {
     const item = req.certificate ?? req.symmetricKey ?? req.privateKey ?? req.publicKey ?? req.splitKey ?? req.template ?? req.secretData ?? req.opaqueObject;
     const stated = clientAttributes(ctx, req.templateAttribute, req.attributes, RESTATABLE);
+    const protectionStorageMask = protectionStorage(ctx, req.protectionStorageMasks);
     const { object, derived } = registration(req.objectType, item, stated);
     for (const a of stated.filter((s) => RESTATABLE.has(s.name))) {
       // Fresh=true is what a new object is anyway; anything else must match what the object shows.
       const agrees = a.name === 'Fresh' ? a.value === true : derived.some((d) => d.name === a.name && d.value === a.value);
       if (!agrees) throw invalidField(`${a.name} does not agree with the registered object`);
     }
-    const obj = newObject(ctx, { objectType: req.objectType, clientAttributes: stated.filter((s) => !RESTATABLE.has(s.name)), derived });
+    // No Random Number Generator: the server did not make what a client registers.
+    const obj = newObject(ctx, { objectType: req.objectType, clientAttributes: stated.filter((s) => !RESTATABLE.has(s.name)), derived, protectionStorageMask });
     ctx.auditObjectId = obj.uid;
     obj.material = await sealObject(ctx, obj.uid, object);
     ctx.session.insert(obj.toRecord(ctx.deps.now()));

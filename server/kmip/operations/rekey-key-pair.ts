@@ -4,7 +4,7 @@ import { Tag } from '../generated/tags.js';
 import type { LinkValue } from '../model/attribute-values.js';
 import { interval, opt, struct, text } from '../schema.js';
 import { loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
-import { buildKeyPair, insertKeyPair, KEY_PAIR_ATTRIBUTE_FIELDS, KEY_PAIR_RESPONSE_FIELDS, keyPairAttributes, merged } from './create-key-pair.js';
+import { buildKeyPair, insertKeyPair, KEY_PAIR_ATTRIBUTE_FIELDS, KEY_PAIR_RESPONSE_FIELDS, keyPairAttributes, keyPairStorage, merged } from './create-key-pair.js';
 import { inheritedAttributes, link, requireReplaceable, retire } from './rekey-rules.js';
 import { defineOperation } from './types.js';
 
@@ -31,12 +31,14 @@ export const rekeyKeyPair = defineOperation({
     if (!publicLink) throw invalidField('the private key has no Public Key Link to its public half');
     const oldPublic = await loadObject(ctx, publicLink.linkedObjectIdentifier, true);
     const requested = keyPairAttributes(ctx, req);
+    const storage = keyPairStorage(ctx, req);
     const now = nowSeconds(ctx);
     const pair = await buildKeyPair(
       ctx,
       merged(inheritedAttributes(oldPrivate, now, req.offset), requested.privateKey),
       merged(inheritedAttributes(oldPublic, now, req.offset), requested.publicKey),
       { private: [link(LinkType.ReplacedObjectLink, oldPrivate.uid)], public: [link(LinkType.ReplacedObjectLink, oldPublic.uid)] },
+      storage,
     );
     const { privateKey, publicKey } = pair;
     // Names move to the new halves: the old ones give them up first (the store keeps Names unique).

@@ -1,12 +1,13 @@
 import { KmipError } from '../errors.js';
-import { LinkType, ObjectType, Operation, ResultReason } from '../generated/enums.js';
+import { KeyFormatType, LinkType, ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { AttributesV2Codec, TemplateAttributeSchema } from '../model/attributes.js';
 import { sealObject } from '../objects/material.js';
+import { serverRngAttribute } from '../objects/rng-attribute.js';
 import { generateSymmetricKey, rawSymmetricKeyObject, sha256Digest } from '../objects/symmetric-key.js';
 import { interval, opt, req, struct, text } from '../schema.js';
 import { clientAttributes, loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
-import { newObject } from './new-object.js';
+import { newObject, protectionStorage } from './new-object.js';
 import { inheritedAttributes, link, requireReplaceable, retire } from './rekey-rules.js';
 import { defineOperation } from './types.js';
 
@@ -35,11 +36,18 @@ export const rekey = defineOperation({
     const own = clientAttributes(ctx, req.templateAttribute, req.attributes);
     const ownNames = new Set(own.map((a) => a.name));
     const inherited = inheritedAttributes(old, nowSeconds(ctx), req.offset).filter((a) => !ownNames.has(a.name));
+    const protectionStorageMask = protectionStorage(ctx, req.protectionStorageMasks);
     const material = generateSymmetricKey(algorithm, length);
     const replacement = newObject(ctx, {
       objectType: ObjectType.SymmetricKey,
       clientAttributes: [...inherited, ...own],
-      derived: [{ name: 'Digest', index: 0, value: sha256Digest(material) }, link(LinkType.ReplacedObjectLink, oldUid)],
+      derived: [
+        { name: 'Digest', index: 0, value: sha256Digest(material) },
+        { name: 'Key Format Type', index: 0, value: KeyFormatType.Raw },
+        serverRngAttribute(),
+        link(LinkType.ReplacedObjectLink, oldUid),
+      ],
+      protectionStorageMask,
     });
     try {
       replacement.material = await sealObject(ctx, replacement.uid, rawSymmetricKeyObject(material, algorithm, length));

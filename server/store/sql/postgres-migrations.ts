@@ -48,4 +48,16 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       CREATE UNIQUE INDEX object_index_unique_name ON object_index(tenant_id, value) WHERE name = 'Name';
     `,
   },
+  {
+    // Destroying an object releases its Names (index-rows.ts): uniqueness moves from the 'Name' rows
+    // to 'Name/live' rows that only objects not Destroyed (5) or Destroyed Compromised (6) have.
+    version: 2,
+    sql: `
+      DROP INDEX object_index_unique_name;
+      INSERT INTO object_index (tenant_id, name, value, seq, num)
+        SELECT i.tenant_id, 'Name/live', i.value, i.seq, NULL FROM object_index i JOIN objects o ON o.seq = i.seq
+        WHERE i.name = 'Name' AND o.state NOT IN (5, 6);
+      CREATE UNIQUE INDEX object_index_unique_live_name ON object_index(tenant_id, value) WHERE name = 'Name/live';
+    `,
+  },
 ];
