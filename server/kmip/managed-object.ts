@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ItemType, type TtlvItem } from '../ttlv/index.js';
 import type { ObjectRecord, StoredAttribute, WrappedMaterial } from '../store/store.js';
-import { ProtectionStorageMask, State } from './generated/enums.js';
+import { ObjectType, ProtectionStorageMask, State } from './generated/enums.js';
 import { Tag } from './generated/tags.js';
 import { attributeDef, isCustomName, type Attribute } from './model/attributes.js';
 import { jsonToTtlv, ttlvToJson, type TtlvJson } from './model/ttlv-json.js';
@@ -43,6 +43,17 @@ const DEFAULTS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
   ['Never Extractable', false],
   ['Protection Storage Mask', ProtectionStorageMask.Software],
 ]);
+
+/** How long a client may use an object before asking again (Obtain Lease, Check, the Lease Time attribute). */
+export const LEASE_SECONDS = 3600;
+
+/**
+ * Lease Time (1.x §3.15, 2.x §4.22) is the server's to set on cryptographic objects: every one has
+ * the lease this server grants, nothing stored. The profiles' test cases read it back from objects
+ * never activated as well as from Active, Deactivated and Destroyed ones; an Opaque Object is not a
+ * cryptographic object and has none.
+ */
+const LEASE_TIME = 'Lease Time';
 
 /** Dates are the values Locate compares by range (a date attribute given twice); nothing else needs the range index. */
 function numericView(item: TtlvItem): number | undefined {
@@ -165,7 +176,14 @@ export class ManagedObject {
   allAttributes(): Attribute[] {
     const stored = this.entries.map((e) => e.toAttribute());
     const unstored = [...DEFAULTS].filter(([name]) => !this.entries.some((e) => e.name === name));
-    return [...this.columns(), ...stored, ...unstored.map(([name, value]) => ({ name, index: 0, value }))];
+    const lease = this.leaseTime();
+    return [...this.columns(), ...stored, ...unstored.map(([name, value]) => ({ name, index: 0, value })), ...(lease ? [lease] : [])];
+  }
+
+  /** The derived Lease Time of a cryptographic object without a stored one. */
+  private leaseTime(): Attribute | undefined {
+    if (this.objectType === ObjectType.OpaqueObject || this.entries.some((e) => e.name === LEASE_TIME)) return undefined;
+    return { name: LEASE_TIME, index: 0, value: LEASE_SECONDS };
   }
 
   private columns(): Attribute[] {
@@ -194,7 +212,10 @@ export class ManagedObject {
       .filter((e) => e.name === name)
       .sort((a, b) => a.index - b.index)
       .map((e) => e.toAttribute());
-    return stored.length === 0 && DEFAULTS.has(name) ? [{ name, index: 0, value: DEFAULTS.get(name) }] : stored;
+    if (stored.length > 0) return stored;
+    if (DEFAULTS.has(name)) return [{ name, index: 0, value: DEFAULTS.get(name) }];
+    const lease = name === LEASE_TIME ? this.leaseTime() : undefined;
+    return lease ? [lease] : [];
   }
 
   /** The named attributes in the order asked for (the profiles' test cases expect it), decoding nothing else; none named means all. */
@@ -208,6 +229,7 @@ export class ManagedObject {
     for (const e of this.entries) if (e.name === name && (!best || e.index < best.index)) best = e;
     if (best) return best.value;
     if (DEFAULTS.has(name)) return DEFAULTS.get(name);
+    if (name === LEASE_TIME) return this.leaseTime()?.value;
     return COLUMN_ATTRIBUTES.has(name) ? this.column(name).value : undefined;
   }
 

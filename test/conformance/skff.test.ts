@@ -141,6 +141,8 @@ describe('SKFF-M, KMIP 1.4', () => {
         'Original Creation Date',
         'Last Change Date',
         'Activation Date',
+        // The server's lease, set at activation (1.4 §3.15).
+        'Lease Time',
         'Compromise Occurrence Date',
         'Compromise Date',
         'Revocation Reason',

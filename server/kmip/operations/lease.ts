@@ -2,11 +2,11 @@ import { Operation, State } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { dateTime, interval, opt, req, struct, text } from '../schema.js';
 import { wrongLifecycleState } from '../errors.js';
+import { LEASE_SECONDS } from '../managed-object.js';
 import { loadObject, resolveUid } from './common.js';
 import { defineOperation } from './types.js';
 
-/** How long a client may use an object before asking again (Obtain Lease, Check). */
-export const LEASE_SECONDS = 3600;
+export { LEASE_SECONDS } from '../managed-object.js';
 
 const Request = struct('Obtain Lease Request Payload', { uniqueIdentifier: opt(Tag.UniqueIdentifier, text) });
 const Response = struct('Obtain Lease Response Payload', {

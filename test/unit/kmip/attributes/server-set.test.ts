@@ -102,7 +102,7 @@ const value1x = (m: Map<string, TtlvItem[]>, name: string) => {
 };
 
 describe('what each version sees of a key the server made', () => {
-  it('KMIP 1.1 (vCenter): exactly the attributes it saw before, none of the later ones', async () => {
+  it('KMIP 1.1 (vCenter): the attributes it saw before and the server-set Lease Time of 1.0, none of the later ones', async () => {
     const uid = await create1x(11);
     expect(await attributeList(uid, 11)).toEqual([
       'Unique Identifier',
@@ -115,6 +115,8 @@ describe('what each version sees of a key the server made', () => {
       'Initial Date',
       'Last Change Date',
       'Cryptographic Usage Mask',
+      // KMIP 1.0 §3.15: the server's lease, on every cryptographic object (the lease Obtain Lease grants).
+      'Lease Time',
     ]);
     const all = await attributes1x(uid, 11);
     for (const name of [...NEW_1X, ...NEW_2X]) expect(all.has(name), name).toBe(false);
