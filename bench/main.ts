@@ -12,7 +12,7 @@ import { parseArgsMessage } from '../server/util/parse-args-message.js';
 import { runCodecBench } from './codec.js';
 import { runLoad, type LoadStats } from './load/run.js';
 import type { ScenarioSpec } from './load/scenarios.js';
-import { getEach, populate } from './populate.js';
+import { encryptionKey, getEach, populate } from './populate.js';
 import { renderSvg, renderTable, type ScenarioReport } from './report.js';
 import { freePort } from '../test/support/free-port.js';
 import { startOursWithKeyProtect } from './keyprotect-target.js';
@@ -22,7 +22,7 @@ import { formatRate, median, table } from './stats.js';
 const BARE_TLS_LABEL = 'reference: Node TLS alone';
 // Locate (100,000 objects) runs before the connection storms, so its memory is its own: glibc keeps
 // what thousands of short TLS connections allocated, in our server and in Node's TLS alone alike.
-const LOAD_SCENARIOS = ['create', 'get', 'mix', 'locate', 'handshake', 'handshake-resumed'] as const;
+const LOAD_SCENARIOS = ['create', 'get', 'mix', 'encrypt', 'locate', 'handshake', 'handshake-resumed'] as const;
 type LoadScenario = (typeof LOAD_SCENARIOS)[number];
 
 const USAGE = `usage: npm run bench -- [options]
@@ -149,7 +149,7 @@ if (!values['no-keyprotect']) {
   });
 }
 
-function spec(scenario: LoadScenario, getUids: string[], names: string[]): ScenarioSpec {
+function spec(scenario: LoadScenario, getUids: string[], names: string[], encryptUid: string): ScenarioSpec {
   switch (scenario) {
     case 'create':
       return { kind: 'create' };
@@ -157,6 +157,8 @@ function spec(scenario: LoadScenario, getUids: string[], names: string[]): Scena
       return { kind: 'get', uids: getUids };
     case 'mix':
       return { kind: 'mix' };
+    case 'encrypt':
+      return { kind: 'encrypt', uid: encryptUid };
     case 'handshake':
       return { kind: 'handshake', resume: false, maxVersion: 'TLSv1.2' };
     case 'handshake-resumed':
@@ -176,6 +178,7 @@ async function measureTarget(target: Target, scenarios: readonly LoadScenario[])
   try {
     const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
     if (getUids.length) await getEach(server, getUids);
+    const encryptUid = scenarios.includes('encrypt') ? await encryptionKey(server) : '';
     for (const scenario of scenarios) {
       let names: string[] = [];
       let note: string | undefined = target.note;
@@ -192,7 +195,7 @@ async function measureTarget(target: Target, scenarios: readonly LoadScenario[])
         const sampler = setInterval(() => (scenarioRss = Math.max(scenarioRss, server.rssBytes())), 250);
         let stats: LoadStats;
         try {
-          stats = await runLoad(server, { scenario: spec(scenario, getUids, names), connections: target.connections ?? connections, workers, seconds });
+          stats = await runLoad(server, { scenario: spec(scenario, getUids, names, encryptUid), connections: target.connections ?? connections, workers, seconds });
         } finally {
           clearInterval(sampler);
         }

@@ -58,3 +58,18 @@ export async function populate(server: ServerUnderTest, count: number, prefix: s
   await Promise.all(Array.from({ length: options.connections }, (_, slot) => worker(slot)));
   return uids;
 }
+
+/** One Active AES-256 key that may encrypt, for the encrypt scenario. */
+export async function encryptionKey(server: ServerUnderTest): Promise<string> {
+  const connection = await openExchange(server, 0);
+  try {
+    const created = readResponse(await connection.exchange(requests.create('bench-encrypt')));
+    const uid = created.uids[0];
+    if (!uid || !allSucceeded(created.statuses)) throw new Error(`could not create the encryption key: statuses ${created.statuses.join(',')}`);
+    const activated = readResponse(await connection.exchange(requests.activate(uid)));
+    if (!allSucceeded(activated.statuses)) throw new Error(`could not activate the encryption key: statuses ${activated.statuses.join(',')}`);
+    return uid;
+  } finally {
+    connection.close();
+  }
+}

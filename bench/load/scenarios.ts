@@ -1,6 +1,6 @@
 /** What a load worker sends: requests encoded once up front where the request does not depend on an answer. */
 import { decodeTtlv, encodeTtlv, ItemType, type StructureItem, type TtlvItem } from '../../server/ttlv/index.js';
-import { CryptographicAlgorithm, ObjectType, Operation, ResultStatus } from '../../server/kmip/generated/enums.js';
+import { BlockCipherMode, CryptographicAlgorithm, ObjectType, Operation, ResultStatus } from '../../server/kmip/generated/enums.js';
 import { Tag } from '../../server/kmip/generated/tags.js';
 import { RequestMessageSchema } from '../../server/kmip/model/messages.js';
 
@@ -9,9 +9,14 @@ export type ScenarioSpec =
   | { readonly kind: 'get'; readonly uids: readonly string[] }
   | { readonly kind: 'locate'; readonly names: readonly string[] }
   | { readonly kind: 'mix' }
+  /** Encrypt of ENCRYPT_BYTES with the AES-256 key `uid` (Active, usage Encrypt), GCM, the server choosing the IV. */
+  | { readonly kind: 'encrypt'; readonly uid: string }
   | { readonly kind: 'handshake'; readonly resume: boolean; readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' };
 
 const VERSION = 11; // what vCenter speaks
+/** Encrypt is KMIP 1.2 and later. */
+const CRYPTO_VERSION = 12;
+export const ENCRYPT_BYTES = 4096;
 
 const payload = (...children: TtlvItem[]): TtlvItem => ({ tag: Tag.RequestPayload, type: ItemType.Structure, value: children });
 const text = (tag: number, value: string): TtlvItem => ({ tag, type: ItemType.TextString, value });
@@ -21,19 +26,19 @@ const attribute = (name: string, value: TtlvItem): TtlvItem => ({
   value: [text(Tag.AttributeName, name), { ...value, tag: Tag.AttributeValue }],
 });
 
-export function request(items: ReadonlyArray<{ operation: number; payload: TtlvItem }>): Uint8Array {
+export function request(items: ReadonlyArray<{ operation: number; payload: TtlvItem }>, version: 11 | 12 = VERSION): Uint8Array {
   return encodeTtlv(
     RequestMessageSchema.encode(
       Tag.RequestMessage,
       {
-        header: { protocolVersion: { major: 1, minor: 1 }, attestationTypes: [], batchCount: items.length },
+        header: { protocolVersion: { major: 1, minor: version - 10 }, attestationTypes: [], batchCount: items.length },
         batchItems: items.map((i, n) => ({
           operation: i.operation,
           requestPayload: i.payload,
           ...(items.length > 1 ? { uniqueBatchItemId: new Uint8Array([0x51, 0x4c, 0x4b, 0x43, n + 1, 0, 0, 0]) } : {}),
         })),
       },
-      { version: VERSION },
+      { version },
     ),
   );
 }
@@ -77,6 +82,30 @@ export const requests = {
       ].map(([n, v]) => ({ operation: Operation.AddAttribute, payload: payload(text(Tag.UniqueIdentifier, uid), attribute(n!, text(0x420000, v!))) })),
     ),
   activate: (uid: string) => request([{ operation: Operation.Activate, payload: payload(text(Tag.UniqueIdentifier, uid)) }]),
+  /** AES-GCM with a 16-byte tag and no IV: the server makes one and returns it with the tag. */
+  encrypt: (uid: string, data: Uint8Array) =>
+    request(
+      [
+        {
+          operation: Operation.Encrypt,
+          payload: payload(
+            text(Tag.UniqueIdentifier, uid),
+            {
+              tag: Tag.CryptographicParameters,
+              type: ItemType.Structure,
+              value: [
+                { tag: Tag.BlockCipherMode, type: ItemType.Enumeration, value: BlockCipherMode.GCM },
+                // PyKMIP's server needs the algorithm named here; ours would take it from the key.
+                { tag: Tag.CryptographicAlgorithm, type: ItemType.Enumeration, value: CryptographicAlgorithm.AES },
+                { tag: Tag.TagLength, type: ItemType.Integer, value: 16 },
+              ],
+            },
+            { tag: Tag.Data, type: ItemType.ByteString, value: data },
+          ),
+        },
+      ],
+      CRYPTO_VERSION,
+    ),
   locateByName: (name: string) =>
     request([
       {

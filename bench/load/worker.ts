@@ -3,11 +3,12 @@
  * the handshake scenarios), each sending one request at a time, latencies in an HDR histogram.
  * Loops stop at the deadline or after `maxOps`, whichever comes first. Traffic goes only to 127.0.0.1.
  */
+import { randomBytes } from 'node:crypto';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { FrameReader } from '../../server/ttlv/index.js';
-import { allSucceeded, readResponse, requests, type ScenarioSpec } from './scenarios.js';
+import { allSucceeded, ENCRYPT_BYTES, readResponse, requests, type ScenarioSpec } from './scenarios.js';
 
 export interface WorkerJob {
   readonly ports: readonly number[];
@@ -111,6 +112,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
     discover: requests.discover(),
     gets: spec.kind === 'get' ? spec.uids.map(requests.get) : [],
     locates: spec.kind === 'locate' ? spec.names.map(requests.locateByName) : [],
+    encrypt: spec.kind === 'encrypt' ? requests.encrypt(spec.uid, randomBytes(ENCRYPT_BYTES)) : undefined,
   };
   const more = () => performance.now() < deadline && ops < job.maxOps;
 
@@ -154,6 +156,9 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
             break;
           case 'locate':
             ok = allSucceeded(readResponse(await c.send(prepared.locates[n++ % prepared.locates.length]!)).statuses);
+            break;
+          case 'encrypt':
+            ok = allSucceeded(readResponse(await c.send(prepared.encrypt!)).statuses);
             break;
           case 'mix': {
             // One vCenter "encrypt a VM" flow (kmip-vmware.md §2b).
