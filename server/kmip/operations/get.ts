@@ -1,5 +1,5 @@
 import { ItemType, type TtlvItem } from '../../ttlv/index.js';
-import { featureNotSupported, KmipError } from '../errors.js';
+import { KmipError } from '../errors.js';
 import { ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { holdsMaterial } from '../lifecycle.js';
@@ -9,6 +9,7 @@ import { SecretDataSchema } from '../objects/schemas.js';
 import { convertSymmetricKey } from '../objects/symmetric-key.js';
 import { enumeration, opt, raw, req, STORAGE_CONTEXT, struct, text } from '../schema.js';
 import { loadObject, resolveUid } from './common.js';
+import { wrapForGet } from './get-wrap.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Get Request Payload', {
@@ -51,19 +52,20 @@ export const get = defineOperation({
   response: Response,
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
-    if (req.keyWrappingSpecification) throw featureNotSupported('key wrapping on Get is not supported');
     if (req.keyCompressionType !== undefined) {
       throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
     }
     const obj = await loadObject(ctx, uid);
     if (!holdsMaterial(obj.state) || !obj.material) throw new KmipError(ResultReason.ObjectDestroyed, 'object has been destroyed');
-    // 1.4 §3.48/§3.49: a Sensitive or non-Extractable object's material never leaves the server in clear.
-    if (obj.first('Sensitive') === true) throw new KmipError(ResultReason.Sensitive, 'the object is Sensitive');
+    // 1.4 §3.48/§3.49: a Sensitive object's material never leaves the server in clear (wrapped it may),
+    // a non-Extractable one's never at all.
+    if (obj.first('Sensitive') === true && !req.keyWrappingSpecification) throw new KmipError(ResultReason.Sensitive, 'the object is Sensitive: ask for it wrapped');
     if (obj.first('Extractable') === false) throw new KmipError(ResultReason.NotExtractable, 'the object is not Extractable');
     let object: TtlvItem = await openObject(ctx, uid, obj.material);
     if (req.keyFormatType !== undefined) object = convertFormat(obj.objectType, object, req.keyFormatType);
     const field = FIELD_BY_TYPE[obj.objectType];
     if (!field || object.type !== ItemType.Structure) throw new KmipError(ResultReason.GeneralFailure, 'stored object has an unexpected type');
+    if (req.keyWrappingSpecification) object = await wrapForGet(ctx, req.keyWrappingSpecification, object, obj.objectType, uid);
     // Recording the Get is what clears Fresh (see ManagedObject): Get itself never writes.
     void ctx.deps.store.touch([uid], ctx.deps.now());
     ctx.batch.idPlaceholder = uid;
