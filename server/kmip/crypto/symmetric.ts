@@ -134,6 +134,8 @@ export function chooseIv(plan: CipherPlan, p: SymmetricParameters, clientIv: Uin
   if (clientIv === undefined || (encrypting && p.randomIV)) {
     if (!encrypting) throw invalidMessage('missing-iv');
     const length = rule.kind === 'exact' ? rule.length : rule.kind === 'gcm' ? ivBytes(p.ivLengthBits, 12) : 12;
+    // Random GCM nonces shorter than 96 bits collide soon enough to leak plaintext and the GHASH key.
+    if (rule.kind === 'gcm' && length < 12) throw unsupportedParameters('a GCM IV the server makes is at least 96 bits: ask for IV Length 96 or more, or send the IV');
     return { iv: randomBytesPooled(length), generated: true };
   }
   if (rule.kind === 'exact' && clientIv.length !== rule.length) throw invalidMessage(`the IV must be ${rule.length} bytes`);

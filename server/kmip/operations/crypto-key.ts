@@ -78,6 +78,9 @@ export async function consumeUsage(ctx: OperationContext, k: UsableKey, bytes: n
   saveObject(ctx, obj);
 }
 
+/** The largest RSA modulus the cryptographic operations use. */
+export const MAX_RSA_BITS = 8192;
+
 export interface SymmetricMaterial {
   readonly key: Uint8Array;
   readonly algorithm: number | undefined;
@@ -105,6 +108,10 @@ export async function asymmetricKey(ctx: OperationContext, k: UsableKey, objectT
   const schema = objectType === ObjectType.PrivateKey ? PrivateKeySchema : PublicKeySchema;
   const key = readKey(objectType, schema.decode(object, STORAGE_CONTEXT).keyBlock);
   if (!key) throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'this key form cannot be used for cryptography here');
+  // A registered RSA key may be as large as OpenSSL allows; each private operation on a 16,384-bit key
+  // holds the event loop for hundreds of milliseconds.
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && bits > MAX_RSA_BITS) throw new KmipError(ResultReason.FeatureNotSupported, `RSA keys above ${MAX_RSA_BITS} bits are not used for cryptography here`);
   return key;
 }
 

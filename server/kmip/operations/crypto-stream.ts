@@ -1,6 +1,8 @@
 /** The streamed form shared by the cryptographic operations: Init Indicator, Correlation Value, Final Indicator. */
 import type { OperationContext } from '../context.js';
-import { invalidField } from '../errors.js';
+import { featureNotSupported, invalidField } from '../errors.js';
+import type { CipherPlan } from '../crypto/symmetric.js';
+import { consumeUsage, loadKeyForUse, type KeyUse } from './crypto-key.js';
 import { Tag } from '../generated/tags.js';
 import { invalidCorrelation, STREAMS } from '../crypto/streams.js';
 import { boolean, bytes, opt } from '../schema.js';
@@ -41,6 +43,39 @@ export function resume<T>(ctx: OperationContext, operation: number, phase: Phase
     if (requestUid !== undefined && requestUid !== uid) throw invalidCorrelation();
   }
   return state;
+}
+
+/**
+ * Resumes a streamed operation after checking again that its key may still be used for it: a stream
+ * never outlives its key's revocation, destruction, Protect Stop Date or a usage-mask change, and a
+ * protect use counts every part's bytes against the key's Usage Limits, not only the first part's.
+ * A refused continuation ends the stream (its state was taken out of the table).
+ */
+export async function resumeChecked<T>(
+  ctx: OperationContext,
+  operation: number,
+  phase: Phase & { kind: 'continue' },
+  requestUid: string | undefined,
+  use: KeyUse,
+  usageBit: number,
+  bytes: number,
+): Promise<T> {
+  const state = resume<T>(ctx, operation, phase, requestUid);
+  const uid = (state as { uid?: unknown }).uid;
+  if (typeof uid !== 'string') throw new Error('a streamed operation kept no key identifier');
+  const k = await loadKeyForUse(ctx, uid, use, usageBit, undefined);
+  if (use === 'protect') await consumeUsage(ctx, k, bytes);
+  return state;
+}
+
+/**
+ * What a symmetric Encrypt or Decrypt may not do: an authenticated mode before KMIP 1.4 (the
+ * Authenticated Encryption Tag fields are 1.4's: the tag would be dropped, the data never
+ * decryptable), or a streamed key wrap (OpenSSL's wrap ciphers take the whole input at once).
+ */
+export function checkSymmetricUse(ctx: OperationContext, plan: CipherPlan, phase: Phase): void {
+  if (plan.aead && ctx.version < 14) throw featureNotSupported('authenticated encryption needs KMIP 1.4 or later: earlier versions have no field for its tag');
+  if (plan.iv.kind === 'wrap' && phase.kind !== 'once') throw featureNotSupported('key wrap cannot be streamed');
 }
 
 /** Keeps the state of an unfinished operation and returns the Correlation Value for the next part. */

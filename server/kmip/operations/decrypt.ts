@@ -7,7 +7,7 @@ import { CryptographicParametersSchema } from '../model/attribute-values.js';
 import { bytes, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
 import { asymmetricKey, asymmetricParameters, loadKeyForUse, symmetricMaterial, symmetricParameters } from './crypto-key.js';
-import { ends, park, phaseOf, resume, streamRequestFields } from './crypto-stream.js';
+import { checkSymmetricUse, ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Decrypt Request Payload', {
@@ -49,7 +49,7 @@ export const decrypt = defineOperation({
     const data = req.data ?? EMPTY;
     let state: DecryptState;
     if (phase.kind === 'continue') {
-      state = resume<DecryptState>(ctx, Operation.Decrypt, phase, req.uniqueIdentifier);
+      state = await resumeChecked<DecryptState>(ctx, Operation.Decrypt, phase, req.uniqueIdentifier, 'process', CryptographicUsageMask.Decrypt, data.length);
     } else {
       const uid = resolveUid(ctx, req.uniqueIdentifier);
       if (req.data === undefined && phase.kind === 'once') throw missingData('Data is required');
@@ -64,6 +64,9 @@ export const decrypt = defineOperation({
       try {
         const p = symmetricParameters(k.params, material.algorithm);
         const plan = planCipher(p, material.key.length);
+        checkSymmetricUse(ctx, plan, phase);
+        // Streamed, a forged ciphertext's plaintext would go out part by part before Final checks the tag.
+        if (plan.aead && phase.kind !== 'once') throw featureNotSupported('authenticated decryption cannot be streamed: no plaintext leaves before its tag is checked');
         const { iv } = chooseIv(plan, p, req.ivCounterNonce, false);
         state = { uid, stream: new SymmetricStream(plan, material.key, iv, false, p, req.authenticatedEncryptionAdditionalData) };
       } finally {

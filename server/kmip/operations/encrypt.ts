@@ -7,7 +7,7 @@ import { CryptographicParametersSchema } from '../model/attribute-values.js';
 import { bytes, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
 import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse, symmetricMaterial, symmetricParameters } from './crypto-key.js';
-import { ends, park, phaseOf, resume, streamRequestFields } from './crypto-stream.js';
+import { checkSymmetricUse, ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Encrypt Request Payload', {
@@ -50,7 +50,7 @@ export const encrypt = defineOperation({
     let state: EncryptState;
     let iv: Uint8Array | undefined;
     if (phase.kind === 'continue') {
-      state = resume<EncryptState>(ctx, Operation.Encrypt, phase, req.uniqueIdentifier);
+      state = await resumeChecked<EncryptState>(ctx, Operation.Encrypt, phase, req.uniqueIdentifier, 'protect', CryptographicUsageMask.Encrypt, data.length);
     } else {
       const uid = resolveUid(ctx, req.uniqueIdentifier);
       if (req.data === undefined && phase.kind === 'once') throw missingData('Data is required');
@@ -66,6 +66,7 @@ export const encrypt = defineOperation({
       try {
         const p = symmetricParameters(k.params, material.algorithm);
         const plan = planCipher(p, material.key.length);
+        checkSymmetricUse(ctx, plan, phase);
         const chosen = chooseIv(plan, p, req.ivCounterNonce, true);
         if (chosen.generated && chosen.iv) iv = chosen.iv;
         state = { uid, stream: new SymmetricStream(plan, material.key, chosen.iv, true, p, req.authenticatedEncryptionAdditionalData) };

@@ -8,7 +8,7 @@ import type { OperationContext } from '../context.js';
 import { bytes, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
 import { consumeUsage, loadKeyForUse, symmetricMaterial, type CryptoParams, type KeyUse } from './crypto-key.js';
-import { ends, park, phaseOf, resume, streamRequestFields, type Phase } from './crypto-stream.js';
+import { ends, park, phaseOf, resumeChecked, streamRequestFields, type Phase } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('MAC Request Payload', {
@@ -40,7 +40,7 @@ export async function macStep(
 ): Promise<MacState> {
   let state: MacState;
   if (phase.kind === 'continue') {
-    state = resume<MacState>(ctx, operation, phase, req.uniqueIdentifier);
+    state = await resumeChecked<MacState>(ctx, operation, phase, req.uniqueIdentifier, use, usageBit, req.data?.length ?? 0);
   } else {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
     if (req.data === undefined && phase.kind === 'once') throw missingData('Data is required');

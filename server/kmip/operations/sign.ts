@@ -8,7 +8,7 @@ import { bytes, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
 import { Gathered } from './crypto-buffer.js';
 import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse } from './crypto-key.js';
-import { ends, park, phaseOf, resume, streamRequestFields } from './crypto-stream.js';
+import { ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Sign Request Payload', {
@@ -45,7 +45,7 @@ export const sign = defineOperation({
     if (req.digestedData !== undefined) throw featureNotSupported('Digested Data is not supported: send the Data');
     let state: SignState;
     if (phase.kind === 'continue') {
-      state = resume<SignState>(ctx, Operation.Sign, phase, req.uniqueIdentifier);
+      state = await resumeChecked<SignState>(ctx, Operation.Sign, phase, req.uniqueIdentifier, 'protect', CryptographicUsageMask.Sign, req.data?.length ?? 0);
     } else {
       const uid = resolveUid(ctx, req.uniqueIdentifier);
       if (req.data === undefined && phase.kind === 'once') throw missingData('Data is required');

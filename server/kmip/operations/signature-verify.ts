@@ -8,7 +8,7 @@ import { bytes, enumeration, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
 import { Gathered } from './crypto-buffer.js';
 import { asymmetricKey, asymmetricParameters, loadKeyForUse } from './crypto-key.js';
-import { ends, park, phaseOf, resume, streamRequestFields } from './crypto-stream.js';
+import { ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Signature Verify Request Payload', {
@@ -49,7 +49,7 @@ export const signatureVerify = defineOperation({
     if (req.digestedData !== undefined) throw featureNotSupported('Digested Data is not supported: send the Data');
     let state: VerifyState;
     if (phase.kind === 'continue') {
-      state = resume<VerifyState>(ctx, Operation.SignatureVerify, phase, req.uniqueIdentifier);
+      state = await resumeChecked<VerifyState>(ctx, Operation.SignatureVerify, phase, req.uniqueIdentifier, 'process', CryptographicUsageMask.Verify, 0);
     } else {
       const uid = resolveUid(ctx, req.uniqueIdentifier);
       if (req.data === undefined && phase.kind === 'once') throw missingData('Data is required');

@@ -92,7 +92,7 @@ class Parser {
     if (!raw.includes('&')) return raw;
     return raw.replace(/&([^;&]{0,10});?/g, (whole, body: string) => {
       if (!whole.endsWith(';')) this.fail('"&" must start an entity reference ending in ";"', at);
-      if (body in PREDEFINED) return PREDEFINED[body]!;
+      if (Object.hasOwn(PREDEFINED, body)) return PREDEFINED[body]!;
       const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(body);
       if (!m) this.fail(`unknown entity &${body.slice(0, 10)};`, at);
       const code = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number.parseInt(m[2]!, 10);
