@@ -10,6 +10,8 @@ export interface IndexRow {
   readonly name: string;
   readonly key: string;
   readonly num: number | null;
+  /** A Name row of a destroyed object: outside the unique index, free for another object to take. */
+  readonly released: boolean;
 }
 
 /** What the index is built from: an object's attributes and its state. */
@@ -18,40 +20,38 @@ export interface IndexedObject {
   readonly state: number;
 }
 
-/**
- * The index row that holds a Name for uniqueness, beside the ordinary 'Name' row Locate reads. Not
- * an attribute name a client can use (those are the spec's names and custom x-/y- names).
- */
-export const LIVE_NAME_ROW = 'Name/live';
-
 const id = (name: string, key: string) => `${name}\u0000${key}`;
 
-const isDestroyed = (state: number) => state === State.Destroyed || state === State.DestroyedCompromised;
+export const isDestroyed = (state: number) => state === State.Destroyed || state === State.DestroyedCompromised;
 
 /**
  * Names are unique among a tenant's objects that are not destroyed. Destroying an object releases its
  * Names: it keeps them as attributes (Get Attributes and a Locate of destroyed storage still show
- * them), but a new object may take them. So every Name of a live object has a second row under
- * LIVE_NAME_ROW, which the database's unique index covers, and a destroyed object has none. The
- * database sees a clash between objects; an object's own two equal Names would share one row, so
- * that clash is caught here, for every write.
+ * them), but a new object may take them. The database's unique index covers the Name rows not
+ * marked released, and a destroyed object's Name rows are marked. The mark is a column, not a
+ * second row, so a server of schema 1 still running against a migrated database during a rolling
+ * upgrade (it writes Name rows without the column) keeps its Names unique, and its Modify of a Name
+ * leaves no row behind; its Destroy leaves the Name held, which is the safe side (see releaseChange).
+ * The database sees a clash between objects; an object's own two equal Names would share one row,
+ * so that clash is caught here, for every write.
  */
 export function indexRows(o: IndexedObject): Map<string, IndexRow> {
   const rows = new Map<string, IndexRow>();
-  const live = !isDestroyed(o.state);
+  const released = isDestroyed(o.state);
   for (const a of o.attributes) {
     if (!a.indexed) continue;
     const key = id(a.name, a.key);
-    if (a.name === 'Name') {
-      if (rows.has(key)) throw new StoreError(StoreErrorCode.Duplicate, 'an object would carry the same Name twice');
-      if (live) rows.set(id(LIVE_NAME_ROW, a.key), { name: LIVE_NAME_ROW, key: a.key, num: null });
-    }
-    rows.set(key, { name: a.name, key: a.key, num: a.num ?? null });
+    const isName = a.name === 'Name';
+    if (isName && rows.has(key)) throw new StoreError(StoreErrorCode.Duplicate, 'an object would carry the same Name twice');
+    rows.set(key, { name: a.name, key: a.key, num: a.num ?? null, released: isName && released });
   }
   return rows;
 }
 
-/** Rows to delete and rows to insert to go from `before` to `after`. */
+/**
+ * Rows to delete and rows to insert to go from `before` to `after`; rows kept are matched on
+ * (name, key) alone; whether they are released is set apart, by releaseChange.
+ */
 export function indexDiff(before: IndexedObject, after: IndexedObject): { removed: IndexRow[]; added: IndexRow[] } {
   const old = indexRows(before);
   const next = indexRows(after);
@@ -59,4 +59,19 @@ export function indexDiff(before: IndexedObject, after: IndexedObject): { remove
     removed: [...old].filter(([k]) => !next.has(k)).map(([, r]) => r),
     added: [...next].filter(([k]) => !old.has(k)).map(([, r]) => r),
   };
+}
+
+/**
+ * How to mark the Name rows the object kept through an update, or undefined when nothing needs
+ * writing: their keys (each an exact primary-key row) and the mark. A destroyed object's rows are
+ * marked released on every change to it, not only on the change that destroys it: an object a
+ * schema-1 server destroyed during a rolling upgrade holds its Names unmarked, and the next change
+ * a newer server makes to it lets them go.
+ */
+export function releaseChange(before: IndexedObject, after: IndexedObject): { released: boolean; keys: string[] } | undefined {
+  const released = isDestroyed(after.state);
+  if (!released && !isDestroyed(before.state)) return undefined;
+  const old = indexRows(before);
+  const keys = [...indexRows(after)].filter(([k, r]) => r.name === 'Name' && old.has(k)).map(([, r]) => r.key);
+  return keys.length > 0 ? { released, keys } : undefined;
 }

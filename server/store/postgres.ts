@@ -15,7 +15,7 @@ import { hostPort, pgTarget, type PgTarget } from './pg-target.js';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
 import { certFromRow, objectFromRow, tenantFromRow, type CertRow, type ObjectRow, type TenantRow } from './rows.js';
 import { withPendingTouch } from './touches.js';
-import { indexDiff, indexRows, type IndexRow } from './index-rows.js';
+import { indexDiff, indexRows, releaseChange, type IndexRow } from './index-rows.js';
 import { buildLocateQuery, POSTGRES_DIALECT } from './sql/locate-query.js';
 import { POSTGRES_MIGRATIONS } from './sql/postgres-migrations.js';
 import { answerBudgetMs } from '../util/deadline.js';
@@ -297,9 +297,9 @@ export class PostgresStore implements KeyStore {
       `WITH o AS (
          INSERT INTO objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq)
-       INSERT INTO object_index (tenant_id, seq, name, value, num)
-       SELECT $2, o.seq, a.name, a.value, a.num FROM o, unnest($14::text[], $15::text[], $16::float8[]) AS a(name, value, num)`,
-      [...objectValues(o), rows.map((r) => r.name), rows.map((r) => r.key), rows.map((r) => r.num)],
+       INSERT INTO object_index (tenant_id, seq, name, value, num, released)
+       SELECT $2, o.seq, a.name, a.value, a.num, a.released FROM o, unnest($14::text[], $15::text[], $16::float8[], $17::boolean[]) AS a(name, value, num, released)`,
+      [...objectValues(o), rows.map((r) => r.name), rows.map((r) => r.key), rows.map((r) => r.num), rows.map((r) => r.released)],
       'insert-object-alone',
     );
   }
@@ -334,7 +334,8 @@ export class PostgresStore implements KeyStore {
        WHERE uid = $1 AND tenant_id = $2`,
       values: [o.uid, o.tenantId, o.state, o.revision, o.updatedAt, attributes, material, wrapKind, rootKeyId, rootKeyVersion],
     });
-    const { removed, added } = indexDiff({ attributes: parseAttributes(row.attributes), state: row.state }, o);
+    const before = { attributes: parseAttributes(row.attributes), state: row.state };
+    const { removed, added } = indexDiff(before, o);
     if (removed.length > 0) {
       await client.query(
         `DELETE FROM object_index i USING unnest($3::text[], $4::text[]) AS r(name, value)
@@ -343,6 +344,14 @@ export class PostgresStore implements KeyStore {
       );
     }
     await insertIndexRows(client, o.tenantId, row.seq, added);
+    const mark = releaseChange(before, o);
+    if (mark) {
+      await client.query({
+        name: 'mark-names',
+        text: "UPDATE object_index SET released = $3 WHERE tenant_id = $1 AND name = 'Name' AND value = ANY($4::text[]) AND seq = $2",
+        values: [o.tenantId, row.seq, mark.released, mark.keys],
+      });
+    }
   }
 
   async touch(uids: readonly string[], at: number): Promise<void> {
@@ -574,9 +583,9 @@ async function insertIndexRows(client: pg.PoolClient, tenantId: string, seq: num
   if (rows.length === 0) return;
   await client.query({
     name: 'insert-index',
-    text: `INSERT INTO object_index (tenant_id, seq, name, value, num)
-     SELECT $1, $2, a.name, a.value, a.num FROM unnest($3::text[], $4::text[], $5::float8[]) AS a(name, value, num)`,
-    values: [tenantId, seq, rows.map((r) => r.name), rows.map((r) => r.key), rows.map((r) => r.num)],
+    text: `INSERT INTO object_index (tenant_id, seq, name, value, num, released)
+     SELECT $1, $2, a.name, a.value, a.num, a.released FROM unnest($3::text[], $4::text[], $5::float8[], $6::boolean[]) AS a(name, value, num, released)`,
+    values: [tenantId, seq, rows.map((r) => r.name), rows.map((r) => r.key), rows.map((r) => r.num), rows.map((r) => r.released)],
   });
 }
 

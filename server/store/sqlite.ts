@@ -19,7 +19,7 @@ import { StoreError, StoreErrorCode } from './errors.js';
 import { certFromRow, objectFromRow, type CertRow, type ObjectRow } from './rows.js';
 import { readSnapshotCopy } from './sqlite-snapshot.js';
 import { withPendingTouch } from './touches.js';
-import { indexDiff, indexRows } from './index-rows.js';
+import { indexDiff, indexRows, releaseChange } from './index-rows.js';
 import { locateOnSqlite } from './sqlite-locate.js';
 import { SQLITE_MIGRATIONS } from './sql/sqlite-migrations.js';
 import type {
@@ -135,7 +135,8 @@ export class SqliteStore implements KeyStore {
         'SELECT seq, revision, state, attributes FROM objects WHERE uid = ? AND tenant_id = ?',
       ),
       deleteIndex: db.prepare('DELETE FROM object_index WHERE tenant_id = ? AND name = ? AND value = ? AND seq = ?'),
-      insertIndex: db.prepare('INSERT INTO object_index (tenant_id, name, value, seq, num) VALUES (?, ?, ?, ?, ?)'),
+      insertIndex: db.prepare('INSERT INTO object_index (tenant_id, name, value, seq, num, released) VALUES (?, ?, ?, ?, ?, ?)'),
+      markName: db.prepare("UPDATE object_index SET released = ? WHERE tenant_id = ? AND name = 'Name' AND value = ? AND seq = ?"),
       touch: db.prepare('UPDATE objects SET last_get_at = MAX(COALESCE(last_get_at, 0), ?) WHERE uid = ?'),
       createTenant: db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (@id, @name, @createdAt)'),
       tenantByName: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM tenants WHERE name = ?'),
@@ -359,15 +360,18 @@ export class SqliteStore implements KeyStore {
       const row = objectParams(o);
       if (change.kind === 'insert') {
         const seq = this.stmt.insertObject.run(row).lastInsertRowid;
-        for (const r of indexRows(o).values()) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, seq, r.num);
+        for (const r of indexRows(o).values()) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, seq, r.num, r.released ? 1 : 0);
         continue;
       }
       const current = this.stmt.currentAttributes.get(o.uid, o.tenantId);
       if (!current || current.revision !== change.expectedRevision) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
       this.stmt.updateObject.run({ ...row, expectedRevision: change.expectedRevision });
-      const { removed, added } = indexDiff({ attributes: parseAttributes(current.attributes), state: current.state }, o);
+      const before = { attributes: parseAttributes(current.attributes), state: current.state };
+      const { removed, added } = indexDiff(before, o);
       for (const r of removed) this.stmt.deleteIndex.run(o.tenantId, r.name, r.key, current.seq);
-      for (const r of added) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, current.seq, r.num);
+      for (const r of added) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, current.seq, r.num, r.released ? 1 : 0);
+      const mark = releaseChange(before, o);
+      if (mark) for (const key of mark.keys) this.stmt.markName.run(mark.released ? 1 : 0, o.tenantId, key, current.seq);
     }
   }
 

@@ -176,6 +176,17 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const arrivedDestroyed = named('reused', 5);
       await store.commit([{ kind: 'insert', object: arrivedDestroyed }]);
       await expect(store.commit([{ kind: 'insert', object: named('reused') }])).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
+      // Every holder, live and destroyed, in creation order, when both are asked for.
+      const all = await store.locate(tenant, { attributes: [{ name: 'Name', key: JSON.stringify(nameValue('reused')), indexed: true }], states: [...LIVE, ...DESTROYED], ranges: [], offset: 0, limit: 10, withTotal: true });
+      expect(all).toEqual({ uids: [first.uid, second.uid, third.uid, arrivedDestroyed.uid], total: 4 });
+      // A Name given to an object already destroyed is released from the start; one it gives up is free.
+      const late = { ...firstChanged, revision: 4, attributes: [...firstChanged.attributes.filter((a) => a.name !== 'Name'), attr('Name', nameValue('late'))] };
+      await store.commit([{ kind: 'update', object: late, expectedRevision: 3 }]);
+      const lateTaker = named('late');
+      await store.commit([{ kind: 'insert', object: lateTaker }]);
+      expect(await byName('late', LIVE)).toEqual([lateTaker.uid]);
+      expect(await byName('late', DESTROYED)).toEqual([first.uid]);
+      expect(await byName('reused', DESTROYED)).toEqual([second.uid, arrivedDestroyed.uid]);
       // Another tenant's Names are its own.
       await store.commit([{ kind: 'insert', object: objectRecord(other, { attributes: [attr('Name', nameValue('reused'))] }) }]);
     });

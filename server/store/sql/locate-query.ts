@@ -5,6 +5,7 @@
  * ranges one set computed once. Filters on attributes that are not indexed (algorithm, length,
  * usage mask…: few distinct values, poor index keys) read the candidates' stored attribute JSON.
  */
+import { isDestroyed } from '../index-rows.js';
 import type { AttributeFilter, LocateQuery, RangeFilter } from '../store.js';
 
 export interface BuiltQuery {
@@ -60,7 +61,11 @@ function conditionWriter(tenantId: string, dialect: SqlDialect) {
   };
 }
 
-/** Unique in its tenant (a unique index says so): a filter on it matches one object at most. */
+/**
+ * Unique among a tenant's objects that are not destroyed (a unique index over its rows not marked
+ * released says so): among those, a filter on it matches one object at most. Destroyed objects
+ * keep their Names, so one Name may have any number of destroyed holders.
+ */
 const UNIQUE_ATTRIBUTE = 'Name';
 
 /** The indexed equalities, a Name first: it is the filter that drives best. */
@@ -71,9 +76,14 @@ function indexedEqualities(q: LocateQuery): AttributeFilter[] {
   return equalities;
 }
 
-/** Whether the query is driven by a Name, so it has one candidate at most and needs no count. */
+/** Whether the query looks only at objects that are not destroyed (given states, none of them a destroyed one). */
+function liveOnly(q: LocateQuery): boolean {
+  return q.states !== undefined && q.states.length > 0 && !q.states.some(isDestroyed);
+}
+
+/** Whether the query is driven by a Name among live objects, so it has one candidate at most and needs no count. */
 export function drivenByUniqueAttribute(q: LocateQuery): boolean {
-  return indexedEqualities(q)[0]?.name === UNIQUE_ATTRIBUTE;
+  return indexedEqualities(q)[0]?.name === UNIQUE_ATTRIBUTE && liveOnly(q);
 }
 
 export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlDialect): { select: BuiltQuery; count: BuiltQuery } {
@@ -85,6 +95,8 @@ export function buildLocateQuery(tenantId: string, q: LocateQuery, dialect: SqlD
   if (equalities[0]) {
     from = 'object_index d JOIN objects o ON o.seq = d.seq';
     where.push(`d.tenant_id = ${w.p(tenantId)} AND d.name = ${w.p(equalities[0].name)} AND d.value = ${w.p(equalities[0].key)}`);
+    // The one row the unique index allows, when only live objects are wanted: released rows are destroyed holders'.
+    if (equalities[0].name === UNIQUE_ATTRIBUTE && liveOnly(q)) where.push('NOT d.released');
     equalities.shift();
   } else if (ranges[0]) {
     from = 'object_index d JOIN objects o ON o.seq = d.seq';

@@ -49,15 +49,17 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
     `,
   },
   {
-    // Destroying an object releases its Names (index-rows.ts): uniqueness moves from the 'Name' rows
-    // to 'Name/live' rows that only objects not Destroyed (5) or Destroyed Compromised (6) have.
+    // Destroying an object releases its Names (index-rows.ts): the Name rows of objects Destroyed (5)
+    // or Destroyed Compromised (6) are marked released and uniqueness covers the rest. A column with
+    // a default, so a schema-1 server still running during a rolling upgrade, whose INSERTs name
+    // their columns, writes Name rows the unique index covers.
     version: 2,
     sql: `
+      ALTER TABLE object_index ADD COLUMN released BOOLEAN NOT NULL DEFAULT FALSE;
+      UPDATE object_index SET released = TRUE
+        WHERE name = 'Name' AND seq IN (SELECT seq FROM objects WHERE state IN (5, 6));
       DROP INDEX object_index_unique_name;
-      INSERT INTO object_index (tenant_id, name, value, seq, num)
-        SELECT i.tenant_id, 'Name/live', i.value, i.seq, NULL FROM object_index i JOIN objects o ON o.seq = i.seq
-        WHERE i.name = 'Name' AND o.state NOT IN (5, 6);
-      CREATE UNIQUE INDEX object_index_unique_live_name ON object_index(tenant_id, value) WHERE name = 'Name/live';
+      CREATE UNIQUE INDEX object_index_unique_live_name ON object_index(tenant_id, value) WHERE name = 'Name' AND NOT released;
     `,
   },
 ];

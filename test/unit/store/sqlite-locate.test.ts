@@ -82,6 +82,10 @@ describe('Locate over many objects on SQLite', () => {
       { ...base, attributes: [group1, nameFilter(5)] },
       { ...base, attributes: [group1, nameFilter(6)] },
       { ...base, attributes: [nameFilter(9)] },
+      // Among live objects only, the Name's unreleased row drives; asked for other states, every holder's row.
+      { ...base, attributes: [nameFilter(12)], states: [1, 2, 3, 4] },
+      { ...base, attributes: [nameFilter(13)], states: [5, 6] },
+      { ...base, attributes: [nameFilter(14)], states: [2, 5] },
     ];
     for (const q of queries) {
       const want = expected('a', q);
