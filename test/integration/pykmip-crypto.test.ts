@@ -36,7 +36,7 @@ describe.skipIf(skip)('PyKMIP cryptographic services', () => {
   afterAll(() => server?.close());
 
   for (const version of ['1.2', '1.4', '2.0']) {
-    it(`encrypts, decrypts, signs, verifies and MACs over KMIP ${version}`, async () => {
+    it(`encrypts, decrypts, signs, verifies, MACs and derives keys over KMIP ${version}`, async () => {
       const steps = await runCrypto(server, cert, version);
       const ok = (name: string) => {
         expect(steps[name], `${name}: ${steps[name]?.error ?? ''}\n${steps[name]?.trace ?? ''}`).toMatchObject({ ok: true });
@@ -63,6 +63,9 @@ describe.skipIf(skip)('PyKMIP cryptographic services', () => {
       }
       ok('activate_hmac');
       expect(ok('hmac_sha256')).toEqual({ uid_matches: true, mac_bytes: 32, matches_local: true });
+      ok('activate_derive_base');
+      expect(ok('derive_hmac')).toEqual({ new_object: true, key_bytes: 16, matches_local: true });
+      expect(ok('derive_pbkdf2')).toEqual({ matches_local: true });
     });
   }
 });

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, padding as sympadding, serial
 from cryptography.hazmat.primitives.asymmetric import padding as asympadding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from kmip.core import enums
+from kmip.pie import objects
 from kmip.pie.client import ProxyKmipClient
 
 host, port, cert, key, ca, version = sys.argv[1:7]
@@ -115,5 +116,38 @@ with client:
         return {"uid_matches": uid == hmac_uid, "mac_bytes": len(tag), "matches_local": tag == local}
 
     step("hmac_sha256", mac)
+
+    derive_base = step("create_derive_base", lambda: client.create(enums.CryptographicAlgorithm.HMAC_SHA256, 256, cryptographic_usage_mask=[U.DERIVE_KEY]))
+    step("activate_derive_base", lambda: client.activate(derive_base) or "ok")
+
+    def derive_hmac():
+        data = os.urandom(24)
+        uid = client.derive_key(
+            enums.ObjectType.SYMMETRIC_KEY,
+            [derive_base],
+            enums.DerivationMethod.HMAC,
+            {"derivation_data": data},
+            cryptographic_algorithm=enums.CryptographicAlgorithm.AES,
+            cryptographic_length=128,
+            cryptographic_usage_mask=[U.ENCRYPT, U.DECRYPT],
+        )
+        derived = client.get(uid).value
+        local = hmac.new(client.get(derive_base).value, data, hashlib.sha256).digest()[:16]
+        return {"new_object": uid != derive_base, "key_bytes": len(derived), "matches_local": derived == local}
+
+    step("derive_hmac", derive_hmac)
+
+    def derive_pbkdf2():
+        password = os.urandom(20)
+        # A Name of its own: pie objects all carry a default one, and the tenant runs this once per version.
+        name = "derive-password-" + os.urandom(6).hex()
+        secret = client.register(objects.SecretData(password, enums.SecretDataType.PASSWORD, masks=[U.DERIVE_KEY], name=name))
+        client.activate(secret)
+        salt = os.urandom(16)
+        params = {"cryptographic_parameters": {"hashing_algorithm": enums.HashingAlgorithm.SHA_256}, "salt": salt, "iteration_count": 1000}
+        uid = client.derive_key(enums.ObjectType.SECRET_DATA, [secret], enums.DerivationMethod.PBKDF2, params, cryptographic_length=256)
+        return {"matches_local": client.get(uid).value == hashlib.pbkdf2_hmac("sha256", password, salt, 1000, 32)}
+
+    step("derive_pbkdf2", derive_pbkdf2)
 
 print(json.dumps({"steps": results}))

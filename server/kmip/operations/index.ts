@@ -2,6 +2,7 @@ import { activate } from './activate.js';
 import { check } from './check.js';
 import { createKeyPair } from './create-key-pair.js';
 import { decrypt } from './decrypt.js';
+import { deriveKey } from './derive-key.js';
 import { encrypt } from './encrypt.js';
 import { hash } from './hash.js';
 import { mac } from './mac.js';
@@ -37,6 +38,7 @@ export const OPERATIONS: readonly OperationHandler[] = [
   register,
   rekey,
   rekeyKeyPair,
+  deriveKey,
   locate,
   check,
   get,

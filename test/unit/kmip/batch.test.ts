@@ -94,8 +94,8 @@ for (const { backend, wrap, skip, label } of await backends()) {
 
     describe('what the server does not do', () => {
       it('answers an operation it does not offer, or one the version lacks, with Operation Not Supported', async () => {
-        const deriveKey: ItemSpec = { operation: Operation.DeriveKey, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
-        expect((await h.run([deriveKey], { version: 12 })).items[0]).toMatchObject({ operation: Operation.DeriveKey, resultReason: ResultReason.OperationNotSupported });
+        const archive: ItemSpec = { operation: Operation.Archive, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
+        expect((await h.run([archive], { version: 12 })).items[0]).toMatchObject({ operation: Operation.Archive, resultReason: ResultReason.OperationNotSupported });
         // Encrypt is offered from KMIP 1.2: a 1.1 client does not have it.
         const encrypt: ItemSpec = { operation: Operation.Encrypt, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
         expect((await h.run([encrypt], { version: 11 })).items[0]).toMatchObject({ operation: Operation.Encrypt, resultReason: ResultReason.OperationNotSupported });

@@ -170,7 +170,7 @@ describe('batches and audit', () => {
   });
 
   it('Query lists the cryptographic operations to 1.2+ clients and not to 1.1 ones', async () => {
-    const ops = [Operation.Encrypt, Operation.Decrypt, Operation.Sign, Operation.SignatureVerify, Operation.MAC, Operation.MACVerify, Operation.RNGRetrieve, Operation.RNGSeed, Operation.Hash];
+    const ops = [Operation.Encrypt, Operation.Decrypt, Operation.Sign, Operation.SignatureVerify, Operation.MAC, Operation.MACVerify, Operation.RNGRetrieve, Operation.RNGSeed, Operation.Hash, Operation.DeriveKey];
     const q14 = await ok(h, Operation.Query, { queryFunctions: [QueryFunction.QueryOperations] }, 14);
     expect(q14['operations']).toEqual(expect.arrayContaining(ops));
     const q11 = await ok(h, Operation.Query, { queryFunctions: [QueryFunction.QueryOperations] }, 11);
