@@ -19,6 +19,9 @@ import { OPERATIONS } from './kmip/operations/index.js';
 import { createLoggers, errorSummary, type Loggers, type Logger } from './log/logger.js';
 import { serverMetrics, type ServerMetrics } from './metrics/registry.js';
 import { KmipListener } from './net/listener.js';
+import { KmipHttpsListener, type HttpsMessageHandler } from './net/https-listener.js';
+import { messageToTtlv, ttlvToMessage, undecodableResponse } from './kmip/json/index.js';
+import { KmipError } from './kmip/errors.js';
 import type { MessageHandler } from './net/types.js';
 import { ConfigError } from './config/load.js';
 import type { KeyStore } from './store/store.js';
@@ -46,7 +49,9 @@ export interface App {
   readonly executor: BatchExecutor;
   readonly metrics: ServerMetrics;
   /** Starts listening; returns the bound ports (0 in the config means any free port). */
-  start(): Promise<{ kmipPort: number; adminPort: number | undefined }>;
+  start(): Promise<{ kmipPort: number; adminPort: number | undefined; httpsPort: number | undefined }>;
+  /** The bound KMIP-over-HTTPS port once started, when https.enabled. */
+  readonly httpsPort: number | undefined;
   /** Drains KMIP connections, then closes the admin port, the store and the root-key provider. */
   stop(): Promise<void>;
   /** Cuts off a client certificate now: forgets cached decisions and closes its connections. */
@@ -196,13 +201,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
     return executor.execute(message, auth.ok ? auth.principal : undefined, signal);
   };
-  const listener = new KmipListener({
-    host: config.listen.host,
-    port: config.listen.port,
+  // Read once: both listeners present the same certificate with the same settings.
+  const tlsFiles = {
     cert: readFileSync(config.tls.certFile),
     key: readFileSync(config.tls.keyFile),
     ca: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile) : undefined,
     ticketKeys: config.tls.ticketKeyFile ? readFileSync(config.tls.ticketKeyFile).subarray(0, 48) : undefined,
+  };
+  const listener = new KmipListener({
+    host: config.listen.host,
+    port: config.listen.port,
+    ...tlsFiles,
     sessionTimeoutSeconds: config.tls.sessionTimeoutSeconds,
     limits: config.limits,
     handler,
@@ -222,6 +231,44 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   });
 
+  // KMIP over HTTPS: the body translated to TTLV and served by the same handler (same tenant rules).
+  const serveHttps: HttpsMessageHandler = async (body, encoding, connection, signal) => {
+    let request: Uint8Array;
+    try {
+      request = messageToTtlv(encoding, body, { maxSize: config.limits.maxMessageSize, maxDepth: config.limits.maxDepth });
+    } catch (err) {
+      if (!(err instanceof KmipError)) throw err;
+      // Audited as the TTLV port audits a message it cannot decode (the body's values stay out of the log).
+      auditLine(audit, metrics, health, { tenant: undefined, fingerprint: connection.peerFingerprint, operation: 'message', objectId: undefined, result: 'failure', reason: 'InvalidMessage', batchItemId: undefined, version: 'unknown', durationMs: 0, cause: undefined });
+      return ttlvToMessage(encoding, undecodableResponse(err, Math.floor(now() / 1000)));
+    }
+    const response = await handler(Buffer.from(request.buffer, request.byteOffset, request.byteLength), connection, signal);
+    return response.length === 0 ? response : ttlvToMessage(encoding, response);
+  };
+  const httpsListener = config.https.enabled
+    ? new KmipHttpsListener({
+        host: config.https.host,
+        port: config.https.port,
+        ...tlsFiles,
+        sessionTimeoutSeconds: config.tls.sessionTimeoutSeconds,
+        limits: config.limits,
+        handler: serveHttps,
+        logger,
+        events: {
+          onConnectionOpen: () => {
+            metrics.connections.inc();
+            metrics.openConnections.inc({}, 1);
+          },
+          onConnectionClose: (info) => {
+            metrics.openConnections.inc({}, -1);
+            refusedOnce.delete(info.id);
+          },
+          onTlsError: (code) => metrics.tlsErrors.inc({ code }),
+        },
+      })
+    : undefined;
+  let httpsPort: number | undefined;
+
   let admin: AdminServer | undefined;
   const app: App = {
     config,
@@ -231,8 +278,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     authenticator,
     executor,
     metrics,
+    get httpsPort() {
+      return httpsPort;
+    },
     async start() {
       const kmipPort = await listener.start();
+      httpsPort = await httpsListener?.start();
       let adminPort: number | undefined;
       if (config.admin.enabled) {
         const auth = {
@@ -293,12 +344,15 @@ export async function createApp(options: AppOptions): Promise<App> {
         });
         adminPort = await admin.start();
       }
-      logger.info({ kmip: `${config.listen.host}:${kmipPort}`, admin: adminPort && `${config.admin.host}:${adminPort}`, store: store.kind, wrap: wrapper.kind }, 'listening');
-      return { kmipPort, adminPort };
+      logger.info(
+        { kmip: `${config.listen.host}:${kmipPort}`, admin: adminPort && `${config.admin.host}:${adminPort}`, https: httpsPort && `${config.https.host}:${httpsPort}`, store: store.kind, wrap: wrapper.kind },
+        'listening',
+      );
+      return { kmipPort, adminPort, httpsPort };
     },
     async stop() {
       logger.info('draining');
-      await listener.drain(config.limits.drainTimeoutMs);
+      await Promise.all([listener.drain(config.limits.drainTimeoutMs), httpsListener?.drain(config.limits.drainTimeoutMs)]);
       await admin?.close();
       await store.close();
       await wrapper.close();
@@ -312,7 +366,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       // Everything authorized through the removed registration (a pinned certificate, or every leaf
       // a removed CA registration let in) or for the removed tenant: forget it and close it now.
       const leaves = authenticator.revoke(typeof target === 'string' ? { registrations: [target] } : target);
-      return listener.disconnectWhere((c) => c.peerFingerprint !== undefined && leaves.has(c.peerFingerprint));
+      const cut = (c: { peerFingerprint: string | undefined }) => c.peerFingerprint !== undefined && leaves.has(c.peerFingerprint);
+      return listener.disconnectWhere(cut) + (httpsListener?.disconnectWhere(cut) ?? 0);
     },
   };
   return app;

@@ -131,6 +131,14 @@ function plaintextTokenOnNetwork(a: unknown): boolean {
 export const ServerConfigSchema = z
   .object({
     listen: z.object({ host: host.default('127.0.0.1'), port: port.default(5696) }).strict().default({ host: '127.0.0.1', port: 5696 }),
+    /**
+     * KMIP over HTTPS (KMIP Profiles "HTTPS"): POST /kmip with a TTLV, KMIP XML or KMIP JSON body, on
+     * its own port, with the TLS settings and client-certificate rules of the KMIP port. Off by default.
+     */
+    https: z
+      .object({ enabled: z.boolean().default(false), host: host.default('127.0.0.1'), port: port.default(5697) })
+      .strict()
+      .default({ enabled: false, host: '127.0.0.1', port: 5697 }),
     admin: z
       .object({
         enabled: z.boolean().default(true),

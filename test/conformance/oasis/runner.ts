@@ -1,7 +1,8 @@
 /**
  * Replays OASIS test cases against the real server over TTLV and real TLS: one fresh server and
  * tenant per folder, the folder's cases in name order on one connection, each request sent as the
- * file writes it (placeholders filled in) and each response compared with the expected one.
+ * file writes it (placeholders filled in) and each response compared with the expected one. The
+ * message-encoding cases (MSGENC-*) go over the HTTPS transport instead (transport.ts).
  */
 import { Buffer } from 'node:buffer';
 import { decodeTtlv, encodeTtlv, ItemType, type ItemTypeCode, type TtlvItem } from '../../../server/ttlv/index.js';
@@ -14,6 +15,7 @@ import { startTestServer, type TestServer } from '../../support/server.js';
 import type { TestClientCert } from '../../support/pki.js';
 import { noteSecret } from '../../support/secrets-ledger.js';
 import { compareMessages, type CompareEnv } from './compare.js';
+import { describeTransport, exchangeHttps, transportFor, type Transport } from './transport.js';
 import type { TestCase } from './load.js';
 
 export interface CaseResult {
@@ -85,7 +87,7 @@ export class FolderRun {
   ) {}
 
   static async start(): Promise<FolderRun> {
-    const server = await startTestServer();
+    const server = await startTestServer({ config: { https: { enabled: true, host: '127.0.0.1', port: 0 } } });
     const { cert } = await server.tenant('oasis');
     return new FolderRun(server, cert, await server.connect(cert));
   }
@@ -94,11 +96,13 @@ export class FolderRun {
     return this.server.close();
   }
 
-  private async exchange(bytes: Uint8Array): Promise<Buffer | 'timeout'> {
+  private async exchange(bytes: Uint8Array, transport: Transport): Promise<Buffer | 'timeout' | { error: string }> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), RESPONSE_TIMEOUT_MS)));
+    const target = { port: this.server.app.httpsPort!, ca: this.server.pki.ca.certificatePem, cert: this.cert };
     try {
-      return await Promise.race([this.client.send(bytes), timeout]);
+      const sent = transport.kind === 'kmip' ? this.client.send(bytes) : exchangeHttps(target, transport.encoding, bytes).catch((error: Error) => ({ error: error.message }));
+      return await Promise.race([sent, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -110,6 +114,7 @@ export class FolderRun {
   }
 
   async runCase(tc: TestCase): Promise<CaseResult> {
+    const transport = transportFor(tc.name);
     let captures = new Map<string, TtlvItem>();
     const lastByTag = new Map<number, TtlvItem>();
     for (const [index, step] of tc.steps.entries()) {
@@ -141,7 +146,10 @@ export class FolderRun {
       });
       const generated = subject.map((id) => id !== undefined && this.generatedIds.has(id));
       const asymmetric = subject.map((id) => id !== undefined && this.asymmetricIds.has(id));
-      const reply = await this.exchange(encodeTtlv(request));
+      const reply = await this.exchange(encodeTtlv(request), transport);
+      if (typeof reply === 'object' && 'error' in reply) {
+        return { name: tc.name, pass: false, reason: `${label(request)} over ${describeTransport(transport)}: ${reply.error}` };
+      }
       if (reply === 'timeout' || reply.length === 0) {
         await this.reconnect();
         return { name: tc.name, pass: false, reason: `${label(request)}: ${reply === 'timeout' ? 'no response' : 'the server closed the connection'}` };
