@@ -9,13 +9,13 @@ export type ScenarioSpec =
   | { readonly kind: 'get'; readonly uids: readonly string[] }
   | { readonly kind: 'locate'; readonly names: readonly string[] }
   | { readonly kind: 'mix' }
-  /** Encrypt of ENCRYPT_BYTES with the AES-256 key `uid` (Active, usage Encrypt), GCM, the server choosing the IV. */
+  /** Encrypt of ENCRYPT_BYTES with the AES-256 key `uid` (Active, usage Encrypt), GCM over KMIP 1.4, the server choosing the IV. */
   | { readonly kind: 'encrypt'; readonly uid: string }
   | { readonly kind: 'handshake'; readonly resume: boolean; readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' };
 
 const VERSION = 11; // what vCenter speaks
-/** Encrypt is KMIP 1.2 and later. */
-const CRYPTO_VERSION = 12;
+/** Encrypt is KMIP 1.2 and later; GCM's tag has a field from 1.4 (the server refuses GCM before it). */
+const CRYPTO_VERSION = 14;
 export const ENCRYPT_BYTES = 4096;
 
 const payload = (...children: TtlvItem[]): TtlvItem => ({ tag: Tag.RequestPayload, type: ItemType.Structure, value: children });
@@ -26,7 +26,7 @@ const attribute = (name: string, value: TtlvItem): TtlvItem => ({
   value: [text(Tag.AttributeName, name), { ...value, tag: Tag.AttributeValue }],
 });
 
-export function request(items: ReadonlyArray<{ operation: number; payload: TtlvItem }>, version: 11 | 12 = VERSION): Uint8Array {
+export function request(items: ReadonlyArray<{ operation: number; payload: TtlvItem }>, version: 11 | 14 = VERSION): Uint8Array {
   return encodeTtlv(
     RequestMessageSchema.encode(
       Tag.RequestMessage,
