@@ -22,7 +22,7 @@ import { KmipListener } from './net/listener.js';
 import { KmipHttpsListener, type HttpsMessageHandler } from './net/https-listener.js';
 import { messageToTtlv, ttlvToMessage, undecodableResponse } from './kmip/json/index.js';
 import { KmipError } from './kmip/errors.js';
-import type { MessageHandler } from './net/types.js';
+import type { ListenerEvents, MessageHandler } from './net/types.js';
 import { ConfigError } from './config/load.js';
 import type { KeyStore } from './store/store.js';
 import type { KeyProtectAuth } from './wrap/credentials.js';
@@ -208,6 +208,18 @@ export async function createApp(options: AppOptions): Promise<App> {
     ca: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile) : undefined,
     ticketKeys: config.tls.ticketKeyFile ? readFileSync(config.tls.ticketKeyFile).subarray(0, 48) : undefined,
   };
+  // Both KMIP ports count their connections alike.
+  const connectionEvents: ListenerEvents = {
+    onConnectionOpen: () => {
+      metrics.connections.inc();
+      metrics.openConnections.inc({}, 1);
+    },
+    onConnectionClose: (info) => {
+      metrics.openConnections.inc({}, -1);
+      refusedOnce.delete(info.id);
+    },
+    onTlsError: (code) => metrics.tlsErrors.inc({ code }),
+  };
   const listener = new KmipListener({
     host: config.listen.host,
     port: config.listen.port,
@@ -218,17 +230,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     // Judged at accept, so a registered client's new connection is never counted as unauthenticated.
     classify: (info) => authenticator.cached(info.peerCertificate, info.peerFingerprint) ?? authenticator.authenticate(info.peerCertificate, info.peerFingerprint).then((r) => r.ok),
     logger,
-    events: {
-      onConnectionOpen: () => {
-        metrics.connections.inc();
-        metrics.openConnections.inc({}, 1);
-      },
-      onConnectionClose: (info) => {
-        metrics.openConnections.inc({}, -1);
-        refusedOnce.delete(info.id);
-      },
-      onTlsError: (code) => metrics.tlsErrors.inc({ code }),
-    },
+    events: connectionEvents,
   });
 
   // KMIP over HTTPS: the body translated to TTLV and served by the same handler (same tenant rules).
@@ -254,17 +256,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         limits: config.limits,
         handler: serveHttps,
         logger,
-        events: {
-          onConnectionOpen: () => {
-            metrics.connections.inc();
-            metrics.openConnections.inc({}, 1);
-          },
-          onConnectionClose: (info) => {
-            metrics.openConnections.inc({}, -1);
-            refusedOnce.delete(info.id);
-          },
-          onTlsError: (code) => metrics.tlsErrors.inc({ code }),
-        },
+        events: connectionEvents,
       })
     : undefined;
   let httpsPort: number | undefined;

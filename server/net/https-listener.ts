@@ -5,13 +5,12 @@
  * answer goes back in the same one. Bodies are bounded before they are buffered, every request has a
  * deadline, connections are capped, and a drain lets requests in flight finish.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
-import { KMIP_CIPHERS } from './ciphers.js';
+import { connectionInfoOf, kmipTlsOptions } from './kmip-tls.js';
 import type { ConnectionInfo, ListenerEvents } from './types.js';
 
 /** The body encodings, by the Content-Type that names them. */
@@ -68,18 +67,7 @@ export class KmipHttpsListener {
     const { limits } = options;
     this.server = createServer(
       {
-        cert: options.cert,
-        key: options.key,
-        ...(options.ca ? { ca: options.ca } : {}),
-        minVersion: 'TLSv1.2',
-        maxVersion: 'TLSv1.3',
-        ciphers: KMIP_CIPHERS,
-        honorCipherOrder: true,
-        requestCert: true,
-        rejectUnauthorized: false,
-        handshakeTimeout: limits.handshakeTimeoutMs,
-        sessionTimeout: options.sessionTimeoutSeconds ?? 3600,
-        ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}),
+        ...kmipTlsOptions({ ...options, handshakeTimeoutMs: limits.handshakeTimeoutMs }),
         // Whole request (headers and body) within the request deadline: bounds slow senders.
         requestTimeout: limits.requestTimeoutMs,
         headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
@@ -128,17 +116,7 @@ export class KmipHttpsListener {
       return;
     }
     socket.disableRenegotiation();
-    const peer: X509Certificate | undefined = socket.getPeerX509Certificate();
-    const cipher = socket.getCipher();
-    const info: ConnectionInfo = {
-      id: this.nextId++,
-      remoteAddress: socket.remoteAddress ?? '',
-      peerCertificate: peer,
-      peerFingerprint: peer ? createHash('sha256').update(peer.raw).digest('hex') : undefined,
-      tlsVersion: socket.getProtocol() ?? '',
-      cipher: cipher?.standardName ?? cipher?.name ?? '',
-      resumed: socket.isSessionReused(),
-    };
+    const info = connectionInfoOf(socket, this.nextId++);
     this.infos.set(socket, info);
     this.open.add(socket);
     this.options.events?.onConnectionOpen?.(info);

@@ -9,12 +9,11 @@
  * most of them first. At `maxConnections` a new connection is never refused while such a connection
  * (or a socket still in its handshake) can be closed instead.
  */
-import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import { errorSummary } from '../log/logger.js';
-import { KMIP_CIPHERS } from './ciphers.js';
+import { connectionInfoOf, kmipTlsOptions } from './kmip-tls.js';
 import { Connection, type Trust } from './connection.js';
 import type { ConnectionInfo, ListenerEvents, ListenerLimits, MessageHandler } from './types.js';
 
@@ -62,20 +61,7 @@ export class KmipListener {
   private shedLoggedAt = 0;
 
   constructor(private readonly options: KmipListenerOptions) {
-    this.server = createServer({
-      cert: options.cert,
-      key: options.key,
-      ...(options.ca ? { ca: options.ca } : {}),
-      minVersion: 'TLSv1.2',
-      maxVersion: 'TLSv1.3',
-      ciphers: options.ciphers ?? KMIP_CIPHERS,
-      honorCipherOrder: true,
-      requestCert: true,
-      rejectUnauthorized: false,
-      handshakeTimeout: options.limits.handshakeTimeoutMs,
-      sessionTimeout: options.sessionTimeoutSeconds ?? 3600,
-      ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}),
-    });
+    this.server = createServer(kmipTlsOptions({ ...options, handshakeTimeoutMs: options.limits.handshakeTimeoutMs }));
     this.maxUnverified = Math.max(1, Math.min(options.limits.maxUnauthenticatedConnections, options.limits.maxConnections));
     // Not Node's server.maxConnections: at the cap it refuses the new connection, a registered
     // client's too, while unauthenticated ones hold every slot. The cap is kept here instead.
@@ -132,17 +118,7 @@ export class KmipListener {
       return;
     }
     socket.disableRenegotiation();
-    const cipher = socket.getCipher();
-    const peer = socket.getPeerX509Certificate();
-    const info: ConnectionInfo = {
-      id: this.nextId++,
-      remoteAddress: socket.remoteAddress ?? '',
-      peerCertificate: peer,
-      peerFingerprint: peer ? createHash('sha256').update(peer.raw).digest('hex') : undefined,
-      tlsVersion: socket.getProtocol() ?? '',
-      cipher: cipher?.standardName ?? cipher?.name ?? '',
-      resumed: socket.isSessionReused(),
-    };
+    const info = connectionInfoOf(socket, this.nextId++);
     const connection = new Connection(socket, info, this.options.handler, this.options.limits, this.options.logger);
     this.connections.add(connection);
     this.unverified.add(connection);

@@ -10,37 +10,21 @@ import hmac
 import json
 import os
 import sys
-import traceback
 
 from cryptography.hazmat.primitives import hashes, padding as sympadding, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asympadding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from kmip.core import enums
 from kmip.pie import objects
-from kmip.pie.client import ProxyKmipClient
+from pykmip_steps import Steps, client as pykmip_client
 
 host, port, cert, key, ca, version = sys.argv[1:7]
-versions = {
-    "1.2": enums.KMIPVersion.KMIP_1_2,
-    "1.3": enums.KMIPVersion.KMIP_1_3,
-    "1.4": enums.KMIPVersion.KMIP_1_4,
-    "2.0": enums.KMIPVersion.KMIP_2_0,
-}
-results = {}
-
-
-def step(label, fn):
-    try:
-        results[label] = {"ok": True, "value": fn()}
-    except Exception as exc:  # the test reports which step failed and why
-        results[label] = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc), "trace": traceback.format_exc()[-600:]}
-    return results[label].get("value")
+step = Steps()
+results = step.results
 
 
 U = enums.CryptographicUsageMask
-client = ProxyKmipClient(
-    hostname=host, port=int(port), cert=cert, key=key, ca=ca, config_file="/dev/null", kmip_version=versions[version]
-)
+client = pykmip_client(host, port, cert, key, ca, version)
 with client:
     message = os.urandom(45)
 

@@ -5,34 +5,16 @@ Prints one JSON document: the result of every step, so the test can check each o
 """
 import json
 import sys
-import traceback
 
 from kmip.core import enums
-from kmip.pie.client import ProxyKmipClient
+from pykmip_steps import Steps, client as pykmip_client
 
 host, port, cert, key, ca, version, name = sys.argv[1:8]
-versions = {
-    "1.0": enums.KMIPVersion.KMIP_1_0,
-    "1.1": enums.KMIPVersion.KMIP_1_1,
-    "1.2": enums.KMIPVersion.KMIP_1_2,
-    "1.3": enums.KMIPVersion.KMIP_1_3,
-    "1.4": enums.KMIPVersion.KMIP_1_4,
-    "2.0": enums.KMIPVersion.KMIP_2_0,
-}
-results = {}
+step = Steps()
+results = step.results
 
 
-def step(label, fn):
-    try:
-        results[label] = {"ok": True, "value": fn()}
-    except Exception as exc:  # the test reports which step failed and why
-        results[label] = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc), "trace": traceback.format_exc()[-600:]}
-    return results[label].get("value")
-
-
-client = ProxyKmipClient(
-    hostname=host, port=int(port), cert=cert, key=key, ca=ca, config_file="/dev/null", kmip_version=versions[version]
-)
+client = pykmip_client(host, port, cert, key, ca, version)
 with client:
     uid = step("create", lambda: client.create(enums.CryptographicAlgorithm.AES, 256, name=name))
     step("get", lambda: (lambda k: {"algorithm": k.cryptographic_algorithm.name, "length": k.cryptographic_length, "bytes": len(k.value), "hex": k.value.hex()})(client.get(uid)))

@@ -7,7 +7,6 @@ Prints one JSON document with the result of every step.
 import datetime
 import json
 import sys
-import traceback
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -18,24 +17,11 @@ from kmip.core.messages import messages, payloads
 from kmip.core.messages.contents import Operation, UniqueBatchItemID
 from kmip.core.objects import TemplateAttribute
 from kmip.pie import objects
-from kmip.pie.client import ProxyKmipClient
+from pykmip_steps import Steps, client as pykmip_client
 
 host, port, cert, key, ca, version, prefix = sys.argv[1:8]
-versions = {
-    "1.1": enums.KMIPVersion.KMIP_1_1,
-    "1.2": enums.KMIPVersion.KMIP_1_2,
-    "1.4": enums.KMIPVersion.KMIP_1_4,
-    "2.0": enums.KMIPVersion.KMIP_2_0,
-}
-results = {}
-
-
-def step(label, fn):
-    try:
-        results[label] = {"ok": True, "value": fn()}
-    except Exception as exc:  # the test reports which step failed and why
-        results[label] = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc), "trace": traceback.format_exc()[-800:]}
-    return results[label].get("value")
+step = Steps(trace_chars=800)
+results = step.results
 
 
 private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -65,7 +51,7 @@ registrations = {
     "private_key": objects.PrivateKey(enums.CryptographicAlgorithm.RSA, 2048, pkcs8, enums.KeyFormatType.PKCS_8, name=prefix + "-registered-private"),
 }
 
-client = ProxyKmipClient(hostname=host, port=int(port), cert=cert, key=key, ca=ca, config_file="/dev/null", kmip_version=versions[version])
+client = pykmip_client(host, port, cert, key, ca, version)
 with client:
     for label, managed in registrations.items():
         def roundtrip(managed=managed):

@@ -6,8 +6,8 @@ import type { KeyObject } from 'node:crypto';
 import { ItemType } from '../../ttlv/index.js';
 import type { OperationContext } from '../context.js';
 import type { AsymmetricParameters } from '../crypto/asymmetric.js';
-import type { SymmetricParameters } from '../crypto/symmetric.js';
-import { KmipError, wrongLifecycleState } from '../errors.js';
+import { chooseIv, planCipher, SymmetricStream, type SymmetricParameters } from '../crypto/symmetric.js';
+import { featureNotSupported, KmipError, wrongLifecycleState } from '../errors.js';
 import { KeyFormatType, ObjectType, ResultReason, State, UsageLimitsUnit } from '../generated/enums.js';
 import { holdsMaterial } from '../lifecycle.js';
 import type { ManagedObject } from '../managed-object.js';
@@ -113,6 +113,36 @@ export async function asymmetricKey(ctx: OperationContext, k: UsableKey, objectT
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (bits !== undefined && bits > MAX_RSA_BITS) throw new KmipError(ResultReason.FeatureNotSupported, `RSA keys above ${MAX_RSA_BITS} bits are not used for cryptography here`);
   return key;
+}
+
+/**
+ * A cipher over the Symmetric Key `k` for Encrypt, Decrypt and Get's key wrapping: the parameters in
+ * force, the client's IV or, for an encryption, one made here (`generatedIv`, to return). The key's
+ * bytes are wiped once the cipher holds them. Refused (Feature Not Supported): an authenticated mode
+ * before KMIP 1.4 (the Authenticated Encryption Tag fields are 1.4's: the tag would be dropped and the
+ * data never decryptable), a streamed key wrap (OpenSSL's wrap ciphers take the whole input at once),
+ * and a streamed authenticated decryption (its plaintext would leave before Final checks the tag).
+ */
+export async function openSymmetricStream(
+  ctx: OperationContext,
+  k: UsableKey,
+  o: { readonly encrypting: boolean; readonly streamed: boolean; readonly clientIv?: Uint8Array | undefined; readonly aad?: Uint8Array | undefined },
+): Promise<{ stream: SymmetricStream; generatedIv: Buffer | undefined }> {
+  const material = await symmetricMaterial(ctx, k);
+  try {
+    const p = symmetricParameters(k.params, material.algorithm);
+    const plan = planCipher(p, material.key.length);
+    if (plan.aead && ctx.version < 14) throw featureNotSupported('authenticated encryption needs KMIP 1.4 or later: earlier versions have no field for its tag');
+    if (o.streamed && plan.iv.kind === 'wrap') throw featureNotSupported('key wrap cannot be streamed');
+    if (o.streamed && plan.aead && !o.encrypting) throw featureNotSupported('authenticated decryption cannot be streamed: no plaintext leaves before its tag is checked');
+    const chosen = chooseIv(plan, p, o.clientIv, o.encrypting);
+    return {
+      stream: new SymmetricStream(plan, material.key, chosen.iv, o.encrypting, p, o.aad),
+      generatedIv: chosen.generated && chosen.iv ? chosen.iv : undefined,
+    };
+  } finally {
+    material.key.fill(0);
+  }
 }
 
 export function symmetricParameters(p: CryptoParams, keyAlgorithm: number | undefined): SymmetricParameters {

@@ -1,7 +1,6 @@
 /** The streamed form shared by the cryptographic operations: Init Indicator, Correlation Value, Final Indicator. */
 import type { OperationContext } from '../context.js';
-import { featureNotSupported, invalidField } from '../errors.js';
-import type { CipherPlan } from '../crypto/symmetric.js';
+import { invalidField } from '../errors.js';
 import { consumeUsage, loadKeyForUse, type KeyUse } from './crypto-key.js';
 import { Tag } from '../generated/tags.js';
 import { invalidCorrelation, STREAMS } from '../crypto/streams.js';
@@ -66,16 +65,6 @@ export async function resumeChecked<T>(
   const k = await loadKeyForUse(ctx, uid, use, usageBit, undefined);
   if (use === 'protect') await consumeUsage(ctx, k, bytes);
   return state;
-}
-
-/**
- * What a symmetric Encrypt or Decrypt may not do: an authenticated mode before KMIP 1.4 (the
- * Authenticated Encryption Tag fields are 1.4's: the tag would be dropped, the data never
- * decryptable), or a streamed key wrap (OpenSSL's wrap ciphers take the whole input at once).
- */
-export function checkSymmetricUse(ctx: OperationContext, plan: CipherPlan, phase: Phase): void {
-  if (plan.aead && ctx.version < 14) throw featureNotSupported('authenticated encryption needs KMIP 1.4 or later: earlier versions have no field for its tag');
-  if (plan.iv.kind === 'wrap' && phase.kind !== 'once') throw featureNotSupported('key wrap cannot be streamed');
 }
 
 /** Keeps the state of an unfinished operation and returns the Correlation Value for the next part. */

@@ -2,12 +2,12 @@ import { featureNotSupported, missingData } from '../errors.js';
 import { CryptographicUsageMask, ObjectType, Operation } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { rsaDecrypt } from '../crypto/asymmetric.js';
-import { chooseIv, planCipher, SymmetricStream } from '../crypto/symmetric.js';
+import type { SymmetricStream } from '../crypto/symmetric.js';
 import { CryptographicParametersSchema } from '../model/attribute-values.js';
 import { bytes, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
-import { asymmetricKey, asymmetricParameters, loadKeyForUse, symmetricMaterial, symmetricParameters } from './crypto-key.js';
-import { checkSymmetricUse, ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
+import { asymmetricKey, asymmetricParameters, loadKeyForUse, openSymmetricStream } from './crypto-key.js';
+import { ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Decrypt Request Payload', {
@@ -60,18 +60,8 @@ export const decrypt = defineOperation({
         ctx.batch.idPlaceholder = uid;
         return { uniqueIdentifier: uid, data: rsaDecrypt(key, asymmetricParameters(k.params), data) };
       }
-      const material = await symmetricMaterial(ctx, k);
-      try {
-        const p = symmetricParameters(k.params, material.algorithm);
-        const plan = planCipher(p, material.key.length);
-        checkSymmetricUse(ctx, plan, phase);
-        // Streamed, a forged ciphertext's plaintext would go out part by part before Final checks the tag.
-        if (plan.aead && phase.kind !== 'once') throw featureNotSupported('authenticated decryption cannot be streamed: no plaintext leaves before its tag is checked');
-        const { iv } = chooseIv(plan, p, req.ivCounterNonce, false);
-        state = { uid, stream: new SymmetricStream(plan, material.key, iv, false, p, req.authenticatedEncryptionAdditionalData) };
-      } finally {
-        material.key.fill(0);
-      }
+      const opened = await openSymmetricStream(ctx, k, { encrypting: false, streamed: phase.kind !== 'once', clientIv: req.ivCounterNonce, aad: req.authenticatedEncryptionAdditionalData });
+      state = { uid, stream: opened.stream };
     }
     ctx.batch.idPlaceholder = state.uid;
     const out = state.stream.update(data);

@@ -2,12 +2,12 @@ import { featureNotSupported, missingData } from '../errors.js';
 import { CryptographicUsageMask, ObjectType, Operation } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { rsaEncrypt } from '../crypto/asymmetric.js';
-import { chooseIv, planCipher, SymmetricStream } from '../crypto/symmetric.js';
+import type { SymmetricStream } from '../crypto/symmetric.js';
 import { CryptographicParametersSchema } from '../model/attribute-values.js';
 import { bytes, opt, req, struct, text } from '../schema.js';
 import { resolveUid } from './common.js';
-import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse, symmetricMaterial, symmetricParameters } from './crypto-key.js';
-import { checkSymmetricUse, ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
+import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse, openSymmetricStream } from './crypto-key.js';
+import { ends, park, phaseOf, resumeChecked, streamRequestFields } from './crypto-stream.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Encrypt Request Payload', {
@@ -62,17 +62,9 @@ export const encrypt = defineOperation({
         ctx.batch.idPlaceholder = uid;
         return { uniqueIdentifier: uid, data: rsaEncrypt(key, asymmetricParameters(k.params), data) };
       }
-      const material = await symmetricMaterial(ctx, k);
-      try {
-        const p = symmetricParameters(k.params, material.algorithm);
-        const plan = planCipher(p, material.key.length);
-        checkSymmetricUse(ctx, plan, phase);
-        const chosen = chooseIv(plan, p, req.ivCounterNonce, true);
-        if (chosen.generated && chosen.iv) iv = chosen.iv;
-        state = { uid, stream: new SymmetricStream(plan, material.key, chosen.iv, true, p, req.authenticatedEncryptionAdditionalData) };
-      } finally {
-        material.key.fill(0);
-      }
+      const opened = await openSymmetricStream(ctx, k, { encrypting: true, streamed: phase.kind !== 'once', clientIv: req.ivCounterNonce, aad: req.authenticatedEncryptionAdditionalData });
+      iv = opened.generatedIv;
+      state = { uid, stream: opened.stream };
     }
     ctx.batch.idPlaceholder = state.uid;
     const out = state.stream.update(data);

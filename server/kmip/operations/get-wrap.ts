@@ -13,14 +13,13 @@
 import { ItemType, encodeTtlv, type TtlvItem } from '../../ttlv/index.js';
 import type { OperationContext } from '../context.js';
 import { rsaEncrypt } from '../crypto/asymmetric.js';
-import { chooseIv, planCipher, SymmetricStream } from '../crypto/symmetric.js';
 import { featureNotSupported, illegalOperation, KmipError, missingData } from '../errors.js';
 import { CryptographicUsageMask, EncodingOption, ObjectType, ResultReason, WrappingMethod } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { CryptographicParametersSchema } from '../model/attribute-values.js';
 import { KeyWrappingDataSchema } from '../objects/schemas.js';
 import { enumeration, many, opt, raw, req, struct, text, type InferStruct } from '../schema.js';
-import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse, symmetricMaterial, symmetricParameters } from './crypto-key.js';
+import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse, openSymmetricStream } from './crypto-key.js';
 
 const EncryptionKeyInformationSchema = struct('Encryption Key Information', {
   uniqueIdentifier: req(Tag.UniqueIdentifier, text),
@@ -70,18 +69,9 @@ async function encryptUnder(ctx: OperationContext, uid: string, params: InferStr
     const key = await asymmetricKey(ctx, k, ObjectType.PublicKey);
     return { wrapped: rsaEncrypt(key, asymmetricParameters(k.params), plaintext), iv: undefined };
   }
-  const material = await symmetricMaterial(ctx, k);
-  try {
-    const p = symmetricParameters(k.params, material.algorithm);
-    const plan = planCipher(p, material.key.length);
-    if (plan.aead) throw featureNotSupported('an authenticated mode cannot wrap a key: Key Wrapping Data has no field for its tag');
-    const chosen = chooseIv(plan, p, undefined, true);
-    const stream = new SymmetricStream(plan, material.key, chosen.iv, true, p, undefined);
-    const out = Buffer.concat([stream.update(plaintext), stream.final().data]);
-    return { wrapped: out, iv: chosen.generated && chosen.iv ? chosen.iv : undefined };
-  } finally {
-    material.key.fill(0);
-  }
+  const { stream, generatedIv } = await openSymmetricStream(ctx, k, { encrypting: true, streamed: false });
+  if (stream.plan.aead) throw featureNotSupported('an authenticated mode cannot wrap a key: Key Wrapping Data has no field for its tag');
+  return { wrapped: Buffer.concat([stream.update(plaintext), stream.final().data]), iv: generatedIv };
 }
 
 /**
