@@ -169,7 +169,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     wrapper,
     now,
     newUid: () => uuidV7(),
-    server: { vendorIdentification: VENDOR_IDENTIFICATION, serverVersion: SERVER_VERSION },
+    server: { vendorIdentification: VENDOR_IDENTIFICATION, serverVersion: SERVER_VERSION, messageEncodings: config.https.enabled },
     limits: { maxLocateItems: config.limits.maxLocateItems },
     onRewrapped: (tenantId, uid, previous, next) => rewraps.offer(tenantId, uid, previous, next),
   };

@@ -16,6 +16,8 @@ export interface Principal {
 export interface ServerInfo {
   readonly vendorIdentification: string;
   readonly serverVersion: string;
+  /** The HTTPS port is on, serving the TTLV, XML and JSON message encodings (Query then claims those profiles). */
+  readonly messageEncodings?: boolean | undefined;
 }
 
 export interface OperationDeps {

@@ -260,6 +260,10 @@ export class PostgresStore implements KeyStore {
     return rows[0] ? withPendingTouch(objectFromRow(rows[0]), this.touches.get(uid)) : undefined;
   }
 
+  async uidInUse(uid: string): Promise<boolean> {
+    return (await this.query('SELECT 1 FROM objects WHERE uid = $1', [uid], 'uid-in-use')).rows.length > 0;
+  }
+
   async locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {
     const { select, count } = buildLocateQuery(tenantId, q, POSTGRES_DIALECT);
     const rows = (await this.query<{ uid: string }>(select.sql, select.params)).rows;

@@ -122,6 +122,7 @@ export class SqliteStore implements KeyStore {
     const db = this.db;
     this.stmt = {
       getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE tenant_id = ? AND uid = ?'),
+      uidInUse: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE uid = ?'),
       insertObject: db.prepare(
         `INSERT INTO objects (uid, tenant_id, object_type, state, revision, created_at, updated_at, last_get_at, attributes, material, wrap_kind, root_key_id, root_key_version)
          VALUES (@uid, @tenantId, @objectType, @state, @revision, @createdAt, @updatedAt, @lastGetAt, @attributes, @material, @wrapKind, @rootKeyId, @rootKeyVersion)`,
@@ -246,6 +247,10 @@ export class SqliteStore implements KeyStore {
   async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
     const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
     return row ? withPendingTouch(objectFromRow(row), this.touches.get(uid)) : undefined;
+  }
+
+  async uidInUse(uid: string): Promise<boolean> {
+    return this.run(() => this.stmt.uidInUse.get(uid)) !== undefined;
   }
 
   locate(tenantId: string, q: LocateQuery): Promise<LocateResult> {

@@ -84,6 +84,8 @@ export interface LocateQuery {
   /** Never served by Get yet (KMIP's Fresh); a Get's time reaches the store within the touch flush interval. */
   readonly fresh?: boolean | undefined;
   readonly states?: readonly number[] | undefined;
+  /** Only archived objects (they have an Archive Date), only on-line ones, or both when undefined. */
+  readonly archived?: boolean | undefined;
   /** Every filter must match some instance of its attribute. */
   readonly attributes: readonly AttributeFilter[];
   readonly ranges: readonly RangeFilter[];
@@ -137,6 +139,8 @@ export interface KeyStore {
   readonly kind: string;
 
   getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined>;
+  /** Whether any tenant holds an object with this identifier (identifiers are unique across the store); reads nothing else of it. */
+  uidInUse(uid: string): Promise<boolean>;
   locate(tenantId: string, query: LocateQuery): Promise<LocateResult>;
   /**
    * Applies the changes atomically and durably: when the promise resolves, they survive a crash.

@@ -245,14 +245,15 @@ describe('Query Server, KMIP 2.1', () => {
     expect(ops.length).toBeGreaterThan(15);
     for (const op of [Operation.Register, Operation.Get, Operation.Locate, Operation.Check, Operation.Interop, Operation.Log, Operation.SetAttribute]) expect(ops).toContain(op);
     // Exactly the operations the server implements (a fixed list, not the server's own answer).
-    const implemented = ['Activate', 'AddAttribute', 'Check', 'Create', 'CreateKeyPair', 'Decrypt', 'DeleteAttribute', 'DeriveKey', 'Destroy', 'DiscoverVersions', 'Encrypt', 'Get', 'GetAttributeList', 'GetAttributes', 'GetUsageAllocation', 'Hash', 'Interop', 'Locate', 'Log', 'MAC', 'MACVerify', 'ModifyAttribute', 'ObtainLease', 'Query', 'ReKey', 'ReKeyKeyPair', 'Register', 'Revoke', 'RNGRetrieve', 'RNGSeed', 'SetAttribute', 'Sign', 'SignatureVerify'] as const;
+    const implemented = ['Activate', 'AddAttribute', 'AdjustAttribute', 'Archive', 'Cancel', 'Certify', 'Check', 'Create', 'CreateKeyPair', 'CreateSplitKey', 'Decrypt', 'DeleteAttribute', 'DeriveKey', 'Destroy', 'DiscoverVersions', 'Encrypt', 'Export', 'Get', 'GetAttributeList', 'GetAttributes', 'GetUsageAllocation', 'Hash', 'Import', 'Interop', 'JoinSplitKey', 'Locate', 'Log', 'MAC', 'MACVerify', 'ModifyAttribute', 'ObtainLease', 'PKCS_11', 'Poll', 'Query', 'ReCertify', 'Recover', 'Register', 'ReKey', 'ReKeyKeyPair', 'Revoke', 'RNGRetrieve', 'RNGSeed', 'SetAttribute', 'SetEndpointRole', 'Sign', 'SignatureVerify'] as const;
     expect([...ops].sort((a, b) => a - b)).toEqual(implemented.map((name) => Operation[name]).sort((a, b) => a - b));
     // Every one listed is served: an empty request may be refused for what it lacks, never as unsupported.
     for (const op of ops) {
       const item = (await h.run([{ operation: op, payload: s(Tag.RequestPayload, []) }], { version: V })).items[0]!;
       expect(item.resultReason, `operation ${op}`).not.toBe(ResultReason.OperationNotSupported);
     }
-    expect((await h.run([{ operation: Operation.Archive, payload: s(Tag.RequestPayload, []) }], { version: V })).items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
+    // Notify is server-to-client (2.1 §6.2): no server serves it to a client.
+    expect((await h.run([{ operation: Operation.Notify, payload: s(Tag.RequestPayload, []) }], { version: V })).items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
     // Only Operation items, nothing else was asked for.
     const direct = await exchange(h.executor, h.principal, V, [{ operation: Operation.Query, payload: [e(Tag.QueryFunction, QueryFunction.QueryOperations)] }], [okItem(Operation.Query, ops.map((o) => p(Tag.Operation, ItemType.Enumeration, o)))], c);
     expect(payloadOf(direct).every((x) => x.tag === Tag.Operation)).toBe(true);

@@ -25,8 +25,8 @@ const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
-/** Destroy and Revoke of the pre-created objects would starve every later input of real objects. */
-const SPARED_OPERATIONS = new Set<number>([Operation.Destroy, Operation.Revoke]);
+/** Destroy, Revoke and Archive of the pre-created objects would starve every later input of real objects. */
+const SPARED_OPERATIONS = new Set<number>([Operation.Destroy, Operation.Revoke, Operation.Archive]);
 const OPERATIONS = Object.values(Operation).filter((o) => !SPARED_OPERATIONS.has(o));
 const KNOWN_TAGS = Object.values(Tag);
 

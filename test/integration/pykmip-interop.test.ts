@@ -82,8 +82,10 @@ describe.skipIf(skip)('PyKMIP client interoperability', () => {
         certificate: 'CERTIFICATE',
         public_key: 'PUBLIC_KEY',
         private_key: 'PRIVATE_KEY',
+        split_key: 'SPLIT_KEY',
       };
       for (const [label, type] of Object.entries(types)) expect(ok(`register_${label}`), label).toMatchObject({ type, same: true });
+      expect(ok('split_key_fields')).toEqual({ parts: 4, part: 3, threshold: 2, method: 'POLYNOMIAL_SHARING_GF_2_16', length: 128 });
       const [publicUid, privateUid] = ok('create_key_pair') as [string, string];
       expect(ok('key_pair_signs')).toEqual({ private: 'PKCS_1', public: 'PKCS_1', length: 2048 });
       // PyKMIP cannot decode Link attributes; read them from the store.

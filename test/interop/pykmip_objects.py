@@ -49,6 +49,17 @@ registrations = {
     "certificate": objects.X509Certificate(certificate, name=prefix + "-certificate"),
     "public_key": objects.PublicKey(enums.CryptographicAlgorithm.RSA, 2048, pkcs1_public, enums.KeyFormatType.PKCS_1, name=prefix + "-registered-public"),
     "private_key": objects.PrivateKey(enums.CryptographicAlgorithm.RSA, 2048, pkcs8, enums.KeyFormatType.PKCS_8, name=prefix + "-registered-private"),
+    # Part 3 of a 2-of-4 split of an AES-128 key (GF(2^16) sharing is KMIP 1.0, so every version has it).
+    "split_key": objects.SplitKey(
+        cryptographic_algorithm=enums.CryptographicAlgorithm.AES,
+        cryptographic_length=128,
+        key_value=bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+        name=prefix + "-split",
+        split_key_parts=4,
+        key_part_identifier=3,
+        split_key_threshold=2,
+        split_key_method=enums.SplitKeyMethod.POLYNOMIAL_SHARING_GF_2_16,
+    ),
 }
 
 client = pykmip_client(host, port, cert, key, ca, version)
@@ -59,6 +70,18 @@ with client:
             back = client.get(uid)
             return {"uid": uid, "type": back.object_type.name, "same": back.value == managed.value}
         step("register_" + label, roundtrip)
+
+    def split_key_fields():
+        back = client.get(results["register_split_key"]["value"]["uid"])
+        return {
+            "parts": back.split_key_parts,
+            "part": back.key_part_identifier,
+            "threshold": back.split_key_threshold,
+            "method": back.split_key_method.name,
+            "length": back.cryptographic_length,
+        }
+
+    step("split_key_fields", split_key_fields)
 
     pair = step(
         "create_key_pair",

@@ -227,6 +227,29 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.locate(tenant, { ...q, attributes: [len128], withTotal: true, limit: 1 })).total).toBe(2);
     });
 
+    it('locates archived objects (those with an Archive Date) apart from on-line ones', async () => {
+      const make = (archiveDate: number | undefined) =>
+        objectRecord(tenant, { attributes: [attr('x-Archive', [7, 'z']), ...(archiveDate === undefined ? [] : [attr('Archive Date', [9, String(archiveDate)], archiveDate)])] });
+      const [online, archived] = [make(undefined), make(500)];
+      for (const o of [online, archived]) await store.commit([{ kind: 'insert', object: o }]);
+      // Another tenant's archived object under the same attribute is never found.
+      await store.commit([{ kind: 'insert', object: objectRecord(other, { attributes: [attr('x-Archive', [7, 'z']), attr('Archive Date', [9, '500'], 500)] }) }]);
+      const q = { attributes: [{ name: 'x-Archive', key: JSON.stringify([7, 'z']), indexed: true }], ranges: [], offset: 0, limit: 100, withTotal: false };
+      expect((await store.locate(tenant, { ...q, archived: false })).uids).toEqual([online.uid]);
+      expect((await store.locate(tenant, { ...q, archived: true })).uids).toEqual([archived.uid]);
+      expect((await store.locate(tenant, q)).uids).toEqual([online.uid, archived.uid]);
+      expect((await store.locate(tenant, { ...q, attributes: [], objectType: online.objectType, archived: true })).uids).toEqual([archived.uid]);
+    });
+
+    it('tells whether an identifier is in use by any tenant', async () => {
+      const mine = objectRecord(tenant, {});
+      const theirs = objectRecord(other, {});
+      for (const o of [mine, theirs]) await store.commit([{ kind: 'insert', object: o }]);
+      expect(await store.uidInUse(mine.uid)).toBe(true);
+      expect(await store.uidInUse(theirs.uid)).toBe(true);
+      expect(await store.uidInUse(randomUUID())).toBe(false);
+    });
+
     it('manages tenants and client certificates; a certificate fingerprint is unique', async () => {
       await expect(store.createTenant({ id: randomUUID(), name: `t-${tenant}`, createdAt: 3 })).rejects.toMatchObject({ code: StoreErrorCode.Duplicate });
       expect((await store.getTenantByName(`t-${tenant}`))?.id).toBe(tenant);

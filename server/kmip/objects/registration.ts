@@ -10,11 +10,15 @@ import { HashingAlgorithm, KeyFormatType, ObjectType, ResultReason } from '../ge
 import { Tag } from '../generated/tags.js';
 import type { Attribute } from '../model/attributes.js';
 import type { DigestValue } from '../model/attribute-values.js';
-import { STORAGE_CONTEXT } from '../schema.js';
+import { STORAGE_CONTEXT, type CodecContext } from '../schema.js';
 import { algorithmMatches, describeKey, readKey } from './asymmetric-key.js';
 import { certificateAttributes } from './certificate.js';
+import { certificateRequestAttributes } from './certificate-request.js';
+import { pgpKeyAttributes } from './pgp-key.js';
+import { registerSplitKey } from './split-key.js';
 import { CertificateSchema, KeyValueSchema, OpaqueObjectSchema, PrivateKeySchema, PublicKeySchema, SecretDataSchema, SymmetricKeySchema, TransparentSymmetricKeySchema, type KeyBlock } from './schemas.js';
 import { isSupportedSymmetricAlgorithm, materialLength, symmetricLengthProblem } from './symmetric-key.js';
+import { templateNames } from './template.js';
 
 export interface Registration {
   /** The object item as stored and served. */
@@ -31,9 +35,13 @@ export const OBJECT_TAGS: Readonly<Record<number, number>> = {
   [ObjectType.SecretData]: Tag.SecretData,
   [ObjectType.OpaqueObject]: Tag.OpaqueObject,
   [ObjectType.Certificate]: Tag.Certificate,
+  [ObjectType.SplitKey]: Tag.SplitKey,
+  [ObjectType.PGPKey]: Tag.PGPKey,
+  [ObjectType.Template]: Tag.Template,
+  [ObjectType.CertificateRequest]: Tag.CertificateRequest,
 };
 
-export const REGISTERABLE_TYPES: readonly number[] = [ObjectType.Certificate, ObjectType.SymmetricKey, ObjectType.PublicKey, ObjectType.PrivateKey, ObjectType.SecretData, ObjectType.OpaqueObject];
+export const REGISTERABLE_TYPES: readonly number[] = [ObjectType.Certificate, ObjectType.SymmetricKey, ObjectType.PublicKey, ObjectType.PrivateKey, ObjectType.SecretData, ObjectType.OpaqueObject, ObjectType.SplitKey, ObjectType.PGPKey, ObjectType.Template, ObjectType.CertificateRequest];
 
 function digest(bytes: Uint8Array, keyFormatType?: number): Attribute {
   const value: DigestValue = {
@@ -146,7 +154,17 @@ function certificate(item: TtlvItem): Registration {
   return { object: item, derived: [...certificateAttributes(c.certificateType, c.certificateValue), digest(c.certificateValue)] };
 }
 
-export function register(objectType: number, item: TtlvItem | undefined, attributes: readonly Attribute[]): Registration {
+/**
+ * Asynchronous for a Split Key only: a client's Prime Field Size is tested for primality on the libuv
+ * thread pool (split-key.ts), off the event loop; every other type is checked at once.
+ */
+export async function register(
+  objectType: number,
+  item: TtlvItem | undefined,
+  attributes: readonly Attribute[],
+  /** The client's version: what a Template may hold depends on it. */
+  ctx: CodecContext = STORAGE_CONTEXT,
+): Promise<Registration> {
   if (!REGISTERABLE_TYPES.includes(objectType)) throw new KmipError(ResultReason.InvalidObjectType, 'this object type cannot be registered here');
   if (!item || item.tag !== OBJECT_TAGS[objectType]) throw invalidField('the object does not match the Object Type');
   switch (objectType) {
@@ -159,6 +177,14 @@ export function register(objectType: number, item: TtlvItem | undefined, attribu
       return secretData(item);
     case ObjectType.OpaqueObject:
       return opaqueObject(item);
+    case ObjectType.SplitKey:
+      return registerSplitKey(item, attributes);
+    case ObjectType.PGPKey:
+      return { object: item, derived: pgpKeyAttributes(item, attributes) };
+    case ObjectType.Template:
+      return { object: item, derived: templateNames(item, attributes, ctx) };
+    case ObjectType.CertificateRequest:
+      return { object: item, derived: certificateRequestAttributes(item, ctx) };
     default:
       return certificate(item);
   }

@@ -44,5 +44,16 @@ export const CertificateSchema = struct('Certificate', {
   certificateType: req(Tag.CertificateType, enumeration('CertificateType')),
   certificateValue: req(Tag.CertificateValue, bytes),
 });
+/** 2.x only (2.1 §2.2): a certificate request kept as an object, for a later Certify or Re-certify to name. */
+export const CertificateRequestSchema = struct('Certificate Request', {
+  certificateRequestType: req(Tag.CertificateRequestType, enumeration('CertificateRequestType')),
+  certificateRequestValue: req(Tag.CertificateRequestValue, bytes),
+});
+export const PGPKeySchema = struct('PGP Key', {
+  pgpKeyVersion: req(Tag.PGPKeyVersion, integer),
+  keyBlock: req(Tag.KeyBlock, KeyBlockSchema),
+});
+/** 1.x only: a Template holds nothing but 1.x Attribute structures (at least one; the reader checks). */
+export const TemplateSchema = struct('Template', { attributes: many(Tag.Attribute, AttributeV1Schema) });
 export const TransparentSymmetricKeySchema = struct('Transparent Symmetric Key', { key: req(Tag.Key, bytes) });
 

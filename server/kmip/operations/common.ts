@@ -1,7 +1,7 @@
 /** Helpers shared by operation handlers. */
 import type { TtlvItem } from '../../ttlv/index.js';
 import type { OperationContext } from '../context.js';
-import { invalidField, itemNotFound, KmipError, missingData, permissionDenied } from '../errors.js';
+import { featureNotSupported, invalidField, itemNotFound, KmipError, missingData, permissionDenied } from '../errors.js';
 import { ResultReason } from '../generated/enums.js';
 import { ManagedObject } from '../managed-object.js';
 import {
@@ -11,7 +11,9 @@ import {
   type Attribute,
 } from '../model/attributes.js';
 import type { NameValue } from '../model/attribute-values.js';
+import { overTemplates } from '../objects/template.js';
 import { is2x } from '../version.js';
+import { templatesNamed } from './template-names.js';
 
 export function nowSeconds(ctx: OperationContext): number {
   return Math.floor(ctx.deps.now() / 1000);
@@ -26,13 +28,31 @@ export function resolveUid(ctx: OperationContext, uid: string | undefined): stri
 }
 
 /**
- * Loads an object of the caller's tenant; another tenant's object is indistinguishable from none.
+ * Loads an on-line object of the caller's tenant; another tenant's object is indistinguishable from none.
  * `forUpdate` when the operation will change it: writers of one object on this node then take turns.
+ * An archived object must be recovered before any operation names it (1.4 §4 and 2.1 §6.1 introductions;
+ * the 1.4 §11 tables give Object Archived for Get, Get Attributes, Destroy and the rest alike), so every
+ * operation is refused here, in one place; only Recover reads archived objects (loadStoredObject).
  */
 export async function loadObject(ctx: OperationContext, uid: string, forUpdate = false): Promise<ManagedObject> {
+  const obj = await loadStoredObject(ctx, uid, forUpdate);
+  if (isArchived(obj)) throw new KmipError(ResultReason.ObjectArchived, 'the object is archived: Recover it first');
+  return obj;
+}
+
+/** Loads an object of the caller's tenant whether on-line or archived: for Recover only. */
+export async function loadStoredObject(ctx: OperationContext, uid: string, forUpdate = false): Promise<ManagedObject> {
   const record = forUpdate ? await ctx.session.getForUpdate(uid) : await ctx.session.get(uid);
   if (!record) throw itemNotFound();
   return ManagedObject.fromRecord(record, ctx.deps.now());
+}
+
+/**
+ * Archived is the presence of Archive Date: the server sets it on Archive and deletes it on Recover
+ * (1.4 §3.32, 2.1 §4.5), so the attribute is the state and the store needs nothing new.
+ */
+export function isArchived(obj: ManagedObject): boolean {
+  return obj.first('Archive Date') !== undefined;
 }
 
 /**
@@ -58,19 +78,36 @@ export interface TemplateAttributeV1 {
   readonly attributes: ReadonlyArray<{ attributeName: string; attributeIndex?: number | undefined; attributeValue?: TtlvItem | undefined }>;
 }
 
-/** Attributes a client supplied in a 1.x Template-Attribute or a 2.x Attributes structure, validated. */
-export function clientAttributes(
+/**
+ * Attributes a client supplied in a 1.x Template-Attribute or a 2.x Attributes structure, validated;
+ * with the attributes of the Templates a 1.x Template-Attribute names under them (template-names.ts).
+ */
+export async function requestAttributes(
   ctx: OperationContext,
   v1: TemplateAttributeV1 | undefined,
   v2: readonly TtlvItem[] | undefined,
   /** Server-set attributes a client may state anyway (the caller checks they agree with what the server derives). */
   tolerated: ReadonlySet<string> = new Set(),
+): Promise<Attribute[]> {
+  const explicit = clientAttributes(ctx, v1 && { names: [], attributes: v1.attributes }, v2, tolerated);
+  if (!v1 || v1.names.length === 0) return explicit;
+  return overTemplates(await templatesNamed(ctx, v1.names), explicit);
+}
+
+/**
+ * Attributes a client supplied, validated, for operations that take no Templates: a Name item of a
+ * 1.x Template-Attribute names a Template (1.4 §2.1.8) and is refused here; see requestAttributes.
+ */
+export function clientAttributes(
+  ctx: OperationContext,
+  v1: TemplateAttributeV1 | undefined,
+  v2: readonly TtlvItem[] | undefined,
+  tolerated: ReadonlySet<string> = new Set(),
 ): Attribute[] {
+  if (v1 && v1.names.length > 0) throw featureNotSupported('this operation does not apply Templates: give the attributes themselves');
   const out: Attribute[] = [];
-  if (v1) {
-    for (const name of v1.names) out.push({ name: 'Name', index: 0, value: name });
-    for (const a of v1.attributes) out.push(attributeFromV1(a, ctx));
-  }
+  // The object's own Names are Attribute items of the Template-Attribute.
+  if (v1) for (const a of v1.attributes) out.push(attributeFromV1(a, ctx));
   if (v2) for (const item of v2) out.push(attributeFromV2(item, ctx));
   const seen = new Map<string, number>();
   for (const a of out) {

@@ -9,7 +9,7 @@ import { register as registration } from '../objects/registration.js';
 import { serverRngAttribute } from '../objects/rng-attribute.js';
 import { opt, req, struct, text } from '../schema.js';
 import type { OperationContext } from '../context.js';
-import { clientAttributes, type TemplateAttributeV1 } from './common.js';
+import { requestAttributes, type TemplateAttributeV1 } from './common.js';
 import type { TtlvItem } from '../../ttlv/index.js';
 import { newObject, protectionStorage } from './new-object.js';
 import { defineOperation } from './types.js';
@@ -62,12 +62,14 @@ export function keyPairStorage(ctx: OperationContext, req: KeyPairRequest): { pr
 }
 
 /** The request's common attributes, and each half's: the common ones overridden by the half's own. */
-export function keyPairAttributes(ctx: OperationContext, req: KeyPairRequest): { common: Attribute[]; privateKey: Attribute[]; publicKey: Attribute[] } {
-  const common = clientAttributes(ctx, req.commonTemplateAttribute, req.commonAttributes);
+export async function keyPairAttributes(ctx: OperationContext, req: KeyPairRequest): Promise<{ common: Attribute[]; privateKey: Attribute[]; publicKey: Attribute[] }> {
+  const common = await requestAttributes(ctx, req.commonTemplateAttribute, req.commonAttributes);
+  const privateKey = await requestAttributes(ctx, req.privateKeyTemplateAttribute, req.privateKeyAttributes);
+  const publicKey = await requestAttributes(ctx, req.publicKeyTemplateAttribute, req.publicKeyAttributes);
   return {
     common,
-    privateKey: merged(common, clientAttributes(ctx, req.privateKeyTemplateAttribute, req.privateKeyAttributes)),
-    publicKey: merged(common, clientAttributes(ctx, req.publicKeyTemplateAttribute, req.publicKeyAttributes)),
+    privateKey: merged(common, privateKey),
+    publicKey: merged(common, publicKey),
   };
 }
 
@@ -96,7 +98,7 @@ export async function buildKeyPair(
   const half = async (objectType: number, uid: string, attributes: readonly Attribute[], otherLink: Attribute, defaultUsage: number, extra: Attribute[]) => {
     const isPrivate = objectType === ObjectType.PrivateKey;
     const item = writeKey(isPrivate ? pair.privateKey : pair.publicKey, objectType, defaultFormat(objectType, algorithm), algorithm);
-    const { derived } = registration(objectType, item, []);
+    const { derived } = await registration(objectType, item, []);
     const obj = newObject(ctx, {
       objectType,
       uid,
@@ -128,7 +130,7 @@ export const createKeyPair = defineOperation({
   request: Request,
   response: Response,
   async handle(ctx, req) {
-    const attributes = keyPairAttributes(ctx, req);
+    const attributes = await keyPairAttributes(ctx, req);
     if (attributes.common.some((a) => a.name === 'Name')) throw invalidField('a Name in the common attributes would name both keys alike; give each key its own');
     const pair = await buildKeyPair(ctx, attributes.privateKey, attributes.publicKey, {}, keyPairStorage(ctx, req));
     insertKeyPair(ctx, pair);

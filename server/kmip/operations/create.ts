@@ -6,7 +6,7 @@ import { enumeration, opt, req, struct, text } from '../schema.js';
 import { generateSymmetricKey, rawSymmetricKeyObject, sha256Digest } from '../objects/symmetric-key.js';
 import { sealObject } from '../objects/material.js';
 import { serverRngAttribute } from '../objects/rng-attribute.js';
-import { clientAttributes } from './common.js';
+import { requestAttributes } from './common.js';
 import { newObject, protectionStorage } from './new-object.js';
 import { defineOperation } from './types.js';
 
@@ -34,7 +34,7 @@ export const create = defineOperation({
     if (req.objectType !== ObjectType.SymmetricKey) {
       throw new KmipError(ResultReason.InvalidObjectType, 'Create makes symmetric keys only; use Create Key Pair or Register');
     }
-    const attributes = clientAttributes(ctx, req.templateAttribute, req.attributes);
+    const attributes = await requestAttributes(ctx, req.templateAttribute, req.attributes);
     const single = (name: string) => attributes.find((a) => a.name === name)?.value;
     const algorithm = single('Cryptographic Algorithm');
     const length = single('Cryptographic Length');

@@ -13,7 +13,7 @@ import { openObject, sealObject } from '../objects/material.js';
 import { KeyValueSchema, SecretDataSchema } from '../objects/schemas.js';
 import { isSupportedSymmetricAlgorithm, materialLength, rawSymmetricKeyObject, sha256Digest, symmetricLengthProblem } from '../objects/symmetric-key.js';
 import { bytes, enumeration, integer, many, opt, req, STORAGE_CONTEXT, struct, text } from '../schema.js';
-import { clientAttributes, is2x, loadObject, resolveUid, saveObject } from './common.js';
+import { is2x, loadObject, requestAttributes, resolveUid, saveObject } from './common.js';
 import { consumeUsage, loadKeyForUse, symmetricMaterial, symmetricParameters, type CryptoParams, type UsableKey } from './crypto-key.js';
 import { newObject } from './new-object.js';
 import { link } from './rekey-rules.js';
@@ -230,7 +230,7 @@ export const deriveKey = defineOperation({
     const baseUid = resolveUid(ctx, req.uniqueIdentifiers[0]);
     const dp = req.derivationParameters;
     checkUnused(dp, req.derivationMethod);
-    const attributes = clientAttributes(ctx, req.templateAttribute, req.attributes);
+    const attributes = await requestAttributes(ctx, req.templateAttribute, req.attributes);
     const target = targetOf(req.objectType, attributes);
     const k = await loadKeyForUse(ctx, baseUid, 'protect', CryptographicUsageMask.DeriveKey, dp.cryptographicParameters);
     const base = await baseMaterial(ctx, k);

@@ -1,5 +1,5 @@
 import { illegalOperation, wrongLifecycleState } from '../errors.js';
-import { Operation, State } from '../generated/enums.js';
+import { ObjectType, Operation, State } from '../generated/enums.js';
 import { loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
 import { defineOperation } from './types.js';
 import { UidRequest, UidResponse } from './uid-payload.js';
@@ -17,7 +17,8 @@ export const destroy = defineOperation({
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
     const obj = await loadObject(ctx, uid, true);
-    if (obj.state === State.Active) throw wrongLifecycleState('an Active object must be revoked before it is destroyed');
+    // A Template has no lifecycle (it cannot be revoked): an Activation Date added to it must not make it indestructible.
+    if (obj.state === State.Active && obj.objectType !== ObjectType.Template) throw wrongLifecycleState('an Active object must be revoked before it is destroyed');
     if (obj.isDestroyed) throw illegalOperation('object is already destroyed');
     obj.state = obj.state === State.Compromised ? State.DestroyedCompromised : State.Destroyed;
     obj.material = null;

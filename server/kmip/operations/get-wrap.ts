@@ -21,7 +21,7 @@ import { KeyWrappingDataSchema } from '../objects/schemas.js';
 import { enumeration, many, opt, raw, req, struct, text, type InferStruct } from '../schema.js';
 import { asymmetricKey, asymmetricParameters, consumeUsage, loadKeyForUse, openSymmetricStream } from './crypto-key.js';
 
-const EncryptionKeyInformationSchema = struct('Encryption Key Information', {
+export const EncryptionKeyInformationSchema = struct('Encryption Key Information', {
   uniqueIdentifier: req(Tag.UniqueIdentifier, text),
   cryptographicParameters: opt(Tag.CryptographicParameters, CryptographicParametersSchema),
 });

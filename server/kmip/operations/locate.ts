@@ -7,6 +7,7 @@ import { encodeAttributeValue, ManagedObject } from '../managed-object.js';
 import { attributeDef, attributeFromV1, attributeFromV2, AttributesV2Codec, AttributeV1Schema, type Attribute } from '../model/attributes.js';
 import { dateTime, enumeration, integer, many, mask, opt, struct, text } from '../schema.js';
 import { is2x } from '../version.js';
+import { isArchived } from './common.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Locate Request Payload', {
@@ -68,24 +69,33 @@ function criteria(attrs: readonly Attribute[]): Criteria {
   return out;
 }
 
-function statesFor(mask: number | undefined, requested: number[] | undefined, version: number): number[] {
-  // Online storage holds live objects; destroyed ones are found only when the 2.x Destroyed Storage bit asks for them.
+/**
+ * Which objects the Storage Status Mask asks for (1.4 §4.9, 2.1 §6.1.27): on-line ones (the
+ * default), archived ones (those with an Archive Date, whatever their state), and in 2.x destroyed
+ * ones. The states the mask allows, narrowed by any State the client asked for, and whether the
+ * object must be archived (true), must not be (false), or may be either (undefined).
+ */
+export function storageFor(mask: number | undefined, requested: number[] | undefined, version: number): { states: number[]; archived: boolean | undefined } {
   const m = mask ?? StorageStatusMask.OnLineStorage;
-  const allowed = [
-    ...(m & StorageStatusMask.OnLineStorage ? LIVE_STATES : []),
-    ...(is2x(version) && m & StorageStatusMask.DestroyedStorage ? DESTROYED_STATES : []),
-  ];
-  return requested ? requested.filter((s) => allowed.includes(s)) : allowed;
+  const online = (m & StorageStatusMask.OnLineStorage) !== 0;
+  const archival = (m & StorageStatusMask.ArchivalStorage) !== 0;
+  const destroyed = is2x(version) && (m & StorageStatusMask.DestroyedStorage) !== 0;
+  const allowed = [...(online || archival ? LIVE_STATES : []), ...(destroyed || (archival && is2x(version)) ? DESTROYED_STATES : [])];
+  const states = requested ? requested.filter((s) => allowed.includes(s)) : allowed;
+  // An archived object is off-line: only the Archival bit finds it; with Archival alone, only archived ones.
+  const archived = archival ? (online || destroyed ? undefined : true) : false;
+  return { states, archived };
 }
 
 /** Locate naming a Unique Identifier: that one object, if it meets every other criterion. */
-async function locateOne(ctx: OperationContext, c: Criteria, states: readonly number[]): Promise<{ uids: string[]; total: number }> {
+async function locateOne(ctx: OperationContext, c: Criteria, states: readonly number[], archived: boolean | undefined): Promise<{ uids: string[]; total: number }> {
   const record = await ctx.session.get(c.uid!);
   if (!record) return { uids: [], total: 0 };
   const obj = ManagedObject.fromRecord(record, ctx.deps.now());
   const keysOf = (name: string) => obj.instances(name).map((a) => encodeAttributeValue(name, a.value));
   const matches =
     states.includes(obj.state) &&
+    (archived === undefined || archived === isArchived(obj)) &&
     (c.objectType === undefined || c.objectType === obj.objectType) &&
     (c.fresh === undefined || c.fresh === (record.lastGetAt === null)) &&
     c.attributes.every((f) => keysOf(f.name).some((k) => k.key === f.key)) &&
@@ -104,18 +114,19 @@ export const locate = defineOperation({
     const c = criteria(attrs);
     if (req.maximumItems !== undefined && req.maximumItems < 0) throw invalidField('Maximum Items must not be negative');
     if (req.offsetItems !== undefined && req.offsetItems < 0) throw invalidField('Offset Items must not be negative');
-    const states = statesFor(req.storageStatusMask, c.states, ctx.version);
+    const { states, archived } = storageFor(req.storageStatusMask, c.states, ctx.version);
     const paging = ctx.version >= 13 && (req.maximumItems !== undefined || req.offsetItems !== undefined);
     const limit = Math.min(req.maximumItems ?? ctx.deps.limits.maxLocateItems, ctx.deps.limits.maxLocateItems);
     const result =
       states.length === 0 || limit === 0
         ? { uids: [], total: 0 }
         : c.uid !== undefined
-          ? await locateOne(ctx, c, states)
+          ? await locateOne(ctx, c, states, archived)
           : await ctx.deps.store.locate(ctx.principal.tenantId, {
             objectType: c.objectType,
             fresh: c.fresh,
             states,
+            archived,
             attributes: c.attributes,
             ranges: c.ranges,
             offset: req.offsetItems ?? 0,

@@ -5,22 +5,16 @@ import { AttributesV2Codec, TemplateAttributeSchema } from '../model/attributes.
 import { sealObject } from '../objects/material.js';
 import { register as registration } from '../objects/registration.js';
 import { enumeration, opt, raw, req, struct, text } from '../schema.js';
-import { clientAttributes } from './common.js';
+import { requestAttributes } from './common.js';
 import { newObject, protectionStorage } from './new-object.js';
+import { objectIn, OBJECT_FIELDS } from './get.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Register Request Payload', {
   objectType: req(Tag.ObjectType, enumeration('ObjectType')),
   templateAttribute: opt(Tag.TemplateAttribute, TemplateAttributeSchema, { until: 14 }),
   attributes: opt(Tag.Attributes, AttributesV2Codec, { since: 20 }),
-  certificate: opt(Tag.Certificate, raw),
-  symmetricKey: opt(Tag.SymmetricKey, raw),
-  privateKey: opt(Tag.PrivateKey, raw),
-  publicKey: opt(Tag.PublicKey, raw),
-  splitKey: opt(Tag.SplitKey, raw),
-  template: opt(Tag.Template, raw, { until: 14 }),
-  secretData: opt(Tag.SecretData, raw),
-  opaqueObject: opt(Tag.OpaqueObject, raw),
+  ...OBJECT_FIELDS,
   protectionStorageMasks: opt(Tag.ProtectionStorageMasks, AttributesV2Codec, { since: 20 }),
 });
 const Response = struct('Register Response Payload', { uniqueIdentifier: req(Tag.UniqueIdentifier, text) });
@@ -34,10 +28,10 @@ export const register = defineOperation({
   request: Request,
   response: Response,
   async handle(ctx, req) {
-    const item = req.certificate ?? req.symmetricKey ?? req.privateKey ?? req.publicKey ?? req.splitKey ?? req.template ?? req.secretData ?? req.opaqueObject;
-    const stated = clientAttributes(ctx, req.templateAttribute, req.attributes, RESTATABLE);
+    const item = objectIn(req);
+    const stated = await requestAttributes(ctx, req.templateAttribute, req.attributes, RESTATABLE);
     const protectionStorageMask = protectionStorage(ctx, req.protectionStorageMasks);
-    const { object, derived } = registration(req.objectType, item, stated);
+    const { object, derived } = await registration(req.objectType, item, stated, ctx);
     for (const a of stated.filter((s) => RESTATABLE.has(s.name))) {
       // Fresh=true is what a new object is anyway; anything else must match what the object shows.
       const agrees = a.name === 'Fresh' ? a.value === true : derived.some((d) => d.name === a.name && d.value === a.value);

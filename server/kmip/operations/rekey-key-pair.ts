@@ -30,7 +30,7 @@ export const rekeyKeyPair = defineOperation({
     const publicLink = oldPrivate.instances('Link').map((l) => l.value as LinkValue).find((l) => l.linkType === LinkType.PublicKeyLink);
     if (!publicLink) throw invalidField('the private key has no Public Key Link to its public half');
     const oldPublic = await loadObject(ctx, publicLink.linkedObjectIdentifier, true);
-    const requested = keyPairAttributes(ctx, req);
+    const requested = await keyPairAttributes(ctx, req);
     const storage = keyPairStorage(ctx, req);
     const now = nowSeconds(ctx);
     const pair = await buildKeyPair(

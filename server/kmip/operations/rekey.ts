@@ -6,7 +6,7 @@ import { sealObject } from '../objects/material.js';
 import { serverRngAttribute } from '../objects/rng-attribute.js';
 import { generateSymmetricKey, rawSymmetricKeyObject, sha256Digest } from '../objects/symmetric-key.js';
 import { interval, opt, req, struct, text } from '../schema.js';
-import { clientAttributes, loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
+import { loadObject, nowSeconds, requestAttributes, resolveUid, saveObject } from './common.js';
 import { newObject, protectionStorage } from './new-object.js';
 import { inheritedAttributes, link, requireReplaceable, retire } from './rekey-rules.js';
 import { defineOperation } from './types.js';
@@ -33,7 +33,7 @@ export const rekey = defineOperation({
     requireReplaceable(old);
     const algorithm = old.first('Cryptographic Algorithm') as number;
     const length = old.first('Cryptographic Length') as number;
-    const own = clientAttributes(ctx, req.templateAttribute, req.attributes);
+    const own = await requestAttributes(ctx, req.templateAttribute, req.attributes);
     const ownNames = new Set(own.map((a) => a.name));
     const inherited = inheritedAttributes(old, nowSeconds(ctx), req.offset).filter((a) => !ownNames.has(a.name));
     const protectionStorageMask = protectionStorage(ctx, req.protectionStorageMasks);

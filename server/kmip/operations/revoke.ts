@@ -1,5 +1,5 @@
 import { illegalOperation } from '../errors.js';
-import { Operation, RevocationReasonCode, State } from '../generated/enums.js';
+import { ObjectType, Operation, RevocationReasonCode, State } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { RevocationReasonSchema } from '../model/attribute-values.js';
 import { dateTime, opt, req, struct, text } from '../schema.js';
@@ -28,6 +28,8 @@ export const revoke = defineOperation({
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
     const obj = await loadObject(ctx, uid, true);
+    // A Template has no state of its own to change (1.4 §11.21).
+    if (obj.objectType === ObjectType.Template) throw illegalOperation('a Template cannot be revoked');
     const now = nowSeconds(ctx);
     if (COMPROMISE.has(req.revocationReason.revocationReasonCode)) {
       if (obj.state === State.Compromised || obj.state === State.DestroyedCompromised) throw illegalOperation('object is already compromised');

@@ -30,6 +30,9 @@ export const POSTGRES_DIALECT: SqlDialect = {
     `EXISTS (SELECT 1 FROM jsonb_array_elements(o.attributes::jsonb) ${e} WHERE ${match((f) => (f === 'u' ? `(${e} ->> 'u')::float8` : `(${e} ->> '${f}')`))})`,
 };
 
+/** The attribute whose presence makes an object archived (KMIP Archive sets it, Recover deletes it). */
+const ARCHIVE_DATE = 'Archive Date';
+
 /** The conditions both Locate forms are made of, numbering their parameters in the order they are written. */
 function conditionWriter(tenantId: string, dialect: SqlDialect) {
   const params: unknown[] = [];
@@ -46,6 +49,11 @@ function conditionWriter(tenantId: string, dialect: SqlDialect) {
       if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
       if (q.fresh !== undefined) where.push(q.fresh ? 'o.last_get_at IS NULL' : 'o.last_get_at IS NOT NULL');
       if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
+      // Archive Date is indexed and only archived objects hold one. An uncorrelated set, computed once:
+      // a probe per candidate would scan the tenant's archived rows for each (the index leads with value).
+      if (q.archived !== undefined) {
+        where.push(`o.seq ${q.archived ? '' : 'NOT '}IN (SELECT x.seq FROM object_index x WHERE x.tenant_id = ${p(tenantId)} AND x.name = ${p(ARCHIVE_DATE)})`);
+      }
       return where;
     },
     indexRange: (alias: string, r: RangeFilter): string =>

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ItemType, type TtlvItem } from '../../../server/ttlv/index.js';
 import { decodeXml } from '../../../server/kmip/xml/index.js';
 import { compareMessages, type CompareEnv } from './compare.js';
+import { loadCase, withPolicyOf } from './load.js';
 import { NOW_WINDOW_SECONDS, TOLERANCE_SUMMARY } from './tolerances.js';
 
 const NOW = 1_700_000_000n;
@@ -113,6 +114,48 @@ describe('OASIS response comparison', () => {
     expect(compareMessages(expected, decodeXml(failed('<ResultMessage type="TextString" value="not found"/>').replace('$NOW', at(NOW))), e)).toBeUndefined();
     const other = failed('').replace('ItemNotFound', 'PermissionDenied').replace('$NOW', at(NOW));
     expect(compareMessages(expected, decodeXml(other), e)).toEqual({ path: 'BatchItem[0]/ResultReason', message: 'expected ItemNotFound, got PermissionDenied' });
+  });
+});
+
+describe('Query answers', () => {
+  const ops = (...names: string[]) => names.map((n) => `<Operation type="Enumeration" value="${n}"/>`).join('');
+  it('accepts more operations in any order, and the absence of Notify and Put only', () => {
+    const e = env();
+    const expected = expectedOf(response(ops('Create', 'Notify', 'Get', 'Put'), '$NOW', 'Success', 'Query'), e);
+    expect(compareMessages(expected, decodeXml(response(ops('Get', 'Create', 'Encrypt'), at(NOW), 'Success', 'Query')), e)).toBeUndefined();
+    expect(compareMessages(expected, decodeXml(response(ops('Get', 'Notify', 'Put'), at(NOW), 'Success', 'Query')), e)).toEqual({
+      path: 'BatchItem[0]/ResponsePayload/Operation[0]',
+      message: 'missing from the response (expected Create)',
+    });
+  });
+
+  it('holds other operations to the file outside a Query answer', () => {
+    const e = env();
+    const expected = expectedOf(response(ops('Notify'), '$NOW', 'Success', 'GetAttributes'), e);
+    expect(compareMessages(expected, decodeXml(response('', at(NOW))), e)).toMatchObject({ message: 'missing from the response (expected Notify)' });
+  });
+});
+
+describe('file defects', () => {
+  const sensitive = attr('Sensitive', '<AttributeValue type="Boolean" value="true"/>');
+  const length = attr('Cryptographic Length', '<AttributeValue type="Integer" value="128"/>');
+  it('lets TL-M-3-14 alone answer Get Attributes with the four attributes its Get Attribute List names', () => {
+    for (const [caseName, accepted] of [['TL-M-3-14', true], ['TL-M-3-21', false]] as const) {
+      const e = { ...env(), caseName };
+      const expected = expectedOf(response(length), e);
+      const d = compareMessages(expected, decodeXml(response(length + sensitive, at(NOW))), e);
+      if (accepted) expect(d).toBeUndefined();
+      else expect(d?.message).toContain('not expected: Attribute Structure(2) "Sensitive"');
+    }
+  });
+
+  it('answers CS-RNG-O-1 with O-3\'s expected responses, and refuses a file whose requests differ', () => {
+    const o1 = loadCase('1.4/optional', 'CS-RNG-O-1-14.xml');
+    const o3 = loadCase('1.4/optional', 'CS-RNG-O-3-14.xml');
+    expect(o1.steps.map((s) => s.response)).toEqual(o3.steps.map((s) => s.response));
+    expect(o1.name).toBe('CS-RNG-O-1-14');
+    const other = loadCase('1.4/mandatory', 'SKLC-M-1-14.xml');
+    expect(() => withPolicyOf(other, o3)).toThrow(/not an alternative policy/);
   });
 });
 

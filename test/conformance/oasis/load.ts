@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseXml, type XmlElement } from '../../../server/kmip/xml/index.js';
+import { ALTERNATIVE_POLICY } from './tolerances.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/oasis-kmip-testcases/', import.meta.url));
 export const FOLDERS = ['1.4/mandatory', '1.4/optional', '2.1/mandatory', '2.1/optional'] as const;
@@ -31,7 +32,22 @@ export function loadCase(folder: string, file: string): TestCase {
     }
     steps.push({ request, response });
   }
-  return { name: basename(file, '.xml'), folder, steps };
+  const tc = { name: basename(file, '.xml'), folder, steps };
+  const policy = ALTERNATIVE_POLICY[tc.name];
+  return policy === undefined ? tc : withPolicyOf(tc, loadCase(folder, `${policy}.xml`));
+}
+
+/** The element without its Client Correlation Values (free text that names the case), as comparable text. */
+function withoutCorrelation(e: XmlElement): string {
+  if (e.name === 'ClientCorrelationValue') return '';
+  return `<${e.name} ${JSON.stringify([...e.attributes])}>${e.children.map(withoutCorrelation).join('')}</${e.name}>`;
+}
+
+/** `tc` answered as `policy` expects: only for files whose requests are the same (tolerances.ts: alternative policies). */
+export function withPolicyOf(tc: TestCase, policy: TestCase): TestCase {
+  const same = tc.steps.length === policy.steps.length && tc.steps.every((s, i) => withoutCorrelation(s.request) === withoutCorrelation(policy.steps[i]!.request));
+  if (!same) throw new Error(`${tc.name}: its requests differ from ${policy.name}'s, so it is not an alternative policy for the same requests`);
+  return { ...tc, steps: tc.steps.map((s, i) => ({ request: s.request, response: policy.steps[i]!.response })) };
 }
 
 /** A folder's cases in name order (TL-M-3 reads what TL-M-2 made). */

@@ -4,10 +4,11 @@
  * compared exactly (tag, type, value, and the order of children).
  */
 import { ItemType, type TtlvItem } from '../../../server/ttlv/index.js';
-import { Operation } from '../../../server/kmip/generated/enums.js';
+import { Operation, ResultReason } from '../../../server/kmip/generated/enums.js';
 import { Tag } from '../../../server/kmip/generated/tags.js';
 import { namingFor } from '../../../server/kmip/xml/names.js';
 import { formatEnumeration } from '../../../server/kmip/xml/values.js';
+import { ckFunctionValue } from '../../../server/kmip/pkcs11/functions.js';
 
 export interface ToleranceContext {
   readonly caseName: string;
@@ -68,6 +69,20 @@ const GENERATED_MATERIAL = new Set<number>([
 ]);
 
 const inResponsePayload = (ctx: ToleranceContext): boolean => ctx.tags.includes(Tag.ResponsePayload);
+
+/** A CK_UTF8CHAR[32] field of CK_INFO: printable ASCII padded with spaces (no NULs), not blank. */
+const paddedText = (field: Uint8Array): boolean => field.every((b) => b >= 0x20 && b <= 0x7e) && field.some((b) => b !== 0x20);
+
+/**
+ * A CK_INFO as the PKCS#11 encoding writes it (KMIP Profiles 2.1 §5.18.1): cryptokiVersion (2 bytes),
+ * manufacturerID (32), flags (8, CK_ULONG), libraryDescription (32), libraryVersion (2). The server's
+ * is accepted when the layout, cryptokiVersion and flags are the file's and its texts are well padded.
+ */
+const sameCkInfoLayout = (e: TtlvItem, a: TtlvItem): boolean => {
+  if (e.type !== ItemType.ByteString || a.type !== ItemType.ByteString || e.value.length !== 76 || a.value.length !== 76) return false;
+  const same = (from: number, to: number) => Buffer.from(a.value.subarray(from, to)).equals(e.value.subarray(from, to));
+  return same(0, 2) && same(34, 42) && paddedText(a.value.subarray(2, 34)) && paddedText(a.value.subarray(42, 74));
+};
 
 export const TOLERANCES: readonly Tolerance[] = [
   {
@@ -130,12 +145,66 @@ export const TOLERANCES: readonly Tolerance[] = [
     accepts: (e, a) => a.tag === e.tag && a.type === ItemType.Structure && a.value.some((c) => c.tag === Tag.RNGAlgorithm),
   },
   {
+    name: 'PKCS#11 library information',
+    why:
+      'C_GetInfo answers with a CK_INFO naming the library\'s manufacturer, description and version (the reference server wrote "TEST      Pty Ltd", "TEST" and 1.0): ' +
+      'same 76-byte layout, same cryptokiVersion and flags, and printable space-padded texts',
+    applies: (e, ctx) =>
+      e.tag === Tag.PKCS_11OutputParameters &&
+      ctx.operation === Operation.PKCS_11 &&
+      inResponsePayload(ctx) &&
+      ctx.siblings.some((s) => s.tag === Tag.PKCS_11Function && s.type === ItemType.Enumeration && s.value === ckFunctionValue('C_GetInfo')),
+    accepts: sameCkInfoLayout,
+  },
+  {
     name: 'OMOS-O-1-14 protocol version defect',
     why: 'the published OMOS-O-1-14 expects protocol version 1.3 in the response to its second request, in a 1.4 exchange (a known defect of the file)',
     applies: (e, ctx) => ctx.caseName === 'OMOS-O-1-14' && ctx.step === 1 && e.tag === Tag.ProtocolVersionMinor,
     accepts: (e, a) => a.type === ItemType.Integer && (a.value === 3 || a.value === 4),
   },
+  {
+    name: 'QS-M-2-21 result reason defect',
+    why:
+      'QS-M-2-21 creates a key with Protection Level, Protection Period and Quantum Safe, which this server does not support, and expects General Failure; ' +
+      'KMIP 2.1 §11.46 defines Unsupported Attribute for exactly this and Create\'s error table (§6.1.8.1) lists it, not General Failure',
+    applies: (e, ctx) => ctx.caseName === 'QS-M-2-21' && e.tag === Tag.ResultReason,
+    accepts: (e, a) => a.type === ItemType.Enumeration && a.value === ResultReason.UnsupportedAttribute,
+  },
 ];
+
+/**
+ * Attributes a server may return beyond the file's, one case each. TL-M-3-14 contradicts itself: its
+ * Get Attribute List step names Sensitive, Always Sensitive, Extractable and Never Extractable, then its
+ * Get Attributes with no names (which returns every attribute, KMIP 1.4 §4.12) leaves them out; KMIP 1.4
+ * §3.48–3.51 say they always have a value, and SKLC-O-1-14 and TL-M-3-21 expect them in the same answer.
+ */
+export const MAY_ADD: ReadonlyArray<{ readonly caseName: string; readonly attributes: ReadonlySet<string> }> = [
+  { caseName: 'TL-M-3-14', attributes: new Set(['Sensitive', 'Always Sensitive', 'Extractable', 'Never Extractable']) },
+];
+
+/** Whether `item`, an Attribute the file does not have, is one the case may be answered with besides. */
+export function mayAdd(caseName: string, operation: number | undefined, item: TtlvItem): boolean {
+  if (operation !== Operation.GetAttributes || item.tag !== Tag.Attribute || item.type !== ItemType.Structure) return false;
+  const name = item.value.find((c) => c.tag === Tag.AttributeName);
+  return name?.type === ItemType.TextString && MAY_ADD.some((m) => m.caseName === caseName && m.attributes.has(name.value));
+}
+
+/**
+ * Cases that send the very request another case sends and expect another server policy: the files are
+ * alternatives, and no server can pass more than one of them. CS-RNG-O-1/2/3/4 send the same RNG Seed
+ * and expect 32 bytes used, 16, none (O-3) and Permission Denied. KMIP lets a server ignore the seed and
+ * answer 0 (1.4 §4.35, 2.1 §6.1.50); Node's generator cannot be seeded, so this server's policy is
+ * O-3's. The runner checks that the requests are the same (but for the Client Correlation Value) and
+ * compares these cases' answers with O-3's expected ones.
+ */
+export const ALTERNATIVE_POLICY: Readonly<Record<string, string>> = {
+  'CS-RNG-O-1-14': 'CS-RNG-O-3-14',
+  'CS-RNG-O-2-14': 'CS-RNG-O-3-14',
+  'CS-RNG-O-4-14': 'CS-RNG-O-3-14',
+  'CS-RNG-O-1-21': 'CS-RNG-O-3-21',
+  'CS-RNG-O-2-21': 'CS-RNG-O-3-21',
+  'CS-RNG-O-4-21': 'CS-RNG-O-3-21',
+};
 
 /** Dates written $NOW±s: the runner resolves them at the time it sends the request, the server reads its own clock. */
 export const NOW_TOLERANCE = {
@@ -178,6 +247,12 @@ export const UNORDERED_PARENTS = new Set<number>([Tag.Attributes]);
  */
 export const QUERY_SUPERSET = new Set<number>([Tag.Operation, Tag.ObjectType]);
 
+/**
+ * Notify and Put are server-to-client operations (KMIP 1.4 §5, 2.1 §6.2): the reference server listed
+ * them, which says it sends them. This server sends neither, so its Query does not claim them.
+ */
+export const QUERY_SERVER_TO_CLIENT = new Set<number>([Operation.Notify, Operation.Put]);
+
 /** Locate does not order the identifiers it returns: the file's order is the reference server's. */
 export const LOCATE_UNORDERED = new Set<number>([Tag.UniqueIdentifier]);
 
@@ -189,6 +264,9 @@ export const TOLERANCE_SUMMARY: ReadonlyArray<{ readonly name: string; readonly 
   { name: 'optional response items', why: 'Result Message, Client Correlation Value and Server Correlation Value may be present on one side only' },
   { name: 'attribute order', why: 'attributes (1.x Attribute, Attribute Name, 2.x Attribute Reference and the items of Attributes) are compared as a set' },
   { name: 'query answers', why: 'the Operations and Object Types of a Query answer are a set, and the server may list more than the file' },
+  { name: 'server-to-client operations', why: 'a Query answer may leave out Notify and Put, which a server sends rather than serves: this server sends neither' },
+  { name: 'TL-M-3-14 attribute defect', why: 'Get Attributes in TL-M-3-14 may also return Sensitive, Always Sensitive, Extractable and Never Extractable, which its own Get Attribute List step names' },
+  { name: 'alternative policies', why: 'CS-RNG-O-1, -2 and -4 send the same RNG Seed request as CS-RNG-O-3 and expect other server policies: their answers are compared with O-3\'s' },
   { name: 'locate order', why: 'the identifiers a Locate returns are compared as a set' },
 ];
 

@@ -94,8 +94,9 @@ for (const { backend, wrap, skip, label } of await backends()) {
 
     describe('what the server does not do', () => {
       it('answers an operation it does not offer, or one the version lacks, with Operation Not Supported', async () => {
-        const archive: ItemSpec = { operation: Operation.Archive, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
-        expect((await h.run([archive], { version: 12 })).items[0]).toMatchObject({ operation: Operation.Archive, resultReason: ResultReason.OperationNotSupported });
+        // Notify is a server-to-client operation (1.4 §5): a client sending it asks for what no server serves.
+        const notify: ItemSpec = { operation: Operation.Notify, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
+        expect((await h.run([notify], { version: 12 })).items[0]).toMatchObject({ operation: Operation.Notify, resultReason: ResultReason.OperationNotSupported });
         // Encrypt is offered from KMIP 1.2: a 1.1 client does not have it.
         const encrypt: ItemSpec = { operation: Operation.Encrypt, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } };
         expect((await h.run([encrypt], { version: 11 })).items[0]).toMatchObject({ operation: Operation.Encrypt, resultReason: ResultReason.OperationNotSupported });
@@ -162,6 +163,8 @@ for (const { backend, wrap, skip, label } of await backends()) {
             Operation.CreateKeyPair,
             Operation.Register,
             Operation.ReKey,
+            Operation.Certify,
+            Operation.ReCertify,
             Operation.Locate,
             Operation.Check,
             Operation.Get,
@@ -175,20 +178,30 @@ for (const { backend, wrap, skip, label } of await backends()) {
             Operation.Activate,
             Operation.Revoke,
             Operation.Destroy,
+            Operation.Archive,
+            Operation.Recover,
             Operation.Query,
+            Operation.Poll,
+            Operation.Cancel,
           ]),
         );
-        expect(r.items[0]!.payload!['objectTypes']).toEqual([ObjectType.SymmetricKey, ObjectType.Certificate, ObjectType.PublicKey, ObjectType.PrivateKey, ObjectType.SecretData, ObjectType.OpaqueObject]);
+        // Template is a 1.0–1.4 object type; PGP Key (1.2+) is not a 1.0 one.
+        expect(r.items[0]!.payload!['objectTypes']).toEqual([ObjectType.SymmetricKey, ObjectType.Certificate, ObjectType.PublicKey, ObjectType.PrivateKey, ObjectType.SecretData, ObjectType.OpaqueObject, ObjectType.SplitKey, ObjectType.Template]);
         const v11 = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }]);
         expect(v11.items[0]!.payload!['operations']).toContain(Operation.DiscoverVersions);
         expect(v11.items[0]!.payload!['operations']).toContain(Operation.ReKeyKeyPair);
         expect(v11.items[0]!.payload!['operations']).not.toContain(Operation.SetAttribute);
         const v20 = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }], { version: 20 });
         for (const op of [Operation.SetAttribute, Operation.Log, Operation.Interop]) expect(v20.items[0]!.payload!['operations']).toContain(op);
-        // Archive and Recover are not offered: a client asking gets Operation Not Supported.
-        expect(v20.items[0]!.payload!['operations']).not.toContain(Operation.Archive);
-        const archive = await h.run([{ operation: Operation.Archive, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } as TtlvItem }]);
-        expect(archive.items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
+        for (const op of [Operation.Archive, Operation.Recover, Operation.Poll, Operation.Cancel, Operation.Import, Operation.Export, Operation.AdjustAttribute, Operation.SetEndpointRole]) {
+          expect(v20.items[0]!.payload!['operations']).toContain(op);
+        }
+        // Notify and Put are server-to-client operations (2.1 §6.2): not listed, and a client sending one gets Operation Not Supported.
+        for (const op of [Operation.Notify, Operation.Put]) {
+          expect(v20.items[0]!.payload!['operations']).not.toContain(op);
+          const sent = await h.run([{ operation: op, payload: { tag: Tag.RequestPayload, type: ItemType.Structure, value: [] } as TtlvItem }]);
+          expect(sent.items[0]!.resultReason).toBe(ResultReason.OperationNotSupported);
+        }
       });
 
       it('Discover Versions with the client’s list answers the versions both speak, in the server’s order', async () => {

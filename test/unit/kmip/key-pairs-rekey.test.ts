@@ -104,7 +104,7 @@ describe('Create Key Pair', () => {
     const aes = await createPair([enumAttr('Cryptographic Algorithm', CryptographicAlgorithm.AES), intAttr('Cryptographic Length', 256)]);
     expect(aes.resultStatus).toBe(ResultStatus.OperationFailed);
     const r = await h.run(
-      [{ operation: Operation.CreateKeyPair, payload: { commonTemplateAttribute: template([enumAttr('Cryptographic Algorithm', CryptographicAlgorithm.RSA), intAttr('Cryptographic Length', 2048)], [{ nameValue: 'shared', nameType: 1 }]) } }],
+      [{ operation: Operation.CreateKeyPair, payload: { commonTemplateAttribute: template([enumAttr('Cryptographic Algorithm', CryptographicAlgorithm.RSA), intAttr('Cryptographic Length', 2048), nameAttr('shared')]) } }],
       { version: 14 },
     );
     expect(r.items[0]!.resultReason).toBe(ResultReason.InvalidField);

@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ItemType, type TtlvItem } from '../../../server/ttlv/index.js';
 import { CryptographicAlgorithm, Operation, ProfileName, QueryFunction, ResultReason, ResultStatus, State } from '../../../server/kmip/generated/enums.js';
 import { Tag } from '../../../server/kmip/generated/tags.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CLAIMED_PROFILES, profiles } from '../../../server/kmip/operations/query.js';
 import { executorHarness, type ExecutorHarness } from '../../support/executor.js';
 import { dt, e, li, nameItem, s, t } from '../../support/ttlv-builder.js';
 
@@ -95,18 +98,64 @@ describe('Query profiles and capabilities', () => {
 
   it('claims the profiles the conformance suite runs, per version, with Batch Undo and Continue', async () => {
     const v14 = await query(14);
-    expect(names(v14['profileInformation'] as TtlvItem[])).toEqual([ProfileName.BaselineServerBasicKMIPV1_4, ProfileName.SymmetricKeyLifecycleServerKMIPV1_4, ProfileName.SymmetricKeyFoundryServerKMIPV1_4]);
+    const v14Names = names(v14['profileInformation'] as TtlvItem[]);
+    expect(v14Names.slice(0, 3)).toEqual([ProfileName.BaselineServerBasicKMIPV1_4, ProfileName.SymmetricKeyLifecycleServerKMIPV1_4, ProfileName.SymmetricKeyFoundryServerKMIPV1_4]);
+    expect(v14Names).toContain(ProfileName.SuiteBMinLOS_192ServerKMIPV1_4);
+    // The harness runs no HTTPS port: the message-encoding profiles are not claimed.
+    expect(v14Names).not.toContain(ProfileName.HTTPSServerKMIPV1_4);
     const caps = ((v14['capabilityInformation'] as TtlvItem[])[0]!.value as TtlvItem[]).map((c) => [c.tag, c.value]);
     expect(caps).toContainEqual([Tag.BatchUndoCapability, true]);
     expect(caps).toContainEqual([Tag.BatchContinueCapability, true]);
     const v21 = await query(21);
     const profiles = v21['profileInformation'] as TtlvItem[];
-    expect(names(profiles)).toEqual([ProfileName.BaselineServer, ProfileName.SymmetricKeyLifecycleServer]);
+    expect(names(profiles).slice(0, 2)).toEqual([ProfileName.BaselineServer, ProfileName.SymmetricKeyLifecycleServer]);
+    expect(names(profiles)).toContain(ProfileName.AESXTSServer);
+    expect(names(profiles)).not.toContain(ProfileName.XMLServer);
+    expect(names(profiles)).not.toContain(ProfileName.QuantumSafeServer);
     // 2.x Profile Information carries the version.
     expect((profiles[0]!.value as TtlvItem[])[1]!.tag).toBe(Tag.ProfileVersion);
     // Query Profiles arrived in 1.3: a 1.2 client cannot ask for it.
     const v12 = await h.run([{ operation: Operation.Query, payload: s(Tag.RequestPayload, [e(Tag.QueryFunction, QueryFunction.QueryProfiles)]) }], { version: 12 });
     expect(v12.items[0]!.resultStatus).toBe(ResultStatus.OperationFailed);
+  });
+
+  it('claims a profile only where every OASIS mandatory case of it passes (oasis/expected.json), the encodings only with HTTPS on', () => {
+    const expected = JSON.parse(readFileSync(fileURLToPath(new URL('../../conformance/oasis/expected.json', import.meta.url)), 'utf8')) as Record<string, string>;
+    for (const claim of CLAIMED_PROFILES) {
+      for (const [profile, suffix] of [[claim.v14, '-14'], [claim.v2x, '-21']] as const) {
+        if (profile === undefined || claim.oasis === undefined) continue;
+        // BL-M has no 1.4 files: test/conformance/bl.test.ts proves Baseline there.
+        const cases = Object.keys(expected).filter((n) => n.startsWith(`${claim.oasis}-`) && /^\d+$/.test(n.slice(claim.oasis!.length + 1, -3)) && n.endsWith(suffix));
+        if (claim.oasis === 'BL-M' && suffix === '-14') {
+          expect(cases).toEqual([]);
+          continue;
+        }
+        expect(cases.length, `${claim.oasis}${suffix}`).toBeGreaterThan(0);
+        for (const c of cases) expect(expected[c], c).toBe('pass');
+      }
+    }
+    expect(profiles(21, true)).toEqual(expect.arrayContaining([ProfileName.HTTPSServer, ProfileName.JSONServer, ProfileName.XMLServer]));
+    expect(profiles(14, true)).toEqual(expect.arrayContaining([ProfileName.HTTPSServerKMIPV1_4, ProfileName.JSONServerKMIPV1_4, ProfileName.XMLServerKMIPV1_4]));
+    expect(profiles(14, false)).not.toContain(ProfileName.XMLServerKMIPV1_4);
+    expect(profiles(11, true)).toEqual([]);
+  });
+
+  it('sends Server Information empty to 1.2–1.4 clients, none to 1.0/1.1 (vCenter), and with its fields to 2.x', async () => {
+    const serverInformation = async (version: number) => {
+      const r = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryServerInformation] } }], { version });
+      expect(r.items[0]!.resultStatus).toBe(ResultStatus.Success);
+      expect(r.items[0]!.payload!['vendorIdentification']).toEqual(expect.any(String));
+      return r.items[0]!.payload!['serverInformation'] as TtlvItem | undefined;
+    };
+    for (const version of [10, 11]) expect(await serverInformation(version), `version ${version}`).toBeUndefined();
+    for (const version of [12, 13, 14]) {
+      expect(await serverInformation(version), `version ${version}`).toEqual({ tag: Tag.ServerInformation, type: ItemType.Structure, value: [] });
+    }
+    const v21 = await serverInformation(21);
+    expect((v21?.value as TtlvItem[]).map((c) => c.tag)).toEqual([Tag.ServerName, Tag.ServerVersion]);
+    // Not asked, not sent.
+    const r = await h.run([{ operation: Operation.Query, payload: { queryFunctions: [QueryFunction.QueryOperations] } }], { version: 14 });
+    expect(r.items[0]!.payload!['serverInformation']).toBeUndefined();
   });
 });
 
