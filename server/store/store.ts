@@ -81,6 +81,8 @@ export interface RangeFilter {
 
 export interface LocateQuery {
   readonly objectType?: number | undefined;
+  /** Object types left out (those the client's KMIP version does not define). */
+  readonly excludedObjectTypes?: readonly number[] | undefined;
   /** Never served by Get yet (KMIP's Fresh); a Get's time reaches the store within the touch flush interval. */
   readonly fresh?: boolean | undefined;
   readonly states?: readonly number[] | undefined;

@@ -239,6 +239,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.locate(tenant, { ...q, archived: true })).uids).toEqual([archived.uid]);
       expect((await store.locate(tenant, q)).uids).toEqual([online.uid, archived.uid]);
       expect((await store.locate(tenant, { ...q, attributes: [], objectType: online.objectType, archived: true })).uids).toEqual([archived.uid]);
+      expect((await store.locate(tenant, { ...q, excludedObjectTypes: [online.objectType] })).uids).toEqual([]);
+      expect((await store.locate(tenant, { ...q, excludedObjectTypes: [online.objectType + 1] })).uids).toEqual([online.uid, archived.uid]);
     });
 
     it('tells whether an identifier is in use by any tenant', async () => {

@@ -6,7 +6,9 @@ import { Tag } from '../generated/tags.js';
 import { encodeAttributeValue, ManagedObject } from '../managed-object.js';
 import { attributeDef, attributeFromV1, attributeFromV2, AttributesV2Codec, AttributeV1Schema, type Attribute } from '../model/attributes.js';
 import { dateTime, enumeration, integer, many, mask, opt, struct, text } from '../schema.js';
-import { is2x } from '../version.js';
+import { is2x, type KmipVersion } from '../version.js';
+import { objectTypeExistsIn } from '../objects/object-type-versions.js';
+import { REGISTERABLE_TYPES } from '../objects/registration.js';
 import { isArchived } from './common.js';
 import { defineOperation } from './types.js';
 
@@ -88,6 +90,20 @@ export function storageFor(mask: number | undefined, requested: number[] | undef
 }
 
 /** Locate naming a Unique Identifier: that one object, if it meets every other criterion. */
+/**
+ * Stored object types the client's version does not define (a Template for 2.x, a PGP Key for 1.0/1.1,
+ * a Certificate Request for 1.x): Locate does not return what the client could not Get. Built once per version.
+ */
+const EXCLUDED_BY_VERSION = new Map<number, readonly number[]>();
+function excludedObjectTypes(version: KmipVersion): readonly number[] {
+  let list = EXCLUDED_BY_VERSION.get(version);
+  if (!list) {
+    list = REGISTERABLE_TYPES.filter((t) => !objectTypeExistsIn(version, t));
+    EXCLUDED_BY_VERSION.set(version, list);
+  }
+  return list;
+}
+
 async function locateOne(ctx: OperationContext, c: Criteria, states: readonly number[], archived: boolean | undefined): Promise<{ uids: string[]; total: number }> {
   const record = await ctx.session.get(c.uid!);
   if (!record) return { uids: [], total: 0 };
@@ -97,6 +113,7 @@ async function locateOne(ctx: OperationContext, c: Criteria, states: readonly nu
     states.includes(obj.state) &&
     (archived === undefined || archived === isArchived(obj)) &&
     (c.objectType === undefined || c.objectType === obj.objectType) &&
+    !excludedObjectTypes(ctx.version).includes(obj.objectType) &&
     (c.fresh === undefined || c.fresh === (record.lastGetAt === null)) &&
     c.attributes.every((f) => keysOf(f.name).some((k) => k.key === f.key)) &&
     c.ranges.every((r) => obj.instances(r.name).some((a) => typeof a.value === 'number' && a.value >= (r.min ?? -Infinity) && a.value <= (r.max ?? Infinity)));
@@ -124,6 +141,7 @@ export const locate = defineOperation({
           ? await locateOne(ctx, c, states, archived)
           : await ctx.deps.store.locate(ctx.principal.tenantId, {
             objectType: c.objectType,
+            excludedObjectTypes: excludedObjectTypes(ctx.version),
             fresh: c.fresh,
             states,
             archived,

@@ -47,6 +47,7 @@ function conditionWriter(tenantId: string, dialect: SqlDialect) {
     objectColumns(q: LocateQuery): string[] {
       const where = [`o.tenant_id = ${p(tenantId)}`];
       if (q.objectType !== undefined) where.push(`o.object_type = ${p(q.objectType)}`);
+      if (q.excludedObjectTypes && q.excludedObjectTypes.length > 0) where.push(`o.object_type NOT IN (${q.excludedObjectTypes.map((t) => p(t)).join(', ')})`);
       if (q.fresh !== undefined) where.push(q.fresh ? 'o.last_get_at IS NULL' : 'o.last_get_at IS NOT NULL');
       if (q.states && q.states.length > 0) where.push(`o.state IN (${q.states.map((s) => p(s)).join(', ')})`);
       // Archive Date is indexed and only archived objects hold one. An uncorrelated set, computed once:

@@ -352,9 +352,15 @@ describe('Template and 2.x', () => {
     expect(await query(11)).not.toContain(ObjectType.PGPKey);
   });
 
-  it('a Template a 1.x client registered is not served to a 2.x client', async () => {
-    const uid = await newTemplate(templateName('for-1x'), aes(128));
+  it('a Template a 1.x client registered is not served to a 2.x client, nor found by its Locate', async () => {
+    const name = templateName('for-1x');
+    const uid = await newTemplate(name, aes(128));
     expect(await run(Operation.Get, { uniqueIdentifier: uid }, 21)).toMatchObject({ reason: ResultReason.InvalidObjectType });
     expect((await run(Operation.Get, { uniqueIdentifier: uid }, 14)).status).toBe(ResultStatus.Success);
+    expect(await locate([attr('Name', name14(name))])).toEqual([uid]);
+    expect(await locate([s(Tag.Attributes, [s(Tag.Name, [t(Tag.NameValue, name), e(Tag.NameType, 1)])])], 21)).toEqual([]);
+    // By its identifier too (Locate reads that one object directly).
+    expect(await locate([s(Tag.Attributes, [t(Tag.UniqueIdentifier, uid)])], 21)).toEqual([]);
+    expect(await locate([attr('Unique Identifier', t(0, uid))])).toEqual([uid]);
   });
 });
