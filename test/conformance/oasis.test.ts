@@ -50,6 +50,10 @@ for (const folder of FOLDERS) {
 }
 
 afterAll(() => {
+  // A fixture folder gone missing or renamed would drop its cases while every test still passes.
+  if (!only && !write && results.size !== Object.keys(expected).length) {
+    throw new Error(`ran ${results.size} OASIS cases, but oasis/expected.json lists ${Object.keys(expected).length}`);
+  }
   const lines: string[] = [];
   let total = 0;
   let passing = 0;

@@ -78,7 +78,7 @@ class Reader {
     for (const key of Object.keys(obj)) if (key !== 'tag' && key !== 'type' && key !== 'value') throw jsonError(path, `unexpected member ${short(key)}`);
     const tag = this.tagOf(obj['tag'], path);
     const typeName = obj['type'] ?? 'Structure';
-    const type = typeof typeName === 'string' && Object.hasOwn(ItemType, typeName) ? TYPES.get(typeName) : undefined;
+    const type = typeof typeName === 'string' ? TYPES.get(typeName) : undefined;
     if (type === undefined) throw jsonError(path, `unknown type ${short(typeName)}`);
     if (!Object.hasOwn(obj, 'value')) throw jsonError(path, 'value missing');
     const value = obj['value'];

@@ -5,7 +5,8 @@
  */
 import { ItemType, itemTypeName, type TtlvItem } from '../../ttlv/index.js';
 import { Tag } from '../generated/tags.js';
-import { nameForTag, namingFor } from '../xml/names.js';
+import { tagName } from '../tag-names.js';
+import { attributeNameIn, namingFor } from '../xml/names.js';
 import * as v from '../xml/values.js';
 
 export interface JsonEncodeOptions {
@@ -18,10 +19,6 @@ export interface JsonItem {
   tag: string;
   type?: string;
   value: JsonValue;
-}
-
-function tagText(tag: number): string {
-  return nameForTag(tag) ?? `0x${tag.toString(16).padStart(6, '0')}`;
 }
 
 function scalar(item: Exclude<TtlvItem, { type: 0x01 }>, attributeName: string | undefined): JsonValue {
@@ -53,18 +50,13 @@ function scalar(item: Exclude<TtlvItem, { type: 0x01 }>, attributeName: string |
   }
 }
 
-function attributeNameIn(children: readonly TtlvItem[]): string | undefined {
-  const named = children.find((c) => c.tag === Tag.AttributeName && c.type === ItemType.TextString);
-  return named?.value as string | undefined;
-}
-
 /** One item as a plain JSON object tree (no type for a Structure: it is the default). */
 export function ttlvToJsonItem(item: TtlvItem, attributeName?: string): JsonItem {
   if (item.type === ItemType.Structure) {
     const name = attributeNameIn(item.value);
-    return { tag: tagText(item.tag), value: item.value.map((c) => ttlvToJsonItem(c, name)) };
+    return { tag: tagName(item.tag), value: item.value.map((c) => ttlvToJsonItem(c, name)) };
   }
-  return { tag: tagText(item.tag), type: itemTypeName(item.type), value: scalar(item, attributeName) };
+  return { tag: tagName(item.tag), type: itemTypeName(item.type), value: scalar(item, attributeName) };
 }
 
 /** One item (usually a Request or Response Message) as JSON text. */

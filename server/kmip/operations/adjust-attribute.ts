@@ -19,7 +19,7 @@ import { Tag } from '../generated/tags.js';
 import { attributeDef, isCustomName, MAX_DATE_SECONDS, MIN_DATE_SECONDS, unsupportedAttribute, type AttributeDef } from '../model/attributes.js';
 import { enumeration, opt, raw, req, STORAGE_CONTEXT, struct, text } from '../schema.js';
 import { AttributeReferenceCodec } from './attribute-io.js';
-import { loadObject, resolveUid, saveObject } from './common.js';
+import { loadObject, readOnlyAttribute, resolveUid, saveObject } from './common.js';
 import { checkDateRule } from './modify-attribute.js';
 import { defineOperation } from './types.js';
 
@@ -45,7 +45,6 @@ const RANGES: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([
 const SIGNED = new Set<number>([ItemType.Integer, ItemType.LongInteger, ItemType.BigInteger]);
 
 const invalidDataType = (msg: string): KmipError => new KmipError(ResultReason.InvalidDataType, msg);
-const readOnly = (name: string): KmipError => new KmipError(ResultReason.ReadOnlyAttribute, `attribute ${name} cannot be changed by a client`);
 
 function numeric(item: TtlvItem): bigint {
   switch (item.type) {
@@ -115,7 +114,7 @@ export const adjustAttribute = defineOperation({
     const name = req.attributeReference;
     const def = attributeDef(name, ctx.version);
     if (!def) throw unsupportedAttribute(name);
-    if (!def.clientModifies) throw readOnly(name);
+    if (!def.clientModifies) throw readOnlyAttribute(name);
     const obj = await loadObject(ctx, uid, true);
     const instances = obj.instances(name);
     if (instances.length > 1) throw new KmipError(ResultReason.MultiValuedAttribute, `attribute ${name} has several instances`);

@@ -30,7 +30,7 @@ import type { CertificateRequest } from '../crypto/pkcs10.js';
 import { certificateExtensions, OID, type Extension } from '../crypto/x509-extensions.js';
 import { issueCertificate, readIssuerCertificate, type IssuerCertificate, type IssueRequest } from '../crypto/x509-issue.js';
 import { issuerSignatureAlgorithm } from '../crypto/x509-signatures.js';
-import { loadObject, nowSeconds } from './common.js';
+import { linkTarget, loadObject, nowSeconds } from './common.js';
 import { asymmetricKey, consumeUsage, loadKeyForUse, MAX_RSA_BITS, type UsableKey } from './crypto-key.js';
 import { newObject } from './new-object.js';
 import { link } from './rekey-rules.js';
@@ -115,10 +115,6 @@ export function splitRequestedAttributes(requested: readonly Attribute[]): { att
     attributes.push(a);
   }
   return { attributes, issuerUid };
-}
-
-export function linkTarget(obj: ManagedObject, type: number): string | undefined {
-  return obj.instances('Link').map((l) => l.value as LinkValue).find((l) => l.linkType === type)?.linkedObjectIdentifier;
 }
 
 /** The DER of a stored Certificate. */

@@ -12,7 +12,6 @@ import {
   certificateObject,
   commonNameSubject,
   linkPublicKeyTo,
-  linkTarget,
   loadIssuer,
   publicKeyOf,
   readCertificateRequest,
@@ -22,7 +21,7 @@ import {
   STATED_CERTIFICATE_TYPE,
   storedCertificateRequest,
 } from './certificate-issuance.js';
-import { loadObject, requestAttributes, saveObject } from './common.js';
+import { linkTarget, loadObject, requestAttributes, saveObject } from './common.js';
 import { protectionStorage } from './new-object.js';
 import { defineOperation } from './types.js';
 

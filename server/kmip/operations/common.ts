@@ -10,7 +10,7 @@ import {
   attributeFromV2,
   type Attribute,
 } from '../model/attributes.js';
-import type { NameValue } from '../model/attribute-values.js';
+import type { LinkValue, NameValue } from '../model/attribute-values.js';
 import { overTemplates } from '../objects/template.js';
 import { is2x } from '../version.js';
 import { templatesNamed } from './template-names.js';
@@ -45,6 +45,11 @@ export async function loadStoredObject(ctx: OperationContext, uid: string, forUp
   const record = forUpdate ? await ctx.session.getForUpdate(uid) : await ctx.session.get(uid);
   if (!record) throw itemNotFound();
   return ManagedObject.fromRecord(record, ctx.deps.now());
+}
+
+/** The object a Link of this type names, if the object has one. */
+export function linkTarget(obj: ManagedObject, type: number): string | undefined {
+  return obj.instances('Link').map((l) => l.value as LinkValue).find((l) => l.linkType === type)?.linkedObjectIdentifier;
 }
 
 /**

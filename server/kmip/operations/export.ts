@@ -4,8 +4,7 @@
  * would give it — same format conversion, wrapping, Sensitive and Extractable rules, same effect on
  * Fresh — because it is Get's code. A destroyed object is exported without material, as the spec says.
  */
-import { KmipError } from '../errors.js';
-import { Operation, ResultReason } from '../generated/enums.js';
+import { Operation } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { holdsMaterial } from '../lifecycle.js';
 import { AttributesV2Codec } from '../model/attributes.js';
@@ -13,7 +12,7 @@ import { enumeration, many, opt, raw, req, struct, text } from '../schema.js';
 import { is2x } from '../version.js';
 import { attributesV1, attributesV2 } from './attribute-io.js';
 import { loadObject, resolveUid } from './common.js';
-import { GetRequestFields, OBJECT_FIELDS, releaseObject } from './get.js';
+import { GetRequestFields, OBJECT_FIELDS, refuseCompression, releaseObject } from './get.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Export Request Payload', GetRequestFields);
@@ -33,9 +32,7 @@ export const exportObject = defineOperation({
   response: Response,
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
-    if (req.keyCompressionType !== undefined) {
-      throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
-    }
+    refuseCompression(req);
     const obj = await loadObject(ctx, uid);
     // The attributes as they were when asked: Fresh still says whether anyone had the material before this.
     const all = obj.allAttributes();

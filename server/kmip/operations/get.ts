@@ -83,9 +83,7 @@ export const get = defineOperation({
   response: Response,
   async handle(ctx, req) {
     const uid = resolveUid(ctx, req.uniqueIdentifier);
-    if (req.keyCompressionType !== undefined) {
-      throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
-    }
+    refuseCompression(req);
     const obj = await loadObject(ctx, uid);
     if (!holdsMaterial(obj.state) || !obj.material) throw new KmipError(ResultReason.ObjectDestroyed, 'object has been destroyed');
     const { field, object } = await releaseObject(ctx, obj, req);
@@ -93,6 +91,11 @@ export const get = defineOperation({
     return { objectType: obj.objectType, uniqueIdentifier: uid, [field]: object };
   },
 });
+
+/** Get and Export answer a Key Compression Type before looking the object up: no compression is offered. */
+export function refuseCompression(req: { readonly keyCompressionType?: number | undefined }): void {
+  if (req.keyCompressionType !== undefined) throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
+}
 
 /** How a client asks for an object's material: Get's and Export's request fields (Export "as Get", 2.1 §6.1.18). */
 export interface ReleaseOptions {

@@ -14,7 +14,6 @@ import { CryptographicUsageMask, KeyFormatType, LinkType, ObjectType, Operation,
 import { Tag } from '../generated/tags.js';
 import { holdsMaterial } from '../lifecycle.js';
 import { ManagedObject } from '../managed-object.js';
-import type { LinkValue } from '../model/attribute-values.js';
 import { AttributesV2Codec, attributeToV1, AttributeV1Schema, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
 import { MAX_SPLIT_PARTS, type Share } from '../crypto/shamir.js';
 import { openObject, sealObject } from '../objects/material.js';
@@ -22,7 +21,7 @@ import { rawSecretDataObject } from '../objects/secret-bytes.js';
 import { checkSplitWork, joinSecret, partsNeeded, readSplitKey, secretBytesOf, type SplitKeyPart } from '../objects/split-key.js';
 import { isSupportedSymmetricAlgorithm, materialLength, rawSymmetricKeyObject, sha256Digest, symmetricLengthProblem } from '../objects/symmetric-key.js';
 import { enumeration, many, opt, req, struct, text } from '../schema.js';
-import { is2x, loadObject, requestAttributes } from './common.js';
+import { is2x, linkTarget, loadObject, requestAttributes } from './common.js';
 import { newObject, protectionStorage } from './new-object.js';
 import { link } from './rekey-rules.js';
 import { defineOperation } from './types.js';
@@ -67,9 +66,6 @@ function checkOneSplit(parts: readonly LoadedPart[]): void {
   if (parts.length < partsNeeded(first.parameters)) throw cryptographicFailure(`${parts.length} parts given; the split needs ${partsNeeded(first.parameters)}`);
 }
 
-const linkOf = (obj: ManagedObject, type: number): string | undefined =>
-  obj.instances('Link').map((a) => a.value as LinkValue).find((l) => l.linkType === type)?.linkedObjectIdentifier;
-
 /**
  * Store reads one Join may spend following Previous Links. A split Create Split Key made needs at
  * most MAX_SPLIT_PARTS − 1 (the walks share what they pass); twice that leaves room and still bounds
@@ -88,7 +84,7 @@ async function checkOneChain(ctx: OperationContext, parts: readonly LoadedPart[]
   const headOf = new Map<string, string>();
   let reads = 0;
   const previousOf = async (obj: ManagedObject): Promise<ManagedObject | undefined> => {
-    const uid = linkOf(obj, LinkType.PreviousLink);
+    const uid = linkTarget(obj, LinkType.PreviousLink);
     if (uid === undefined) return undefined;
     const loaded = given.get(uid);
     if (loaded) return loaded;
@@ -98,7 +94,7 @@ async function checkOneChain(ctx: OperationContext, parts: readonly LoadedPart[]
   };
   /** The first Split Key of the chain a part is in; undefined for a part with no chain. */
   const chainHead = async (obj: ManagedObject): Promise<string | undefined> => {
-    if (linkOf(obj, LinkType.PreviousLink) === undefined && linkOf(obj, LinkType.NextLink) === undefined) return undefined;
+    if (linkTarget(obj, LinkType.PreviousLink) === undefined && linkTarget(obj, LinkType.NextLink) === undefined) return undefined;
     const path = new Set<string>();
     let current = obj;
     let head = headOf.get(current.uid);

@@ -15,7 +15,6 @@ import {
   certificateLinks,
   certificateObject,
   linkPublicKeyTo,
-  linkTarget,
   loadCertificateRequest,
   loadIssuer,
   readCertificateRequest,
@@ -24,7 +23,7 @@ import {
   splitRequestedAttributes,
   STATED_CERTIFICATE_TYPE,
 } from './certificate-issuance.js';
-import { loadObject, nowSeconds, requestAttributes, resolveUid, saveObject } from './common.js';
+import { linkTarget, loadObject, nowSeconds, requestAttributes, resolveUid, saveObject } from './common.js';
 import { merged } from './create-key-pair.js';
 import { protectionStorage } from './new-object.js';
 import { inheritedAttributes, link, retire } from './rekey-rules.js';

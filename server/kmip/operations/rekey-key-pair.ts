@@ -1,9 +1,8 @@
 import { invalidField, KmipError } from '../errors.js';
 import { LinkType, ObjectType, Operation, ResultReason } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
-import type { LinkValue } from '../model/attribute-values.js';
 import { interval, opt, struct, text } from '../schema.js';
-import { loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
+import { linkTarget, loadObject, nowSeconds, resolveUid, saveObject } from './common.js';
 import { buildKeyPair, insertKeyPair, KEY_PAIR_ATTRIBUTE_FIELDS, KEY_PAIR_RESPONSE_FIELDS, keyPairAttributes, keyPairStorage, merged } from './create-key-pair.js';
 import { inheritedAttributes, link, requireReplaceable, retire } from './rekey-rules.js';
 import { defineOperation } from './types.js';
@@ -27,9 +26,9 @@ export const rekeyKeyPair = defineOperation({
     const oldPrivate = await loadObject(ctx, oldPrivateUid, true);
     if (oldPrivate.objectType !== ObjectType.PrivateKey) throw new KmipError(ResultReason.InvalidObjectType, 'ReKey Key Pair takes the private key of the pair');
     requireReplaceable(oldPrivate);
-    const publicLink = oldPrivate.instances('Link').map((l) => l.value as LinkValue).find((l) => l.linkType === LinkType.PublicKeyLink);
-    if (!publicLink) throw invalidField('the private key has no Public Key Link to its public half');
-    const oldPublic = await loadObject(ctx, publicLink.linkedObjectIdentifier, true);
+    const publicUid = linkTarget(oldPrivate, LinkType.PublicKeyLink);
+    if (publicUid === undefined) throw invalidField('the private key has no Public Key Link to its public half');
+    const oldPublic = await loadObject(ctx, publicUid, true);
     const requested = await keyPairAttributes(ctx, req);
     const storage = keyPairStorage(ctx, req);
     const now = nowSeconds(ctx);

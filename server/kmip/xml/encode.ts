@@ -4,7 +4,7 @@
  */
 import { ItemType, itemTypeName, type TtlvItem } from '../../ttlv/index.js';
 import { Tag } from '../generated/tags.js';
-import { nameForTag, namingFor } from './names.js';
+import { attributeNameIn, nameForTag, namingFor } from './names.js';
 import * as v from './values.js';
 
 export interface XmlEncodeOptions {
@@ -54,11 +54,6 @@ function valueText(item: Exclude<TtlvItem, { type: 0x01 }>, attributeName: strin
     case ItemType.DateTimeExtended:
       return v.formatDateTimeExtended(item.value);
   }
-}
-
-function attributeNameIn(children: readonly TtlvItem[]): string | undefined {
-  const named = children.find((c) => c.tag === Tag.AttributeName && c.type === ItemType.TextString);
-  return named?.value as string | undefined;
 }
 
 function write(item: TtlvItem, out: string[], depth: number, indent: number, attributeName: string | undefined): void {

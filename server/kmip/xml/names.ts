@@ -3,12 +3,19 @@
  * names from the enumeration table (both generated from the spec data), and which table a given
  * item's value is named from.
  */
+import { ItemType, type TtlvItem } from '../../ttlv/index.js';
 import { ENUM_TABLE, type EnumInfo } from '../generated/enums.js';
 import { Tag, TAG_TABLE } from '../generated/tags.js';
 import { attributeDef } from '../model/attributes.js';
 
 const TAG_BY_NAME = new Map<string, number>(TAG_TABLE.map(([tag, name]) => [name, tag]));
 const NAME_BY_TAG = new Map<number, string>(TAG_TABLE.map(([tag, name]) => [tag, name]));
+
+/** The name a 1.x Attribute structure gives its Attribute Value (which table names an enumeration value in it). */
+export function attributeNameIn(children: readonly TtlvItem[]): string | undefined {
+  const named = children.find((c) => c.tag === Tag.AttributeName && c.type === ItemType.TextString);
+  return named?.value as string | undefined;
+}
 
 export function tagForName(name: string): number | undefined {
   return TAG_BY_NAME.get(name);

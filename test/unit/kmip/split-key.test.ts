@@ -365,6 +365,7 @@ describe('what the parts may release', () => {
     const V = 21;
     const source = await createKey(V);
     const uids = await splitUids(V, { uid: source, parts: 3, threshold: 2, method: SplitKeyMethod.PolynomialSharingGF2_8, attributes: [['Sensitive', bool(Tag.Sensitive, true)], ['Extractable', bool(Tag.Extractable, false)]] });
+    expect(uids).toHaveLength(3);
     for (const uid of uids) {
       const part = await stored(uid);
       expect([part.first('Sensitive'), part.first('Extractable')]).toEqual([true, false]);
