@@ -5,6 +5,7 @@
  * table on stdout, a JSON file, optionally an SVG chart.
  */
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,9 @@ import { startBareTls, startOurs, startPyKmip, type ServerUnderTest } from './se
 import { formatRate, median, table } from './stats.js';
 
 const BARE_TLS_LABEL = 'reference: Node TLS alone';
+const SQLITE_FLOOR_LABEL = 'reference: TLS + durable insert (SQLite)';
+const POSTGRES_FLOOR_LABEL = 'reference: TLS + durable insert (PostgreSQL)';
+const isReference = (server: string) => server.startsWith('reference:');
 // Locate (100,000 objects) runs before the connection storms, so its memory is its own: glibc keeps
 // what thousands of short TLS connections allocated, in our server and in Node's TLS alone alike.
 const LOAD_SCENARIOS = ['create', 'get', 'mix', 'encrypt', 'locate', 'handshake', 'handshake-resumed'] as const;
@@ -38,7 +42,9 @@ const USAGE = `usage: npm run bench -- [options]
   --keyprotect-connections N  connections for the Key Protect scenarios (default 64)
   --no-keyprotect      skip our server with a Key Protect root key
   --no-pykmip          skip the PyKMIP server
-  --no-reference       skip Node's TLS server alone (the handshake ceiling, no KMIP behind it)
+  --no-reference       skip the references: Node's TLS server alone echoing each message (no
+                       KMIP behind it), and for Create the same plus one durable insert per
+                       message (SQLite; PostgreSQL too with --database-url)
   --python PATH        Python with python3-pykmip (default /usr/bin/python3)
   --out FILE           JSON results (default bench-results.json)
   --chart FILE         also write an SVG chart (e.g. docs/bench.svg)`;
@@ -119,6 +125,8 @@ interface Target {
   readonly scenarios?: readonly LoadScenario[];
   readonly connections?: number;
   readonly note?: string;
+  /** A reference server that echoes each message: no KMIP answers to read, no objects to populate. */
+  readonly echo?: boolean;
 }
 
 const targets: Target[] = [{ label: 'ours (SQLite)', isPyKmip: false, start: () => startOurs({ nodes: 1, label: 'ours (SQLite)' }) }];
@@ -128,9 +136,14 @@ if (!values['no-pykmip']) {
   else notes.push(`PyKMIP is not importable by ${values.python}: no ratios (apt-get install python3-pykmip)`);
 }
 if (!values['no-reference']) {
-  targets.push({ label: BARE_TLS_LABEL, isPyKmip: false, start: () => startBareTls(BARE_TLS_LABEL), scenarios: ['handshake', 'handshake-resumed'], note: 'Node TLS alone: no KMIP, store or log' });
+  // Locate needs stored objects; an echo has none to find, and its Get already measures the same bytes' floor.
+  targets.push({ label: BARE_TLS_LABEL, isPyKmip: false, echo: true, start: () => startBareTls(BARE_TLS_LABEL), scenarios: ['create', 'get', 'mix', 'encrypt', 'handshake', 'handshake-resumed'], note: 'echo: no KMIP, store or log' });
+  targets.push({ label: SQLITE_FLOOR_LABEL, isPyKmip: false, echo: true, start: () => startBareTls(SQLITE_FLOOR_LABEL, { sqlite: true }), scenarios: ['create'], note: 'echo after an insert + fdatasync' });
 }
 const databaseUrl = values['database-url'];
+if (databaseUrl && !values['no-reference']) {
+  targets.push({ label: POSTGRES_FLOOR_LABEL, isPyKmip: false, echo: true, start: () => startBareTls(POSTGRES_FLOOR_LABEL, { postgresUrl: databaseUrl }), scenarios: ['create'], note: 'echo after an autocommitted insert' });
+}
 if (databaseUrl) {
   targets.push({ label: 'ours (PostgreSQL, 1 node)', isPyKmip: false, start: () => startOurs({ nodes: 1, databaseUrl, label: 'ours (PostgreSQL, 1 node)' }) });
   targets.push({ label: 'ours (PostgreSQL, 3 nodes)', isPyKmip: false, start: () => startOurs({ nodes: 3, databaseUrl, label: 'ours (PostgreSQL, 3 nodes)' }) });
@@ -168,6 +181,16 @@ function spec(scenario: LoadScenario, getUids: string[], names: string[], encryp
   }
 }
 
+/**
+ * What a row's server CPU per operation is read against: for a Create of ours, TLS plus one durable
+ * insert in the same store; for everything else, Node's TLS echoing the same bytes.
+ */
+function referenceFor(row: ScenarioReport): string | undefined {
+  if (row.server === 'PyKMIP' || isReference(row.server)) return undefined;
+  if (row.scenario !== 'create') return BARE_TLS_LABEL;
+  return row.server.includes('PostgreSQL') ? POSTGRES_FLOOR_LABEL : SQLITE_FLOOR_LABEL;
+}
+
 function scenariosOf(target: Target): LoadScenario[] {
   return LOAD_SCENARIOS.filter((s) => wanted.has(s) && !(target.isPyKmip && s === 'locate') && (target.scenarios?.includes(s) ?? true));
 }
@@ -176,9 +199,10 @@ async function measureTarget(target: Target, scenarios: readonly LoadScenario[])
   const rows: ScenarioReport[] = [];
   const server = await target.start();
   try {
-    const getUids = scenarios.includes('get') ? await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 }) : [];
-    if (getUids.length) await getEach(server, getUids);
-    const encryptUid = scenarios.includes('encrypt') ? await encryptionKey(server) : '';
+    // An echo gets requests of the same size as the others: identifiers as long as ours.
+    const getUids = !scenarios.includes('get') ? [] : target.echo ? Array.from({ length: 1000 }, () => randomUUID()) : await populate(server, 1000, 'bench-get', { batch: target.isPyKmip ? 1 : 50, connections: 4 });
+    if (getUids.length && !target.echo) await getEach(server, getUids);
+    const encryptUid = !scenarios.includes('encrypt') ? '' : target.echo ? randomUUID() : await encryptionKey(server);
     for (const scenario of scenarios) {
       let names: string[] = [];
       let note: string | undefined = target.note;
@@ -195,7 +219,7 @@ async function measureTarget(target: Target, scenarios: readonly LoadScenario[])
         const sampler = setInterval(() => (scenarioRss = Math.max(scenarioRss, server.rssBytes())), 250);
         let stats: LoadStats;
         try {
-          stats = await runLoad(server, { scenario: spec(scenario, getUids, names, encryptUid), connections: target.connections ?? connections, workers, seconds });
+          stats = await runLoad(server, { scenario: spec(scenario, getUids, names, encryptUid), connections: target.connections ?? connections, workers, seconds, ...(target.echo ? { echo: true } : {}) });
         } finally {
           clearInterval(sampler);
         }
@@ -262,7 +286,9 @@ if (LOAD_SCENARIOS.some((s) => wanted.has(s))) {
   const pykmip = new Map(rows.filter((r) => r.server === 'PyKMIP').map((r) => [r.scenario, r.opsPerSecond]));
   for (const r of rows) {
     const base = pykmip.get(r.scenario);
-    if (r.server !== 'PyKMIP' && r.server !== BARE_TLS_LABEL && base) r.ratioToPyKmip = r.opsPerSecond / base;
+    if (r.server !== 'PyKMIP' && !isReference(r.server) && base) r.ratioToPyKmip = r.opsPerSecond / base;
+    const reference = rows.find((x) => x.server === referenceFor(r) && x.scenario === r.scenario);
+    if (reference && reference.serverCpuMsPerOp > 0) r.cpuToReference = r.serverCpuMsPerOp / reference.serverCpuMsPerOp;
   }
   report['load'] = rows;
   report['peakRssBytes'] = memory;

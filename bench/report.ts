@@ -18,13 +18,18 @@ export interface ScenarioReport {
   readonly note?: string;
   /** Our ops/s divided by PyKMIP's for the same scenario in the same run. */
   ratioToPyKmip?: number;
+  /**
+   * Our server CPU per operation divided by its reference's in the same run: Node's TLS echoing the
+   * same bytes, or for Create that plus one durable insert in the same store.
+   */
+  cpuToReference?: number;
 }
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 export function renderTable(rows: readonly ScenarioReport[]): string {
   return table(
-    ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'CPU ms/op', 'client CPU ms/op', 'RSS MB', 'vs PyKMIP', 'failed', 'note'],
+    ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'CPU ms/op', 'client CPU ms/op', 'RSS MB', 'vs PyKMIP', 'CPU vs reference', 'failed', 'note'],
     rows.map((r) => [
       r.server,
       r.scenario,
@@ -35,6 +40,7 @@ export function renderTable(rows: readonly ScenarioReport[]): string {
       fmt(r.clientCpuMsPerOp, 3),
       fmt(r.peakRssBytes / 1e6, 0),
       r.ratioToPyKmip === undefined ? '' : `${fmt(r.ratioToPyKmip, 1)}x`,
+      r.cpuToReference === undefined ? '' : `${fmt(r.cpuToReference, 2)}x`,
       String(r.failedResults + r.errors),
       r.note ?? '',
     ]),

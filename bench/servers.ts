@@ -252,10 +252,23 @@ export async function startPyKmip(python: string, port: number, options: { reado
   return server;
 }
 
-/** Node's TLS server alone (bench/bare-tls-server.ts), on a development PKI like ours: the handshake ceiling. */
-export async function startBareTls(label: string): Promise<ServerUnderTest> {
+/**
+ * Node's TLS server alone (bench/bare-tls-server.ts), on a development PKI like ours: an echo, or with
+ * `durable` one durable insert per message in SQLite (a scratch file) or PostgreSQL (a scratch database
+ * next to the URL's).
+ */
+export async function startBareTls(label: string, durable?: { readonly sqlite: true } | { readonly postgresUrl: string }): Promise<ServerUnderTest> {
   const { dir, paths } = scratchPki('kmip-bench-bare-');
-  const child = spawn(process.execPath, [BARE_TLS_SERVER, paths.serverCert, paths.serverKey, paths.caCert], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
-  return oneProcessServer(label, Number(m[1]), child, paths, dir);
+  const database = durable && 'postgresUrl' in durable ? await scratchDatabase(durable.postgresUrl) : undefined;
+  const extra = durable === undefined ? [] : database ? ['--postgres', database.url] : ['--sqlite', join(dir, 'floor.db')];
+  const child = spawn(process.execPath, [BARE_TLS_SERVER, paths.serverCert, paths.serverKey, paths.caCert, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
+    return oneProcessServer(label, Number(m[1]), child, paths, dir, { stopAlso: async () => void (await database?.drop()) });
+  } catch (err) {
+    await stopChild(child);
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }

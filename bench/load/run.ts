@@ -26,6 +26,8 @@ export interface LoadOptions {
   readonly workers: number;
   readonly seconds: number;
   readonly maxOps?: number;
+  /** The server is a reference that echoes each message: answers are not read. */
+  readonly echo?: boolean;
 }
 
 export async function runLoad(server: ServerUnderTest, options: LoadOptions): Promise<LoadStats> {
@@ -43,6 +45,7 @@ export async function runLoad(server: ServerUnderTest, options: LoadOptions): Pr
         maxOps: Math.ceil((options.maxOps ?? Number.MAX_SAFE_INTEGER) / workers),
         scenario: options.scenario,
         offset: w * 7919,
+        ...(options.echo ? { echo: true } : {}),
       };
       return new Promise<WorkerResult>((resolve, reject) => {
         const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: job });

@@ -18,7 +18,12 @@ export interface WorkerJob {
   readonly maxOps: number;
   readonly scenario: ScenarioSpec;
   readonly offset: number;
+  /** The server answers every message with its own bytes (a reference): answers are not read. */
+  readonly echo?: boolean;
 }
+
+/** Stands in for the identifier a Create returns when the server only echoes (the length of ours). */
+const ECHO_UID = '00000000-0000-7000-8000-000000000000';
 
 export interface WorkerResult {
   readonly ops: number;
@@ -115,6 +120,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
     encrypt: spec.kind === 'encrypt' ? requests.encrypt(spec.uid, randomBytes(ENCRYPT_BYTES)) : undefined,
   };
   const more = () => performance.now() < deadline && ops < job.maxOps;
+  const succeeded = (answer: Buffer): boolean => job.echo === true || allSucceeded(readResponse(answer).statuses);
 
   const loop = async (slot: number): Promise<void> => {
     const port = job.ports[(job.offset + slot) % job.ports.length]!;
@@ -126,10 +132,10 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
         try {
           const c = await Conn.open(port, context(spec.maxVersion), { ...(spec.resume && session ? { session } : {}), maxVersion: spec.maxVersion });
           if (c.socket.isSessionReused()) resumed++;
-          const { statuses } = readResponse(await c.send(prepared.discover));
+          const answer = await c.send(prepared.discover);
           session = c.session ?? c.socket.getSession() ?? session;
           c.close();
-          if (!allSucceeded(statuses)) failedResults++;
+          if (!succeeded(answer)) failedResults++;
           histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
           ops++;
         } catch {
@@ -146,31 +152,36 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
         let ok = true;
         switch (spec.kind) {
           case 'create': {
+            if (job.echo) {
+              await c.send(prepared.create);
+              break;
+            }
             const r = readResponse(await c.send(prepared.create));
             ok = allSucceeded(r.statuses);
             if (ok && uids.length < 10_000) uids.push(...r.uids);
             break;
           }
           case 'get':
-            ok = allSucceeded(readResponse(await c.send(prepared.gets[n++ % prepared.gets.length]!)).statuses);
+            ok = succeeded(await c.send(prepared.gets[n++ % prepared.gets.length]!));
             break;
           case 'locate':
-            ok = allSucceeded(readResponse(await c.send(prepared.locates[n++ % prepared.locates.length]!)).statuses);
+            ok = succeeded(await c.send(prepared.locates[n++ % prepared.locates.length]!));
             break;
           case 'encrypt':
-            ok = allSucceeded(readResponse(await c.send(prepared.encrypt!)).statuses);
+            ok = succeeded(await c.send(prepared.encrypt!));
             break;
           case 'mix': {
             // One vCenter "encrypt a VM" flow (kmip-vmware.md §2b).
-            ok = allSucceeded(readResponse(await c.send(prepared.discover)).statuses);
-            const created = readResponse(await c.send(prepared.create));
+            ok = succeeded(await c.send(prepared.discover));
+            const createAnswer = await c.send(prepared.create);
+            const created = job.echo ? { uids: [ECHO_UID], statuses: [] } : readResponse(createAnswer);
             const uid = created.uids[0];
-            if (!uid || !allSucceeded(created.statuses)) {
+            if (!uid || !(job.echo || allSucceeded(created.statuses))) {
               ok = false;
               break;
             }
             for (const step of [requests.getAttributes(uid, 'x-Product_Version'), requests.addProductTags(uid), requests.get(uid), requests.activate(uid)]) {
-              if (!allSucceeded(readResponse(await c.send(step)).statuses)) ok = false;
+              if (!succeeded(await c.send(step))) ok = false;
             }
             break;
           }

@@ -15,6 +15,7 @@ import { chmodSync, closeSync, fdatasync, lstatSync, mkdirSync, mkdtempSync, ope
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
+import { ObjectCache } from './object-cache.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { certFromRow, objectFromRow, type CertRow, type ObjectRow } from './rows.js';
 import { readSnapshotCopy } from './sqlite-snapshot.js';
@@ -66,7 +67,15 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** How the WAL is made durable before commits are acknowledged; fs.fdatasync unless a test watches it. */
   readonly syncWal?: (fd: number, done: (err: Error | null) => void) => void;
+  /** Object records kept in memory for reads (default OBJECT_CACHE_ENTRIES; 0: none). */
+  readonly objectCacheEntries?: number;
 }
+
+/**
+ * Records kept by the object cache (object-cache.ts): a few KB each, so about 10 MB at most. The keys
+ * a cluster's hosts fetch at boot are read again and again; the rest come from SQLite.
+ */
+export const OBJECT_CACHE_ENTRIES = 4096;
 
 
 /**
@@ -109,6 +118,8 @@ export class SqliteStore implements KeyStore {
   private readonly syncWal: (fd: number, done: (err: Error | null) => void) => void;
   private readonly syncing = new Set<Promise<void>>();
   private readonly path: string;
+  /** Only this process writes the file (exclusive lock), so what it cached stays true until it writes. */
+  private readonly cache: ObjectCache;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -119,6 +130,7 @@ export class SqliteStore implements KeyStore {
     this.db = SqliteStore.openDatabase(options);
     this.walPath = options.path === ':memory:' ? undefined : `${options.path}-wal`;
     this.syncWal = options.syncWal ?? fdatasync;
+    this.cache = new ObjectCache(options.objectCacheEntries ?? OBJECT_CACHE_ENTRIES);
     const db = this.db;
     this.stmt = {
       getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE tenant_id = ? AND uid = ?'),
@@ -245,8 +257,13 @@ export class SqliteStore implements KeyStore {
   }
 
   async getObject(tenantId: string, uid: string): Promise<ObjectRecord | undefined> {
-    const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
-    return row ? withPendingTouch(objectFromRow(row), this.touches.get(uid)) : undefined;
+    let record = this.cache.get(tenantId, uid);
+    if (!record) {
+      const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
+      if (!row) return undefined;
+      record = this.cache.remember(objectFromRow(row));
+    }
+    return withPendingTouch(record, this.touches.get(uid));
   }
 
   async uidInUse(uid: string): Promise<boolean> {
@@ -362,6 +379,7 @@ export class SqliteStore implements KeyStore {
   private apply(changes: readonly ObjectChange[]): void {
     for (const change of changes) {
       const o = change.object;
+      this.cache.forget(o.uid);
       const row = objectParams(o);
       if (change.kind === 'insert') {
         const seq = this.stmt.insertObject.run(row).lastInsertRowid;
@@ -392,6 +410,7 @@ export class SqliteStore implements KeyStore {
       this.db.transaction(() => {
         for (const [uid, at] of entries) this.stmt.touch.run(at, uid);
       })();
+      for (const [uid, at] of entries) this.cache.touched(uid, at);
     } catch {
       // Best effort by contract: last-Get times are advisory and retried with the next Get.
     }
@@ -412,6 +431,7 @@ export class SqliteStore implements KeyStore {
     return this.run(() => this.stmt.listTenants.all()).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
   }
   async deleteTenant(id: string): Promise<void> {
+    this.cache.clear();
     this.run(() =>
       this.db.transaction(() => {
         this.stmt.deleteTenantIndex.run(id);
@@ -464,6 +484,7 @@ export class SqliteStore implements KeyStore {
 
   async deleteObjects(tenantId: string, uids: readonly string[]): Promise<number> {
     let deleted = 0;
+    for (const uid of uids) this.cache.forget(uid);
     for (let i = 0; i < uids.length; i += 500) {
       const chunk = uids.slice(i, i + 500);
       const marks = chunk.map(() => '?').join(',');
@@ -555,6 +576,7 @@ export class SqliteStore implements KeyStore {
    * commit interleaves; a crash before COMMIT leaves nothing of it.
    */
   private publishStaged(): void {
+    this.cache.clear();
     const db = this.db;
     db.transaction(() => {
       const held = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM objects').get()!.n;

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { pykmipAvailable, requirement } from '../support/env.js';
+import { PG_ADMIN_URL, postgresSkipReason } from '../support/postgres.js';
 
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kmip-bench-smoke-'));
@@ -24,23 +26,43 @@ interface Row {
   failedResults: number;
   errors: number;
   note?: string;
+  cpuToReference?: number;
 }
 
+function runBench(args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [BENCH, ...args], { timeout: timeoutMs }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so))),
+  );
+}
+
+const noPostgres = await postgresSkipReason();
+
 describe('benchmark (smoke)', () => {
-  it('measures our server on SQLite and with a Key Protect root key, and Node TLS alone for reference, and writes the results', async () => {
+  it('measures our server on SQLite and with a Key Protect root key beside its references, with CPU ratios, and writes the results', async () => {
     const out = join(dir, 'results.json');
-    const args = [BENCH, '--scenario', 'create', '--scenario', 'mix', '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, args, { timeout: 180_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so))),
-    );
+    const args = ['--scenario', 'create', '--scenario', 'mix', '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
+    const stdout = await runBench(args, 180_000);
     expect(stdout).toMatch(/ours \(Key Protect, 20 ms\)\s+create/);
     expect(stdout).toContain('client CPU ms/op');
+    expect(stdout).toContain('CPU vs reference');
     const report = JSON.parse(readFileSync(out, 'utf8')) as { load: Row[]; settings: { seconds: number } };
     expect(report.settings.seconds).toBe(1);
     const servers = [...new Set(report.load.map((r) => r.server))];
-    expect(servers).toEqual(['ours (SQLite)', 'reference: Node TLS alone', 'ours (Key Protect, 20 ms)']);
-    // The reference answers only the handshake scenario, and is not ours: no ratio is claimed for it.
-    expect(report.load.filter((r) => r.server.startsWith('reference')).map((r) => r.scenario)).toEqual(['handshake']);
+    expect(servers).toEqual(['ours (SQLite)', 'reference: Node TLS alone', 'reference: TLS + durable insert (SQLite)', 'ours (Key Protect, 20 ms)']);
+    // Node's TLS echoes every scenario's bytes; the durable floor is for Create only. References claim no ratio.
+    expect(report.load.filter((r) => r.server.startsWith('reference')).map((r) => `${r.server} ${r.scenario}`)).toEqual([
+      'reference: Node TLS alone create',
+      'reference: Node TLS alone mix',
+      'reference: Node TLS alone handshake',
+      'reference: TLS + durable insert (SQLite) create',
+    ]);
+    for (const row of report.load) {
+      const reference = row.server.startsWith('reference')
+        ? undefined
+        : report.load.find((r) => r.scenario === row.scenario && r.server === (row.scenario === 'create' ? 'reference: TLS + durable insert (SQLite)' : 'reference: Node TLS alone'));
+      if (!reference) expect(row.cpuToReference, `${row.server} ${row.scenario}`).toBeUndefined();
+      else expect(row.cpuToReference, `${row.server} ${row.scenario}`).toBeCloseTo(row.serverCpuMsPerOp / reference.serverCpuMsPerOp, 6);
+    }
     for (const row of report.load) {
       expect(row.opsPerSecond, `${row.server} ${row.scenario}`).toBeGreaterThan(0);
       // Both sides of the machine are accounted: the server's CPU and the load generator's.
@@ -57,10 +79,7 @@ describe('benchmark (smoke)', () => {
     const out = join(dir, 'with-pykmip.json');
     // A connection per request is what makes PyKMIP fork a helper (it outlived the parent we stopped and
     // held our pipes: the run never ended, and idle PyKMIP servers piled up). The run must end by itself.
-    const args = [BENCH, '--scenario', 'encrypt', '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--no-keyprotect', '--no-reference', '--out', out];
-    await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, args, { timeout: 90_000 }, (err, _so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve())),
-    );
+    await runBench(['--scenario', 'encrypt', '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--no-keyprotect', '--no-reference', '--out', out], 90_000);
     const report = JSON.parse(readFileSync(out, 'utf8')) as { load: Array<Row & { ratioToPyKmip?: number }> };
     expect(report.load.map((r) => `${r.server} ${r.scenario}`)).toEqual(['ours (SQLite) encrypt', 'ours (SQLite) handshake', 'PyKMIP encrypt', 'PyKMIP handshake']);
     for (const row of report.load.slice(0, 2)) expect(row.ratioToPyKmip, row.scenario).toBeGreaterThan(0);
@@ -83,4 +102,28 @@ describe('benchmark (smoke)', () => {
     const ours = leftovers.filter((cmd) => !existsSync(cmd.split(' ').find((a) => a.endsWith('server-cert.pem')) ?? '/'));
     expect(ours).toEqual([]);
   }, 150_000);
+
+  it.skipIf(noPostgres)('reads a PostgreSQL Create against TLS plus one durable insert in PostgreSQL, each in its own scratch database', async () => {
+    const out = join(dir, 'postgres.json');
+    const benchDatabases = async (): Promise<string[]> => {
+      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await admin.connect();
+      try {
+        return (await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'kmip_bench_%'")).rows.map((r) => r.datname);
+      } finally {
+        await admin.end();
+      }
+    };
+    const before = await benchDatabases();
+    await runBench(['--scenario', 'create', '--seconds', '1', '--runs', '1', '--connections', '4', '--no-pykmip', '--no-keyprotect', '--database-url', PG_ADMIN_URL, '--out', out], 180_000);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { load: Row[] };
+    const row = (server: string) => report.load.find((r) => r.server === server && r.scenario === 'create')!;
+    const floor = row('reference: TLS + durable insert (PostgreSQL)');
+    expect(floor.opsPerSecond).toBeGreaterThan(0);
+    expect(floor.failedResults + floor.errors).toBe(0);
+    for (const ours of ['ours (PostgreSQL, 1 node)', 'ours (PostgreSQL, 3 nodes)']) expect(row(ours).cpuToReference, ours).toBeCloseTo(row(ours).serverCpuMsPerOp / floor.serverCpuMsPerOp, 6);
+    expect(row('ours (SQLite)').cpuToReference).toBeCloseTo(row('ours (SQLite)').serverCpuMsPerOp / row('reference: TLS + durable insert (SQLite)').serverCpuMsPerOp, 6);
+    // The scratch databases it made are dropped when the benchmark ends.
+    expect((await benchDatabases()).filter((d) => !before.includes(d))).toEqual([]);
+  }, 200_000);
 });

@@ -1,0 +1,109 @@
+/**
+ * What a connection learns of its client's certificate (net/kmip-tls.ts connectionInfoOf), over real
+ * TLS sockets: after a full handshake (read through getPeerCertificate and parsed once per
+ * certificate) and after a resumed one (read from the session) it is the same certificate with the
+ * fingerprint openssl computes; a client without a certificate has none.
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer, connect, type Server, type TLSSocket } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectionInfoOf } from '../../server/net/kmip-tls.js';
+import type { ConnectionInfo } from '../../server/net/types.js';
+import { createTestPki, type TestClientCert, type TestPki } from '../support/pki.js';
+
+let pki: TestPki;
+let alice: TestClientCert;
+let bob: TestClientCert;
+let server: Server;
+let port: number;
+const seen: ConnectionInfo[] = [];
+
+beforeAll(async () => {
+  pki = createTestPki();
+  alice = pki.client('alice');
+  bob = pki.client('bob');
+  server = createServer(
+    { cert: pki.server.certificatePem, key: pki.server.privateKeyPem, ca: pki.ca.certificatePem, requestCert: true, rejectUnauthorized: false, maxVersion: 'TLSv1.2' },
+    (socket: TLSSocket) => {
+      seen.push(connectionInfoOf(socket, seen.length + 1));
+      socket.end('x');
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(pki.dir, { recursive: true, force: true });
+});
+
+/** One connection; resolves with what the server made of it and the session to resume. */
+function visit(client?: TestClientCert, session?: Buffer): Promise<{ info: ConnectionInfo; session: Buffer | undefined; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const before = seen.length;
+    let saved: Buffer | undefined;
+    let reused = false;
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      ca: pki.ca.certificatePem,
+      servername: 'localhost',
+      ...(client ? { cert: client.certificatePem, key: client.privateKeyPem } : {}),
+      ...(session ? { session } : {}),
+    });
+    socket.on('secureConnect', () => (reused = socket.isSessionReused()));
+    socket.on('session', (s: Buffer) => (saved = s));
+    socket.on('data', () => undefined);
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const info = seen[before];
+      if (!info) reject(new Error('the server saw no connection'));
+      else resolve({ info, session: saved ?? socket.getSession(), reused });
+    });
+  });
+}
+
+const opensslFingerprint = (certFile: string) =>
+  execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' })
+    .trim()
+    .split('=')[1]!
+    .replaceAll(':', '')
+    .toLowerCase();
+
+describe('the peer certificate of a connection', () => {
+  it('after a full handshake: the client certificate, with the fingerprint openssl computes', async () => {
+    const { info, reused } = await visit(alice);
+    expect(reused).toBe(false);
+    expect(info.resumed).toBe(false);
+    expect(info.peerFingerprint).toBe(opensslFingerprint(alice.certFile));
+    expect(info.peerFingerprint).toBe(alice.fingerprint);
+    expect(info.peerCertificate?.subject).toBe(alice.subject);
+    expect(info.peerCertificate?.raw.equals(Buffer.from(info.peerCertificate.raw))).toBe(true);
+  });
+
+  it('after a resumed handshake: the same certificate and fingerprint', async () => {
+    const first = await visit(alice);
+    const again = await visit(alice, first.session);
+    expect(again.reused).toBe(true);
+    expect(again.info.resumed).toBe(true);
+    expect(again.info.peerFingerprint).toBe(opensslFingerprint(alice.certFile));
+    expect(again.info.peerCertificate?.raw.equals(first.info.peerCertificate!.raw)).toBe(true);
+  });
+
+  it('tells two clients apart, and parses each certificate once across connections', async () => {
+    const a1 = await visit(alice);
+    const b1 = await visit(bob);
+    const a2 = await visit(alice);
+    expect(b1.info.peerFingerprint).toBe(opensslFingerprint(bob.certFile));
+    expect(b1.info.peerFingerprint).not.toBe(a1.info.peerFingerprint);
+    expect(b1.info.peerCertificate?.subject).toBe(bob.subject);
+    expect(a2.info.peerCertificate).toBe(a1.info.peerCertificate);
+  });
+
+  it('a client without a certificate has none', async () => {
+    const { info } = await visit();
+    expect(info.peerCertificate).toBeUndefined();
+    expect(info.peerFingerprint).toBeUndefined();
+  });
+});

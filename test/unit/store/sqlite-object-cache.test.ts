@@ -1,0 +1,111 @@
+/**
+ * The SQLite store's object cache (store/object-cache.ts): reads are served from memory, and every
+ * way the store changes an object (update, last-Get time, removal, a tenant removed) is seen by the
+ * next read; another tenant never gets a cached record.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ObjectCache } from '../../../server/store/object-cache.js';
+import { SqliteStore } from '../../../server/store/sqlite.js';
+import type { ObjectRecord } from '../../../server/store/store.js';
+import { objectRecord } from '../../support/store-contract.js';
+
+let dir: string;
+let store: SqliteStore;
+const A = 'tenant-a';
+const B = 'tenant-b';
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kmip-cache-'));
+  store = new SqliteStore({ path: join(dir, 'kmip.db'), touchFlushMs: 20 });
+  await store.createTenant({ id: A, name: A, createdAt: 1 });
+  await store.createTenant({ id: B, name: B, createdAt: 1 });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function stored(tenant = A): Promise<ObjectRecord> {
+  const r = objectRecord(tenant);
+  await store.commit([{ kind: 'insert', object: r }]);
+  return r;
+}
+
+describe('SQLite object cache', () => {
+  it('serves a second read from memory, as a record no caller can change', async () => {
+    const r = await stored();
+    const first = await store.getObject(A, r.uid);
+    const second = await store.getObject(A, r.uid);
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => (first!.attributes as unknown as unknown[]).push({})).toThrow(TypeError);
+    expect(() => ((first as { state: number }).state = 9)).toThrow(TypeError);
+  });
+
+  it('reads the store every time when it is turned off', async () => {
+    const uncached = new SqliteStore({ path: ':memory:', objectCacheEntries: 0 });
+    await uncached.createTenant({ id: A, name: A, createdAt: 1 });
+    const r = objectRecord(A);
+    await uncached.commit([{ kind: 'insert', object: r }]);
+    const first = await uncached.getObject(A, r.uid);
+    expect(await uncached.getObject(A, r.uid)).not.toBe(first);
+    expect(await uncached.getObject(A, r.uid)).toEqual(first);
+    await uncached.close();
+  });
+
+  it('never answers another tenant from the cache', async () => {
+    const r = await stored();
+    expect(await store.getObject(A, r.uid)).toBeDefined();
+    expect(await store.getObject(B, r.uid)).toBeUndefined();
+  });
+
+  it('sees an update committed after the record was cached', async () => {
+    const r = await stored();
+    await store.getObject(A, r.uid);
+    await store.commit([{ kind: 'update', object: { ...r, state: 2, revision: 2, attributes: [...r.attributes.slice(0, 1)] }, expectedRevision: 1 }]);
+    const after = await store.getObject(A, r.uid);
+    expect(after?.state).toBe(2);
+    expect(after?.revision).toBe(2);
+    expect(after?.attributes.map((a) => a.name)).toEqual(['Cryptographic Length']);
+  });
+
+  it('sees a failed update leave the record as it was', async () => {
+    const r = await stored();
+    await store.getObject(A, r.uid);
+    await expect(store.commit([{ kind: 'update', object: { ...r, state: 3, revision: 5 }, expectedRevision: 4 }])).rejects.toBeDefined();
+    expect((await store.getObject(A, r.uid))?.state).toBe(r.state);
+  });
+
+  it('keeps the last-Get time once it is written to the store', async () => {
+    const r = await stored();
+    await store.getObject(A, r.uid);
+    await store.touch([r.uid], 1234);
+    expect((await store.getObject(A, r.uid))?.lastGetAt).toBe(1234);
+    await new Promise((resolve) => setTimeout(resolve, 80)); // flushed (touchFlushMs 20)
+    expect((await store.getObject(A, r.uid))?.lastGetAt).toBe(1234);
+  });
+
+  it('forgets removed objects and the objects of a removed tenant', async () => {
+    const r = await stored();
+    const s = await stored(B);
+    await store.getObject(A, r.uid);
+    await store.getObject(B, s.uid);
+    expect(await store.deleteObjects(A, [r.uid])).toBe(1);
+    expect(await store.getObject(A, r.uid)).toBeUndefined();
+    await store.deleteTenant(B);
+    expect(await store.getObject(B, s.uid)).toBeUndefined();
+  });
+
+  it('holds at most its bound, the oldest entry leaving first', () => {
+    const cache = new ObjectCache(2);
+    const [x, y, z] = [objectRecord(A), objectRecord(A), objectRecord(A)];
+    for (const r of [x, y, z]) cache.remember(r);
+    expect(cache.size).toBe(2);
+    expect(cache.get(A, x.uid)).toBeUndefined();
+    expect(cache.get(A, z.uid)?.uid).toBe(z.uid);
+    expect(cache.get(B, z.uid)).toBeUndefined();
+  });
+});
