@@ -3,7 +3,7 @@
  * (TLS 1.2/1.3, the KMIP suites, client certificates requested but judged per request by the
  * handler) and what a handler learns of an accepted connection.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { hash, X509Certificate } from 'node:crypto';
 import type { TlsOptions, TLSSocket } from 'node:tls';
 import { KMIP_CIPHERS } from './ciphers.js';
 import type { ConnectionInfo } from './types.js';
@@ -47,8 +47,11 @@ const knownPeers = new Map<string, X509Certificate>();
  */
 function peerOf(socket: TLSSocket): { readonly cert: X509Certificate; readonly fingerprint: string } | undefined {
   if (socket.isSessionReused()) {
-    const cert = socket.getPeerX509Certificate();
-    return cert && { cert, fingerprint: createHash('sha256').update(cert.raw).digest('hex') };
+    const resumed = socket.getPeerX509Certificate();
+    if (!resumed) return undefined;
+    const fingerprint = hash('sha256', resumed.raw, 'hex');
+    // The object met before, if any: what was read from it (its validity dates) is not read again.
+    return { cert: knownPeers.get(fingerprint) ?? resumed, fingerprint };
   }
   const detail = socket.getPeerCertificate();
   // An object without fields when the client sent no certificate.
@@ -64,12 +67,12 @@ function peerOf(socket: TLSSocket): { readonly cert: X509Certificate; readonly f
 }
 
 /** An accepted connection as handlers see it: its peer certificate and fingerprint, read once. */
-export function connectionInfoOf(socket: TLSSocket, id: number): ConnectionInfo {
+export function connectionInfoOf(socket: TLSSocket, id: number, remoteAddress = socket.remoteAddress ?? ''): ConnectionInfo {
   const cipher = socket.getCipher();
   const peer = peerOf(socket);
   return {
     id,
-    remoteAddress: socket.remoteAddress ?? '',
+    remoteAddress,
     peerCertificate: peer?.cert,
     peerFingerprint: peer?.fingerprint,
     tlsVersion: socket.getProtocol() ?? '',

@@ -50,8 +50,11 @@ const STALE_MS = 1_000;
 export class KmipListener {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
-  /** TCP connections still in their handshake (not yet Connections), by remote address and port. */
-  private readonly handshaking = new Map<string, { readonly raw: Socket; readonly started: number }>();
+  /**
+   * TCP connections still in their handshake (not yet Connections), oldest first, with the peer address
+   * read once there: reading it again through the TLS socket costs a proxied system call per connection.
+   */
+  private readonly handshaking = new Map<Socket, { readonly started: number; readonly remoteAddress: string }>();
   /** Connections not (or no longer) known to be authenticated, oldest first. */
   private readonly unverified = new Set<Connection>();
   private readonly maxUnverified: number;
@@ -78,12 +81,8 @@ export class KmipListener {
         }
         this.shedOne(victim, 'maxConnections');
       }
-      const key = `${raw.remoteAddress}:${raw.remotePort}`;
-      const entry = { raw, started: performance.now() };
-      this.handshaking.set(key, entry);
-      raw.once('close', () => {
-        if (this.handshaking.get(key) === entry) this.handshaking.delete(key);
-      });
+      this.handshaking.set(raw, { started: performance.now(), remoteAddress: raw.remoteAddress ?? '' });
+      raw.once('close', () => this.handshaking.delete(raw));
     });
     this.server.on('secureConnection', (socket) => this.accept(socket));
     // With a listener here Node no longer destroys the failed socket itself (timeouts included).
@@ -112,13 +111,13 @@ export class KmipListener {
   }
 
   private accept(socket: TLSSocket): void {
-    this.handshaking.delete(`${socket.remoteAddress}:${socket.remotePort}`);
+    const remoteAddress = this.handshakeDone(socket);
     if (!this.accepting) {
       socket.destroy();
       return;
     }
     socket.disableRenegotiation();
-    const info = connectionInfoOf(socket, this.nextId++);
+    const info = connectionInfoOf(socket, this.nextId++, remoteAddress);
     const connection = new Connection(socket, info, this.options.handler, this.options.limits, this.options.logger);
     this.connections.add(connection);
     this.unverified.add(connection);
@@ -139,6 +138,26 @@ export class KmipListener {
         (err: unknown) => this.options.logger.debug({ conn: info.id, error: errorSummary(err) }, 'connection not classified'),
       );
     if (connection.trust !== 'authenticated') this.withinUnverifiedBudget(connection);
+  }
+
+  /** Forgets the handshake of the TCP connection under `socket`; returns the peer address read at accept. */
+  private handshakeDone(socket: TLSSocket): string {
+    // A server's TLS socket wraps the accepted TCP socket, which Node keeps as `_parent`.
+    const raw = (socket as unknown as { _parent?: unknown })._parent;
+    let entry = raw instanceof Object ? this.handshaking.get(raw as Socket) : undefined;
+    if (entry) this.handshaking.delete(raw as Socket);
+    else {
+      // Should Node stop exposing it: found by address and port (the slow way, once per connection).
+      const [address, port] = [socket.remoteAddress, socket.remotePort];
+      for (const [r, e] of this.handshaking) {
+        if (r.remoteAddress === address && r.remotePort === port) {
+          this.handshaking.delete(r);
+          entry = e;
+          break;
+        }
+      }
+    }
+    return entry?.remoteAddress ?? socket.remoteAddress ?? '';
   }
 
   private trustChanged(connection: Connection, previous: Trust): void {
@@ -196,25 +215,25 @@ export class KmipListener {
    * At maxConnections: a refused connection, else the oldest socket still in its handshake. Never one
    * not judged yet (a registered client's fresh connection may be): then the new one is refused.
    */
-  private victimAtCap(): Connection | [string, Socket] | undefined {
+  private victimAtCap(): Connection | Socket | undefined {
     const refused = this.unverifiedVictim();
     if (refused && refused.trust === 'refused') return refused;
     // Only a handshake that has lasted: a registered client's own takes milliseconds.
     const oldest = this.handshaking.entries().next().value;
     if (!oldest) return undefined;
-    const [key, { raw, started }] = oldest;
-    return performance.now() - started >= Math.min(STALE_MS, this.options.limits.handshakeTimeoutMs / 2) ? [key, raw] : undefined;
+    const [raw, { started }] = oldest;
+    return performance.now() - started >= Math.min(STALE_MS, this.options.limits.handshakeTimeoutMs / 2) ? raw : undefined;
   }
 
   /** Closes the victim and forgets it at once (its close event comes later), so it makes room now. */
-  private shedOne(victim: Connection | [string, Socket], limit: string): void {
+  private shedOne(victim: Connection | Socket, limit: string): void {
     if (victim instanceof Connection) {
       this.unverified.delete(victim);
       this.connections.delete(victim);
       victim.destroy();
     } else {
-      this.handshaking.delete(victim[0]);
-      victim[1].destroy();
+      this.handshaking.delete(victim);
+      victim.destroy();
     }
     this.shed++;
     const now = performance.now();
@@ -246,7 +265,7 @@ export class KmipListener {
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const { raw } of this.handshaking.values()) raw.destroy();
+    for (const raw of this.handshaking.keys()) raw.destroy();
     for (const c of this.connections) c.shutdown();
     const all = Promise.all([...this.connections].map((c) => c.closed));
     let timer: NodeJS.Timeout | undefined;
@@ -254,7 +273,7 @@ export class KmipListener {
     await Promise.race([all, grace]);
     clearTimeout(timer);
     for (const c of this.connections) c.destroy();
-    for (const { raw } of this.handshaking.values()) raw.destroy();
+    for (const raw of this.handshaking.keys()) raw.destroy();
     await closed;
   }
 }

@@ -9,6 +9,9 @@ import { rmSync } from 'node:fs';
 import { createServer, connect, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionInfoOf } from '../../server/net/kmip-tls.js';
+import { KmipListener } from '../../server/net/listener.js';
+import { createLogger } from '../../server/log/logger.js';
+import { FrameReader } from '../../server/ttlv/index.js';
 import type { ConnectionInfo } from '../../server/net/types.js';
 import { createTestPki, type TestClientCert, type TestPki } from '../support/pki.js';
 
@@ -24,11 +27,18 @@ beforeAll(async () => {
   alice = pki.client('alice');
   bob = pki.client('bob');
   server = createServer(
-    { cert: pki.server.certificatePem, key: pki.server.privateKeyPem, ca: pki.ca.certificatePem, requestCert: true, rejectUnauthorized: false, maxVersion: 'TLSv1.2' },
+    {
+      cert: pki.server.certificatePem,
+      key: pki.server.privateKeyPem,
+      ca: pki.ca.certificatePem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      maxVersion: 'TLSv1.2',
+    },
     (socket: TLSSocket) => {
       seen.push(connectionInfoOf(socket, seen.length + 1));
       socket.end('x');
-    },
+    }
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
@@ -39,7 +49,14 @@ afterAll(async () => {
 });
 
 /** One connection; resolves with what the server made of it and the session to resume. */
-function visit(client?: TestClientCert, session?: Buffer): Promise<{ info: ConnectionInfo; session: Buffer | undefined; reused: boolean }> {
+function visit(
+  client?: TestClientCert,
+  session?: Buffer
+): Promise<{
+  info: ConnectionInfo;
+  session: Buffer | undefined;
+  reused: boolean;
+}> {
   return new Promise((resolve, reject) => {
     const before = seen.length;
     let saved: Buffer | undefined;
@@ -65,11 +82,7 @@ function visit(client?: TestClientCert, session?: Buffer): Promise<{ info: Conne
 }
 
 const opensslFingerprint = (certFile: string) =>
-  execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' })
-    .trim()
-    .split('=')[1]!
-    .replaceAll(':', '')
-    .toLowerCase();
+  execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' }).trim().split('=')[1]!.replaceAll(':', '').toLowerCase();
 
 describe('the peer certificate of a connection', () => {
   it('after a full handshake: the client certificate, with the fingerprint openssl computes', async () => {
@@ -89,6 +102,9 @@ describe('the peer certificate of a connection', () => {
     expect(again.info.resumed).toBe(true);
     expect(again.info.peerFingerprint).toBe(opensslFingerprint(alice.certFile));
     expect(again.info.peerCertificate?.raw.equals(first.info.peerCertificate!.raw)).toBe(true);
+    // The object already parsed for this certificate: its validity dates are not read again.
+    expect(again.info.peerCertificate).toBe(first.info.peerCertificate);
+    expect(again.info.remoteAddress).toBe('127.0.0.1');
   });
 
   it('tells two clients apart, and parses each certificate once across connections', async () => {
@@ -105,5 +121,64 @@ describe('the peer certificate of a connection', () => {
     const { info } = await visit();
     expect(info.peerCertificate).toBeUndefined();
     expect(info.peerFingerprint).toBeUndefined();
+  });
+
+  it('through the KMIP listener: each connection gets its address and certificate, and a finished handshake no longer counts', async () => {
+    const infos: ConnectionInfo[] = [];
+    const listener = new KmipListener({
+      host: '127.0.0.1',
+      port: 0,
+      cert: pki.server.certificatePem,
+      key: pki.server.privateKeyPem,
+      ca: pki.ca.certificatePem,
+      // Three at once, no more: a handshake still counted after it finished would refuse the third.
+      limits: {
+        maxMessageSize: 4096,
+        maxConnections: 3,
+        maxUnauthenticatedConnections: 3,
+        handshakeTimeoutMs: 5000,
+        idleTimeoutMs: 5000,
+        requestTimeoutMs: 5000,
+        maxQueuedMessages: 4,
+      },
+      handler: async (message, info) => {
+        infos.push(info);
+        return message;
+      },
+      logger: createLogger({ level: 'silent' }),
+    });
+    const listenerPort = await listener.start();
+    const message = Buffer.from([0x42, 0, 0x78, 1, 0, 0, 0, 0]);
+    const sockets: TLSSocket[] = [];
+    // One after another, each kept open: the next one's count includes every finished handshake before it.
+    for (const client of [alice, bob, alice]) {
+      sockets.push(
+        await new Promise<TLSSocket>((resolve, reject) => {
+          const socket = connect(
+            {
+              host: '127.0.0.1',
+              port: listenerPort,
+              ca: pki.ca.certificatePem,
+              servername: 'localhost',
+              cert: client.certificatePem,
+              key: client.privateKeyPem,
+            },
+            () => socket.write(message)
+          );
+          const framer = new FrameReader(4096);
+          socket.on('data', (chunk: Buffer) => framer.push(chunk).length > 0 && resolve(socket));
+          socket.on('error', reject);
+          socket.on('close', () => reject(new Error('closed before its answer')));
+        })
+      );
+    }
+    try {
+      expect(infos.map((i) => i.remoteAddress)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+      expect(infos.map((i) => i.peerFingerprint).sort()).toEqual([alice.fingerprint, alice.fingerprint, bob.fingerprint].sort());
+      expect(listener.connectionCount).toBe(3);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await listener.drain(100);
+    }
   });
 });
