@@ -14,31 +14,42 @@ function frozen(record: ObjectRecord): ObjectRecord {
   return Object.freeze(record);
 }
 
+/** A cached record and its row's sequence number (what the attribute index rows point to). */
+export interface CachedObject {
+  readonly record: ObjectRecord;
+  readonly seq: number;
+}
+
 export class ObjectCache {
-  private readonly records = new Map<string, ObjectRecord>();
+  private readonly records = new Map<string, CachedObject>();
 
   constructor(private readonly maxEntries: number) {}
 
   /** The cached record of `uid` if it belongs to `tenantId`; undefined also for another tenant's (the caller reads the store). */
   get(tenantId: string, uid: string): ObjectRecord | undefined {
-    const r = this.records.get(uid);
+    const r = this.records.get(uid)?.record;
     return r && r.tenantId === tenantId ? r : undefined;
   }
 
+  /** The cached record and row of `uid`, whichever tenant's (for the store's own writes). */
+  entry(uid: string): CachedObject | undefined {
+    return this.records.get(uid);
+  }
+
   /** Keeps a record just read from the store; returns the (frozen) record to hand out. */
-  remember(record: ObjectRecord): ObjectRecord {
+  remember(record: ObjectRecord, seq: number): ObjectRecord {
     if (this.maxEntries <= 0) return record;
     this.records.delete(record.uid);
     if (this.records.size >= this.maxEntries) this.records.delete(this.records.keys().next().value!);
     const r = frozen(record);
-    this.records.set(record.uid, r);
+    this.records.set(record.uid, { record: r, seq });
     return r;
   }
 
   /** A last-Get time written to the store: the cached record follows it. */
   touched(uid: string, at: number): void {
-    const r = this.records.get(uid);
-    if (r && (r.lastGetAt ?? 0) < at) this.records.set(uid, Object.freeze({ ...r, lastGetAt: at }));
+    const e = this.records.get(uid);
+    if (e && (e.record.lastGetAt ?? 0) < at) this.records.set(uid, { record: Object.freeze({ ...e.record, lastGetAt: at }), seq: e.seq });
   }
 
   forget(uid: string): void {

@@ -4,6 +4,7 @@ import { StoreError, StoreErrorCode } from './errors.js';
 import type { ClientCertRecord, ObjectRecord, TenantRecord } from './store.js';
 
 export interface ObjectRow {
+  seq: number;
   uid: string;
   tenant_id: string;
   object_type: number;

@@ -32,6 +32,7 @@ import type {
   ObjectRecord,
   ObjectSummary,
   RestoreStaging,
+  StoredAttribute,
   SnapshotItem,
   TenantRecord,
 } from './store.js';
@@ -261,7 +262,7 @@ export class SqliteStore implements KeyStore {
     if (!record) {
       const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
       if (!row) return undefined;
-      record = this.cache.remember(objectFromRow(row));
+      record = this.cache.remember(objectFromRow(row), row.seq);
     }
     return withPendingTouch(record, this.touches.get(uid));
   }
@@ -379,6 +380,7 @@ export class SqliteStore implements KeyStore {
   private apply(changes: readonly ObjectChange[]): void {
     for (const change of changes) {
       const o = change.object;
+      const cached = this.cache.entry(o.uid);
       this.cache.forget(o.uid);
       const row = objectParams(o);
       if (change.kind === 'insert') {
@@ -386,16 +388,27 @@ export class SqliteStore implements KeyStore {
         for (const r of indexRows(o).values()) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, seq, r.num, r.released ? 1 : 0);
         continue;
       }
-      const current = this.stmt.currentAttributes.get(o.uid, o.tenantId);
+      // The record this process read is the row as it stands (only this process writes it): its
+      // attributes need not be read and parsed again for the index difference.
+      const current =
+        cached && cached.record.tenantId === o.tenantId
+          ? { seq: cached.seq, revision: cached.record.revision, state: cached.record.state, attributes: cached.record.attributes }
+          : this.currentRow(o.uid, o.tenantId);
       if (!current || current.revision !== change.expectedRevision) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
-      this.stmt.updateObject.run({ ...row, expectedRevision: change.expectedRevision });
-      const before = { attributes: parseAttributes(current.attributes), state: current.state };
+      // Guarded by the revision in SQL as well: a record cached wrongly could not overwrite a newer row.
+      if (this.stmt.updateObject.run({ ...row, expectedRevision: change.expectedRevision }).changes !== 1) throw new StoreError(StoreErrorCode.Conflict, 'object changed concurrently');
+      const before = { attributes: current.attributes, state: current.state };
       const { removed, added } = indexDiff(before, o);
       for (const r of removed) this.stmt.deleteIndex.run(o.tenantId, r.name, r.key, current.seq);
       for (const r of added) this.stmt.insertIndex.run(o.tenantId, r.name, r.key, current.seq, r.num, r.released ? 1 : 0);
       const mark = releaseChange(before, o);
       if (mark) for (const key of mark.keys) this.stmt.markName.run(mark.released ? 1 : 0, o.tenantId, key, current.seq);
     }
+  }
+
+  private currentRow(uid: string, tenantId: string): { seq: number; revision: number; state: number; attributes: readonly StoredAttribute[] } | undefined {
+    const row = this.stmt.currentAttributes.get(uid, tenantId);
+    return row && { seq: row.seq, revision: row.revision, state: row.state, attributes: parseAttributes(row.attributes) };
   }
 
   async touch(uids: readonly string[], at: number): Promise<void> {

@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreErrorCode } from '../../../server/store/errors.js';
 import { ObjectCache } from '../../../server/store/object-cache.js';
 import { SqliteStore } from '../../../server/store/sqlite.js';
 import type { ObjectRecord } from '../../../server/store/store.js';
-import { objectRecord } from '../../support/store-contract.js';
+import { attr, objectRecord } from '../../support/store-contract.js';
 
 let dir: string;
 let store: SqliteStore;
@@ -72,6 +73,33 @@ describe('SQLite object cache', () => {
     expect(after?.attributes.map((a) => a.name)).toEqual(['Cryptographic Length']);
   });
 
+  it('moves the attribute index with an update made from the cached record', async () => {
+    const r = await stored();
+    const byTag = async (value: string) =>
+      (await store.locate(A, { attributes: [{ name: 'x-Tag', key: JSON.stringify([7, value]), indexed: true }], ranges: [], offset: 0, limit: 10, withTotal: false })).uids;
+    expect(await byTag('a')).toEqual([r.uid]);
+    // Read first, as an operation does: the update's index difference starts from the cached record.
+    await store.getObject(A, r.uid);
+    await store.commit([{ kind: 'update', object: { ...r, revision: 2, attributes: [r.attributes[0]!, attr('x-Tag', [7, 'b'])] }, expectedRevision: 1 }]);
+    expect(await byTag('a')).toEqual([]);
+    expect(await byTag('b')).toEqual([r.uid]);
+    // And again from a record read after that write (the write dropped the cached one).
+    await store.getObject(A, r.uid);
+    await store.commit([{ kind: 'update', object: { ...r, revision: 3, attributes: [r.attributes[0]!, attr('x-Tag', [7, 'c'])] }, expectedRevision: 2 }]);
+    expect(await byTag('b')).toEqual([]);
+    expect(await byTag('c')).toEqual([r.uid]);
+    expect((await store.getObject(A, r.uid))?.revision).toBe(3);
+  });
+
+  it('refuses an update from a stale revision whether or not the record is cached', async () => {
+    const r = await stored();
+    await store.getObject(A, r.uid);
+    await store.commit([{ kind: 'update', object: { ...r, revision: 2 }, expectedRevision: 1 }]);
+    await store.getObject(A, r.uid);
+    await expect(store.commit([{ kind: 'update', object: { ...r, revision: 2 }, expectedRevision: 1 }])).rejects.toMatchObject({ code: StoreErrorCode.Conflict });
+    await expect(store.commit([{ kind: 'update', object: { ...r, revision: 2 }, expectedRevision: 1 }])).rejects.toMatchObject({ code: StoreErrorCode.Conflict });
+  });
+
   it('sees a failed update leave the record as it was', async () => {
     const r = await stored();
     await store.getObject(A, r.uid);
@@ -102,7 +130,7 @@ describe('SQLite object cache', () => {
   it('holds at most its bound, the oldest entry leaving first', () => {
     const cache = new ObjectCache(2);
     const [x, y, z] = [objectRecord(A), objectRecord(A), objectRecord(A)];
-    for (const r of [x, y, z]) cache.remember(r);
+    [x, y, z].forEach((r, seq) => cache.remember(r, seq));
     expect(cache.size).toBe(2);
     expect(cache.get(A, x.uid)).toBeUndefined();
     expect(cache.get(A, z.uid)?.uid).toBe(z.uid);
