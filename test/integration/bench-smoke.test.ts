@@ -40,7 +40,7 @@ const noPostgres = await postgresSkipReason();
 describe('benchmark (smoke)', () => {
   it('measures our server on SQLite and with a Key Protect root key beside its references, with CPU ratios, and writes the results', async () => {
     const out = join(dir, 'results.json');
-    const args = ['--scenario', 'create', '--scenario', 'mix', '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
+    const args = ['--scenario', 'create', '--scenario', 'mix', '--scenario', 'locate', '--locate-objects', '100', '--scenario', 'handshake', '--seconds', '1', '--runs', '1', '--connections', '4', '--keyprotect-connections', '8', '--keyprotect-latency-ms', '20', '--no-pykmip', '--out', out];
     const stdout = await runBench(args, 180_000);
     expect(stdout).toMatch(/ours \(Key Protect, 20 ms\)\s+create/);
     expect(stdout).toContain('client CPU ms/op');
@@ -53,6 +53,7 @@ describe('benchmark (smoke)', () => {
     expect(report.load.filter((r) => r.server.startsWith('reference')).map((r) => `${r.server} ${r.scenario}`)).toEqual([
       'reference: Node TLS alone create',
       'reference: Node TLS alone mix',
+      'reference: Node TLS alone locate',
       'reference: Node TLS alone handshake',
       'reference: TLS + durable insert (SQLite) create',
     ]);
