@@ -35,8 +35,13 @@ export function kmipTlsOptions(s: KmipTlsSettings): TlsOptions {
   };
 }
 
-/** Certificates of peers met in full handshakes, by SHA-256 fingerprint: a client reconnects with the same one. */
-const MAX_KNOWN_PEERS = 1024;
+/**
+ * Certificates of peers met in full handshakes, by SHA-256 fingerprint: a client reconnects with the
+ * same one. Any client can complete a handshake with a certificate of its own making (it is judged
+ * per request), so the map is small and keeps only certificates of an ordinary size: 256 × 8 KiB at most.
+ */
+const MAX_KNOWN_PEERS = 256;
+const MAX_KNOWN_PEER_BYTES = 8192;
 const knownPeers = new Map<string, X509Certificate>();
 
 /**
@@ -60,8 +65,10 @@ function peerOf(socket: TLSSocket): { readonly cert: X509Certificate; readonly f
   let cert = knownPeers.get(fingerprint);
   if (!cert) {
     cert = new X509Certificate(detail.raw);
-    if (knownPeers.size >= MAX_KNOWN_PEERS) knownPeers.delete(knownPeers.keys().next().value!);
-    knownPeers.set(fingerprint, cert);
+    if (detail.raw.length <= MAX_KNOWN_PEER_BYTES) {
+      if (knownPeers.size >= MAX_KNOWN_PEERS) knownPeers.delete(knownPeers.keys().next().value!);
+      knownPeers.set(fingerprint, cert);
+    }
   }
   return { cert, fingerprint };
 }

@@ -15,7 +15,7 @@ import { chmodSync, closeSync, fdatasync, lstatSync, mkdirSync, mkdtempSync, ope
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAttributes, serializeAttributes } from './attributes-json.js';
-import { ObjectCache } from './object-cache.js';
+import { ObjectCache, type ObjectCacheLimits } from './object-cache.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { certFromRow, objectFromRow, type CertRow, type ObjectRow } from './rows.js';
 import { readSnapshotCopy } from './sqlite-snapshot.js';
@@ -68,15 +68,17 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** How the WAL is made durable before commits are acknowledged; fs.fdatasync unless a test watches it. */
   readonly syncWal?: (fd: number, done: (err: Error | null) => void) => void;
-  /** Object records kept in memory for reads (default OBJECT_CACHE_ENTRIES; 0: none). */
-  readonly objectCacheEntries?: number;
+  /** Bounds of the object records kept in memory for reads (default OBJECT_CACHE; maxEntries 0: none). */
+  readonly objectCache?: ObjectCacheLimits;
 }
 
 /**
- * Records kept by the object cache (object-cache.ts): a few KB each, so about 10 MB at most. The keys
- * a cluster's hosts fetch at boot are read again and again; the rest come from SQLite.
+ * Bounds of the object cache (object-cache.ts). A key as vCenter keeps it is 1-2 KB stored (attribute
+ * JSON and wrapped material), so 4,096 of them fit in the byte bound; parsed, they take a few times
+ * that in the heap (tens of MB at most). Larger records (big Secret Data, certificate chains) are read
+ * from SQLite each time.
  */
-export const OBJECT_CACHE_ENTRIES = 4096;
+export const OBJECT_CACHE: ObjectCacheLimits = { maxEntries: 4096, maxBytes: 8 * 1024 * 1024, maxRecordBytes: 16 * 1024 };
 
 
 /**
@@ -131,7 +133,7 @@ export class SqliteStore implements KeyStore {
     this.db = SqliteStore.openDatabase(options);
     this.walPath = options.path === ':memory:' ? undefined : `${options.path}-wal`;
     this.syncWal = options.syncWal ?? fdatasync;
-    this.cache = new ObjectCache(options.objectCacheEntries ?? OBJECT_CACHE_ENTRIES);
+    this.cache = new ObjectCache(options.objectCache ?? OBJECT_CACHE);
     const db = this.db;
     this.stmt = {
       getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE tenant_id = ? AND uid = ?'),
@@ -262,7 +264,7 @@ export class SqliteStore implements KeyStore {
     if (!record) {
       const row = this.run(() => this.stmt.getObject.get(tenantId, uid));
       if (!row) return undefined;
-      record = this.cache.remember(objectFromRow(row), row.seq);
+      record = this.cache.remember(objectFromRow(row), row.seq, row.attributes.length + (row.material?.length ?? 0));
     }
     return withPendingTouch(record, this.touches.get(uid));
   }

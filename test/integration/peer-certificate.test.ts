@@ -5,6 +5,7 @@
  * fingerprint openssl computes; a client without a certificate has none.
  */
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createServer, connect, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,7 +93,7 @@ describe('the peer certificate of a connection', () => {
     expect(info.peerFingerprint).toBe(opensslFingerprint(alice.certFile));
     expect(info.peerFingerprint).toBe(alice.fingerprint);
     expect(info.peerCertificate?.subject).toBe(alice.subject);
-    expect(info.peerCertificate?.raw.equals(Buffer.from(info.peerCertificate.raw))).toBe(true);
+    expect(info.peerCertificate?.raw.equals(new X509Certificate(alice.certificatePem).raw)).toBe(true);
   });
 
   it('after a resumed handshake: the same certificate and fingerprint', async () => {
@@ -115,6 +116,16 @@ describe('the peer certificate of a connection', () => {
     expect(b1.info.peerFingerprint).not.toBe(a1.info.peerFingerprint);
     expect(b1.info.peerCertificate?.subject).toBe(bob.subject);
     expect(a2.info.peerCertificate).toBe(a1.info.peerCertificate);
+  });
+
+  it('does not keep a certificate of unusual size (anyone can present one), and still reads it right', async () => {
+    const large = pki.client('large', { dnsNames: Array.from({ length: 400 }, (_, i) => `host-${i}.an-unusually-long-name.example`) });
+    expect(new X509Certificate(large.certificatePem).raw.length).toBeGreaterThan(8192);
+    const first = await visit(large);
+    const again = await visit(large);
+    expect(again.info.peerFingerprint).toBe(opensslFingerprint(large.certFile));
+    expect(again.info.peerCertificate?.subject).toBe(large.subject);
+    expect(again.info.peerCertificate).not.toBe(first.info.peerCertificate);
   });
 
   it('a client without a certificate has none', async () => {

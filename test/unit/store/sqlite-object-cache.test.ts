@@ -42,12 +42,13 @@ describe('SQLite object cache', () => {
     const second = await store.getObject(A, r.uid);
     expect(second).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first!.material)).toBe(true);
     expect(() => (first!.attributes as unknown as unknown[]).push({})).toThrow(TypeError);
     expect(() => ((first as { state: number }).state = 9)).toThrow(TypeError);
   });
 
   it('reads the store every time when it is turned off', async () => {
-    const uncached = new SqliteStore({ path: ':memory:', objectCacheEntries: 0 });
+    const uncached = new SqliteStore({ path: ':memory:', objectCache: { maxEntries: 0, maxBytes: 1 << 20, maxRecordBytes: 1 << 16 } });
     await uncached.createTenant({ id: A, name: A, createdAt: 1 });
     const r = objectRecord(A);
     await uncached.commit([{ kind: 'insert', object: r }]);
@@ -127,13 +128,44 @@ describe('SQLite object cache', () => {
     expect(await store.getObject(B, s.uid)).toBeUndefined();
   });
 
-  it('holds at most its bound, the oldest entry leaving first', () => {
-    const cache = new ObjectCache(2);
+  it('holds at most its count, the oldest entry leaving first', () => {
+    const cache = new ObjectCache({ maxEntries: 2, maxBytes: 1 << 20, maxRecordBytes: 1 << 10 });
     const [x, y, z] = [objectRecord(A), objectRecord(A), objectRecord(A)];
-    [x, y, z].forEach((r, seq) => cache.remember(r, seq));
+    [x, y, z].forEach((r, seq) => cache.remember(r, seq, 100));
     expect(cache.size).toBe(2);
+    expect(cache.storedBytes).toBe(200);
     expect(cache.get(A, x.uid)).toBeUndefined();
     expect(cache.get(A, z.uid)?.uid).toBe(z.uid);
     expect(cache.get(B, z.uid)).toBeUndefined();
+  });
+
+  it('holds at most its bytes, and never a record larger than its record bound', () => {
+    const cache = new ObjectCache({ maxEntries: 100, maxBytes: 1000, maxRecordBytes: 600 });
+    const [x, y, z, big] = [objectRecord(A), objectRecord(A), objectRecord(A), objectRecord(A)];
+    cache.remember(x, 1, 400);
+    cache.remember(y, 2, 400);
+    expect(cache.storedBytes).toBe(800);
+    cache.remember(z, 3, 400); // x leaves to make room
+    expect([x, y, z].map((r) => cache.get(A, r.uid) !== undefined)).toEqual([false, true, true]);
+    expect(cache.storedBytes).toBe(800);
+    const handedOut = cache.remember(big, 4, 601);
+    expect(handedOut).toBe(big);
+    expect(Object.isFrozen(handedOut)).toBe(false);
+    expect(cache.get(A, big.uid)).toBeUndefined();
+    cache.forget(y.uid);
+    expect(cache.storedBytes).toBe(400);
+    cache.clear();
+    expect([cache.size, cache.storedBytes]).toEqual([0, 0]);
+  });
+
+  it('reads a record too large to keep from the store each time', async () => {
+    const small = new SqliteStore({ path: ':memory:', objectCache: { maxEntries: 10, maxBytes: 1 << 20, maxRecordBytes: 2048 } });
+    await small.createTenant({ id: A, name: A, createdAt: 1 });
+    const big = objectRecord(A, { material: { ciphertext: new Uint8Array(4096), wrapKind: 'local', rootKeyId: 'rk', rootKeyVersion: '1' } });
+    const usual = objectRecord(A);
+    await small.commit([{ kind: 'insert', object: big }, { kind: 'insert', object: usual }]);
+    expect(await small.getObject(A, big.uid)).not.toBe(await small.getObject(A, big.uid));
+    expect(await small.getObject(A, usual.uid)).toBe(await small.getObject(A, usual.uid));
+    await small.close();
   });
 });
