@@ -12,8 +12,7 @@
  *
  * Started by bench/servers.ts: node bare-tls-server.js CERT KEY CA [--sqlite FILE | --postgres URL]
  */
-import { fdatasync, openSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { fdatasync, openSync, readFileSync } from 'node:fs';
 import { createServer, type TLSSocket } from 'node:tls';
 import { KMIP_CIPHERS } from '../server/net/ciphers.js';
 import { FrameReader } from '../server/ttlv/index.js';

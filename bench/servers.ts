@@ -264,7 +264,7 @@ export async function startBareTls(label: string, durable?: { readonly sqlite: t
   const child = spawn(process.execPath, [BARE_TLS_SERVER, paths.serverCert, paths.serverKey, paths.caCert, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     const m = await waitFor(child, 'stderr', /listening on [\d.]+:(\d+)/, 60_000);
-    return oneProcessServer(label, Number(m[1]), child, paths, dir, { stopAlso: async () => void (await database?.drop()) });
+    return oneProcessServer(label, Number(m[1]), child, paths, dir, database ? { stopAlso: database.drop } : {});
   } catch (err) {
     await stopChild(child);
     await database?.drop();

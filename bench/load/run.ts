@@ -26,7 +26,7 @@ export interface LoadOptions {
   readonly workers: number;
   readonly seconds: number;
   readonly maxOps?: number;
-  /** The server is a reference that echoes each message: answers are not read. */
+  /** The server is a reference that echoes each message: an answer must equal its request. */
   readonly echo?: boolean;
 }
 

@@ -18,7 +18,7 @@ export interface WorkerJob {
   readonly maxOps: number;
   readonly scenario: ScenarioSpec;
   readonly offset: number;
-  /** The server answers every message with its own bytes (a reference): answers are not read. */
+  /** The server answers every message with its own bytes (a reference): an answer must equal its request. */
   readonly echo?: boolean;
 }
 
@@ -120,7 +120,10 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
     encrypt: spec.kind === 'encrypt' ? requests.encrypt(spec.uid, randomBytes(ENCRYPT_BYTES)) : undefined,
   };
   const more = () => performance.now() < deadline && ops < job.maxOps;
-  const succeeded = (answer: Buffer): boolean => job.echo === true || allSucceeded(readResponse(answer).statuses);
+  const echoes = (sent: Uint8Array, answer: Buffer): boolean => answer.equals(sent);
+  const succeeded = (sent: Uint8Array, answer: Buffer): boolean => (job.echo ? echoes(sent, answer) : allSucceeded(readResponse(answer).statuses));
+  /** Sends one request and says whether it was answered as it should be. */
+  const exchange = async (c: Conn, sent: Uint8Array): Promise<boolean> => succeeded(sent, await c.send(sent));
 
   const loop = async (slot: number): Promise<void> => {
     const port = job.ports[(job.offset + slot) % job.ports.length]!;
@@ -135,7 +138,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
           const answer = await c.send(prepared.discover);
           session = c.session ?? c.socket.getSession() ?? session;
           c.close();
-          if (!succeeded(answer)) failedResults++;
+          if (!succeeded(prepared.discover, answer)) failedResults++;
           histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
           ops++;
         } catch {
@@ -153,7 +156,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
         switch (spec.kind) {
           case 'create': {
             if (job.echo) {
-              await c.send(prepared.create);
+              ok = await exchange(c, prepared.create);
               break;
             }
             const r = readResponse(await c.send(prepared.create));
@@ -162,26 +165,29 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
             break;
           }
           case 'get':
-            ok = succeeded(await c.send(prepared.gets[n++ % prepared.gets.length]!));
+            ok = await exchange(c, prepared.gets[n++ % prepared.gets.length]!);
             break;
           case 'locate':
-            ok = succeeded(await c.send(prepared.locates[n++ % prepared.locates.length]!));
+            ok = await exchange(c, prepared.locates[n++ % prepared.locates.length]!);
             break;
           case 'encrypt':
-            ok = succeeded(await c.send(prepared.encrypt!));
+            ok = await exchange(c, prepared.encrypt!);
             break;
           case 'mix': {
             // One vCenter "encrypt a VM" flow (kmip-vmware.md §2b).
-            ok = succeeded(await c.send(prepared.discover));
+            ok = await exchange(c, prepared.discover);
             const createAnswer = await c.send(prepared.create);
-            const created = job.echo ? { uids: [ECHO_UID], statuses: [] } : readResponse(createAnswer);
-            const uid = created.uids[0];
-            if (!uid || !(job.echo || allSucceeded(created.statuses))) {
+            let uid: string | undefined = ECHO_UID;
+            if (!job.echo) {
+              const created = readResponse(createAnswer);
+              uid = allSucceeded(created.statuses) ? created.uids[0] : undefined;
+            } else if (!echoes(prepared.create, createAnswer)) ok = false;
+            if (!uid) {
               ok = false;
               break;
             }
             for (const step of [requests.getAttributes(uid, 'x-Product_Version'), requests.addProductTags(uid), requests.get(uid), requests.activate(uid)]) {
-              if (!succeeded(await c.send(step))) ok = false;
+              if (!(await exchange(c, step))) ok = false;
             }
             break;
           }

@@ -4,6 +4,9 @@ import { State } from './generated/enums.js';
 export type StateValue = (typeof State)[keyof typeof State];
 
 /** States in which an object still holds its material and may be served by Get. */
+/** States of objects that are not destroyed: what Locate finds by default, and where Templates are looked up. */
+export const LIVE_STATES: readonly number[] = [State.PreActive, State.Active, State.Deactivated, State.Compromised];
+
 export function holdsMaterial(state: number): boolean {
   return state !== State.Destroyed && state !== State.DestroyedCompromised;
 }

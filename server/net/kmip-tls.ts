@@ -50,13 +50,14 @@ const knownPeers = new Map<string, X509Certificate>();
  * the handshake's cost), so there the DER and fingerprint come from getPeerCertificate and the object
  * is parsed once per certificate; a resumed session's certificate comes without that copy.
  */
-function peerOf(socket: TLSSocket): { readonly cert: X509Certificate; readonly fingerprint: string } | undefined {
-  if (socket.isSessionReused()) {
-    const resumed = socket.getPeerX509Certificate();
-    if (!resumed) return undefined;
-    const fingerprint = hash('sha256', resumed.raw, 'hex');
+function peerOf(socket: TLSSocket, resumed: boolean): { readonly cert: X509Certificate; readonly fingerprint: string } | undefined {
+  // The fingerprint is identity/fingerprint.ts's certificateFingerprint (net may not import identity; a test ties them).
+  if (resumed) {
+    const cert = socket.getPeerX509Certificate();
+    if (!cert) return undefined;
+    const fingerprint = hash('sha256', cert.raw, 'hex');
     // The object met before, if any: what was read from it (its validity dates) is not read again.
-    return { cert: knownPeers.get(fingerprint) ?? resumed, fingerprint };
+    return { cert: knownPeers.get(fingerprint) ?? cert, fingerprint };
   }
   const detail = socket.getPeerCertificate();
   // An object without fields when the client sent no certificate.
@@ -76,7 +77,8 @@ function peerOf(socket: TLSSocket): { readonly cert: X509Certificate; readonly f
 /** An accepted connection as handlers see it: its peer certificate and fingerprint, read once. */
 export function connectionInfoOf(socket: TLSSocket, id: number, remoteAddress = socket.remoteAddress ?? ''): ConnectionInfo {
   const cipher = socket.getCipher();
-  const peer = peerOf(socket);
+  const resumed = socket.isSessionReused();
+  const peer = peerOf(socket, resumed);
   return {
     id,
     remoteAddress,
@@ -84,6 +86,6 @@ export function connectionInfoOf(socket: TLSSocket, id: number, remoteAddress = 
     peerFingerprint: peer?.fingerprint,
     tlsVersion: socket.getProtocol() ?? '',
     cipher: cipher?.standardName ?? cipher?.name ?? '',
-    resumed: socket.isSessionReused(),
+    resumed,
   };
 }

@@ -15,7 +15,7 @@ import { bigInteger, enumeration, integer, opt, req, STORAGE_CONTEXT, struct } f
 import { KeyBlockSchema, KeyValueSchema } from './schemas.js';
 import { isSupportedSymmetricAlgorithm, materialLength, sha256Digest } from './symmetric-key.js';
 
-export const SplitKeySchema = struct('Split Key', {
+const SplitKeySchema = struct('Split Key', {
   splitKeyParts: req(Tag.SplitKeyParts, integer),
   keyPartIdentifier: req(Tag.KeyPartIdentifier, integer),
   splitKeyThreshold: req(Tag.SplitKeyThreshold, integer),
@@ -61,7 +61,7 @@ const MAX_CLIENT_PRIME_BITS = 1280;
  * multiplication's cost suggests: per unit of this product a join took 13–30 ns from 16 to 532 bytes,
  * and a squared bound low enough for 2^1279−1 (60 ms) still let 2^521−1 take 56 ms.
  */
-export const MAX_SPLIT_WORK = 1 << 21;
+const MAX_SPLIT_WORK = 1 << 21;
 
 const METHODS: ReadonlySet<number> = new Set([SplitKeyMethod.XOR, SplitKeyMethod.PolynomialSharingGF2_8, SplitKeyMethod.PolynomialSharingGF2_16, SplitKeyMethod.PolynomialSharingPrimeField]);
 
@@ -223,7 +223,7 @@ export function readSplitKey(item: TtlvItem): SplitKeyPart {
 }
 
 /** Checks a part as a whole: its parameters, its identifier, and its bytes against the secret's length. */
-export async function checkSplitKeyPart(part: SplitKeyPart): Promise<void> {
+async function checkSplitKeyPart(part: SplitKeyPart): Promise<void> {
   if (part.keyFormatType !== KeyFormatType.Raw) throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'split keys are registered in Raw form');
   const { method, prime } = part.parameters;
   const overPrime = method === SplitKeyMethod.PolynomialSharingPrimeField;

@@ -40,7 +40,7 @@ const APPLIES_TO_NEW_OBJECTS: ReadonlySet<string> = new Set([
 ]);
 
 /** Enough for every attribute above several times over; a Template is read on every request naming it. */
-export const MAX_TEMPLATE_ATTRIBUTES = 64;
+const MAX_TEMPLATE_ATTRIBUTES = 64;
 
 /**
  * Stored Templates are read with the 1.x attribute set (Operation Policy Name ends at 1.4) and every

@@ -67,7 +67,7 @@ function withValue(type: number, value: bigint): TtlvItem {
 }
 
 /** The value after the adjustment, as an item of the same type. */
-export function adjusted(current: TtlvItem, adjustment: number, by: TtlvItem | undefined): TtlvItem {
+function adjusted(current: TtlvItem, adjustment: number, by: TtlvItem | undefined): TtlvItem {
   if (adjustment === AdjustmentType.Negate) {
     if (by !== undefined) throw invalidField('Negate takes no Adjustment Value');
     if (current.type === ItemType.Boolean) return { tag: Tag.AttributeValue, type: ItemType.Boolean, value: !current.value };

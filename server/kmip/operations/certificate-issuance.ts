@@ -135,7 +135,7 @@ export function requireCertifiable(obj: ManagedObject, what: string, states: rea
 }
 
 /** RSA from 2048 bits up to the size the server uses; EC on the NIST curves the server models. */
-export function checkSubjectKey(key: KeyObject): void {
+function checkSubjectKey(key: KeyObject): void {
   let described: ReturnType<typeof describeKey>;
   try {
     described = describeKey(key);

@@ -8,6 +8,8 @@ import {
   attributeDef,
   attributeFromV1,
   attributeFromV2,
+  attributeToV1,
+  AttributeV1Schema,
   type Attribute,
 } from '../model/attributes.js';
 import type { LinkValue, NameValue } from '../model/attribute-values.js';
@@ -81,6 +83,15 @@ export function saveObject(ctx: OperationContext, obj: ManagedObject, isNew = fa
 export interface TemplateAttributeV1 {
   readonly names: readonly NameValue[];
   readonly attributes: ReadonlyArray<{ attributeName: string; attributeIndex?: number | undefined; attributeValue?: TtlvItem | undefined }>;
+}
+
+/**
+ * The Template-Attribute a 1.x response returns for the attributes the server chose for the client
+ * (a derived or joined key's); 2.x has no field for them.
+ */
+export function serverChosenTemplateAttribute(ctx: OperationContext, serverSet: readonly Attribute[]): TemplateAttributeV1 | undefined {
+  if (serverSet.length === 0 || is2x(ctx.version)) return undefined;
+  return { names: [], attributes: serverSet.map((a) => AttributeV1Schema.decode(attributeToV1(a, ctx), ctx)) };
 }
 
 /**

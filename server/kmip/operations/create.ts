@@ -21,8 +21,8 @@ const Response = struct('Create Response Payload', {
   uniqueIdentifier: req(Tag.UniqueIdentifier, text),
 });
 
-/** Default usage when a client gives none: a symmetric key that encrypts, decrypts, wraps and unwraps. */
-const DEFAULT_USAGE =
+/** Default usage when a client gives none: a symmetric key that encrypts, decrypts, wraps and unwraps (Derive and Join Split Key too). */
+export const DEFAULT_USAGE =
   CryptographicUsageMask.Encrypt | CryptographicUsageMask.Decrypt | CryptographicUsageMask.WrapKey | CryptographicUsageMask.UnwrapKey;
 
 export const create = defineOperation({

@@ -8,15 +8,16 @@ import { digestName, unsupportedParameters } from '../crypto/digests.js';
 import { planMac } from '../crypto/mac.js';
 import { chooseIv, planCipher, SymmetricStream } from '../crypto/symmetric.js';
 import { CryptographicParametersSchema } from '../model/attribute-values.js';
-import { AttributesV2Codec, attributeToV1, AttributeV1Schema, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
+import { AttributesV2Codec, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
 import { openObject, sealObject } from '../objects/material.js';
 import { KeyValueSchema, SecretDataSchema } from '../objects/schemas.js';
 import { isSupportedSymmetricAlgorithm, materialLength, rawSymmetricKeyObject, sha256Digest, symmetricLengthProblem } from '../objects/symmetric-key.js';
 import { bytes, enumeration, integer, many, opt, req, STORAGE_CONTEXT, struct, text } from '../schema.js';
-import { is2x, loadObject, requestAttributes, resolveUid, saveObject } from './common.js';
+import { loadObject, requestAttributes, resolveUid, saveObject, serverChosenTemplateAttribute } from './common.js';
 import { consumeUsage, loadKeyForUse, symmetricMaterial, symmetricParameters, type CryptoParams, type UsableKey } from './crypto-key.js';
 import { newObject } from './new-object.js';
 import { link } from './rekey-rules.js';
+import { DEFAULT_USAGE } from './create.js';
 import { defineOperation } from './types.js';
 
 const DerivationParametersSchema = struct('Derivation Parameters', {
@@ -48,10 +49,6 @@ const MAX_DERIVATION_DATA = 64 * 1024;
 const MAX_SALT = 1024;
 
 const METHODS: ReadonlySet<number> = new Set([DerivationMethod.PBKDF2, DerivationMethod.HASH, DerivationMethod.HMAC, DerivationMethod.ENCRYPT, DerivationMethod.NIST800_108_C]);
-
-/** What a derived Symmetric Key may do when the client names no usage: as Create's default. */
-const DEFAULT_USAGE =
-  CryptographicUsageMask.Encrypt | CryptographicUsageMask.Decrypt | CryptographicUsageMask.WrapKey | CryptographicUsageMask.UnwrapKey;
 
 interface Target {
   readonly objectType: number;
@@ -263,9 +260,6 @@ export const deriveKey = defineOperation({
     ctx.session.insert(obj.toRecord(ctx.deps.now()));
     ctx.auditObjectId = obj.uid;
     ctx.batch.idPlaceholder = obj.uid;
-    // 1.x returns the attributes the server chose for the client (2.x has no field for them).
-    const templateAttribute =
-      serverSet.length > 0 && !is2x(ctx.version) ? { names: [], attributes: serverSet.map((a) => AttributeV1Schema.decode(attributeToV1(a, ctx), ctx)) } : undefined;
-    return { uniqueIdentifier: obj.uid, templateAttribute };
+    return { uniqueIdentifier: obj.uid, templateAttribute: serverChosenTemplateAttribute(ctx, serverSet) };
   },
 });

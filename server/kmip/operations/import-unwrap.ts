@@ -68,8 +68,9 @@ function keyValueFrom(plaintext: Uint8Array, encoding: number | undefined): Ttlv
   let decoded: TtlvItem;
   try {
     decoded = decodeTtlv(plaintext, KEY_VALUE_LIMITS);
-  } catch (err) {
-    throw new KmipError(ResultReason.InvalidField, 'the unwrapped bytes are not a TTLV Key Value (wrong key, parameters or Encoding Option?)', { cause: err });
+  } catch {
+    // No cause kept: the decoder's message quotes the bytes it could not read, here unwrapped key material.
+    throw new KmipError(ResultReason.InvalidField, 'the unwrapped bytes are not a TTLV Key Value (wrong key, parameters or Encoding Option?)');
   }
   if (decoded.tag !== Tag.KeyValue || decoded.type !== ItemType.Structure) throw invalidField('the unwrapped bytes are not a Key Value structure');
   return decoded;

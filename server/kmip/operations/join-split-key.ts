@@ -10,20 +10,21 @@
  */
 import type { OperationContext } from '../context.js';
 import { cryptographicFailure, invalidField, KmipError, missingData } from '../errors.js';
-import { CryptographicUsageMask, KeyFormatType, LinkType, ObjectType, Operation, ResultReason, SecretDataType, SplitKeyMethod } from '../generated/enums.js';
+import { KeyFormatType, LinkType, ObjectType, Operation, ResultReason, SecretDataType, SplitKeyMethod } from '../generated/enums.js';
 import { Tag } from '../generated/tags.js';
 import { holdsMaterial } from '../lifecycle.js';
 import { ManagedObject } from '../managed-object.js';
-import { AttributesV2Codec, attributeToV1, AttributeV1Schema, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
+import { AttributesV2Codec, TemplateAttributeSchema, type Attribute } from '../model/attributes.js';
 import { MAX_SPLIT_PARTS, type Share } from '../crypto/shamir.js';
 import { openObject, sealObject } from '../objects/material.js';
 import { rawSecretDataObject } from '../objects/secret-bytes.js';
 import { checkSplitWork, joinSecret, partsNeeded, readSplitKey, secretBytesOf, type SplitKeyPart } from '../objects/split-key.js';
 import { isSupportedSymmetricAlgorithm, materialLength, rawSymmetricKeyObject, sha256Digest, symmetricLengthProblem } from '../objects/symmetric-key.js';
 import { enumeration, many, opt, req, struct, text } from '../schema.js';
-import { is2x, linkTarget, loadObject, requestAttributes } from './common.js';
+import { linkTarget, loadObject, requestAttributes, serverChosenTemplateAttribute } from './common.js';
 import { newObject, protectionStorage } from './new-object.js';
 import { link } from './rekey-rules.js';
+import { DEFAULT_USAGE } from './create.js';
 import { defineOperation } from './types.js';
 
 const Request = struct('Join Split Key Request Payload', {
@@ -40,7 +41,6 @@ const Response = struct('Join Split Key Response Payload', {
 });
 
 /** What a joined Symmetric Key may do when the client names no usage: as Create's default. */
-const DEFAULT_USAGE = CryptographicUsageMask.Encrypt | CryptographicUsageMask.Decrypt | CryptographicUsageMask.WrapKey | CryptographicUsageMask.UnwrapKey;
 
 interface LoadedPart {
   readonly obj: ManagedObject;
@@ -210,10 +210,7 @@ export const joinSplitKey = defineOperation({
         ctx.session.insert(obj.toRecord(ctx.deps.now()));
         ctx.auditObjectId = obj.uid;
         ctx.batch.idPlaceholder = obj.uid;
-        // 1.x returns the attributes the server chose for the client (2.x has no field for them).
-        const templateAttribute =
-          serverSet.length > 0 && !is2x(ctx.version) ? { names: [], attributes: serverSet.map((a) => AttributeV1Schema.decode(attributeToV1(a, ctx), ctx)) } : undefined;
-        return { uniqueIdentifier: obj.uid, templateAttribute };
+        return { uniqueIdentifier: obj.uid, templateAttribute: serverChosenTemplateAttribute(ctx, serverSet) };
       } finally {
         secret.fill(0);
       }

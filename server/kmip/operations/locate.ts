@@ -9,6 +9,7 @@ import { dateTime, enumeration, integer, many, mask, opt, struct, text } from '.
 import { is2x, type KmipVersion } from '../version.js';
 import { objectTypeExistsIn } from '../objects/object-type-versions.js';
 import { REGISTERABLE_TYPES } from '../objects/registration.js';
+import { LIVE_STATES } from '../lifecycle.js';
 import { isArchived } from './common.js';
 import { defineOperation } from './types.js';
 
@@ -26,7 +27,6 @@ const Response = struct('Locate Response Payload', {
 });
 
 const DESTROYED_STATES: number[] = [State.Destroyed, State.DestroyedCompromised];
-const LIVE_STATES: number[] = [State.PreActive, State.Active, State.Deactivated, State.Compromised];
 
 interface Criteria {
   uid?: string;
@@ -77,7 +77,7 @@ function criteria(attrs: readonly Attribute[]): Criteria {
  * ones. The states the mask allows, narrowed by any State the client asked for, and whether the
  * object must be archived (true), must not be (false), or may be either (undefined).
  */
-export function storageFor(mask: number | undefined, requested: number[] | undefined, version: number): { states: number[]; archived: boolean | undefined } {
+function storageFor(mask: number | undefined, requested: number[] | undefined, version: number): { states: number[]; archived: boolean | undefined } {
   const m = mask ?? StorageStatusMask.OnLineStorage;
   const online = (m & StorageStatusMask.OnLineStorage) !== 0;
   const archival = (m & StorageStatusMask.ArchivalStorage) !== 0;
@@ -89,7 +89,6 @@ export function storageFor(mask: number | undefined, requested: number[] | undef
   return { states, archived };
 }
 
-/** Locate naming a Unique Identifier: that one object, if it meets every other criterion. */
 /**
  * Stored object types the client's version does not define (a Template for 2.x, a PGP Key for 1.0/1.1,
  * a Certificate Request for 1.x): Locate does not return what the client could not Get. Built once per version.
@@ -104,6 +103,7 @@ function excludedObjectTypes(version: KmipVersion): readonly number[] {
   return list;
 }
 
+/** Locate naming a Unique Identifier: that one object, if it meets every other criterion. */
 async function locateOne(ctx: OperationContext, c: Criteria, states: readonly number[], archived: boolean | undefined): Promise<{ uids: string[]; total: number }> {
   const record = await ctx.session.get(c.uid!);
   if (!record) return { uids: [], total: 0 };

@@ -22,7 +22,7 @@ const Response = struct('Query Response Payload', {
 export const SUPPORTED_OBJECT_TYPES: readonly number[] = [ObjectType.SymmetricKey, ...REGISTERABLE_TYPES.filter((t) => t !== ObjectType.SymmetricKey)];
 
 /** Those the client's version defines: PGP Key from 1.2, Template up to 1.4 (it is gone in 2.0), Certificate Request from 2.0. */
-export function supportedObjectTypes(version: KmipVersion): number[] {
+function supportedObjectTypes(version: KmipVersion): number[] {
   return SUPPORTED_OBJECT_TYPES.filter((t) => objectTypeExistsIn(version, t));
 }
 

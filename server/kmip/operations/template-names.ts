@@ -5,7 +5,8 @@
  */
 import type { OperationContext } from '../context.js';
 import { invalidField, itemNotFound } from '../errors.js';
-import { ObjectType, State } from '../generated/enums.js';
+import { ObjectType } from '../generated/enums.js';
+import { LIVE_STATES } from '../lifecycle.js';
 import { encodeAttributeValue } from '../managed-object.js';
 import type { Attribute } from '../model/attributes.js';
 import type { NameValue } from '../model/attribute-values.js';
@@ -13,9 +14,7 @@ import { openObject } from '../objects/material.js';
 import { templateContent } from '../objects/template.js';
 
 /** Each named Template costs a search and an unwrap; a request has no use for many. */
-export const MAX_TEMPLATE_NAMES = 8;
-
-const LIVE_STATES: number[] = [State.PreActive, State.Active, State.Deactivated, State.Compromised];
+const MAX_TEMPLATE_NAMES = 8;
 
 async function templateNamed(ctx: OperationContext, name: NameValue): Promise<Attribute[]> {
   const { key, indexed } = encodeAttributeValue('Name', name);

@@ -5,7 +5,7 @@
  */
 
 /** CK_FUNCTION_LIST_3_0 in order (the first 68 are the whole v2.40 list, then the v3.0 additions). */
-export const CK_FUNCTIONS = [
+const CK_FUNCTIONS = [
   'C_Initialize',
   'C_Finalize',
   'C_GetInfo',

@@ -5,7 +5,6 @@
  * (§6.1.6) and Re-certify's Certificate Request Unique Identifier (§6.1.45) — within the tenant only.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TtlvItem } from '../../../server/ttlv/index.js';
 import type { Principal } from '../../../server/kmip/context.js';
@@ -27,6 +26,7 @@ import {
 import { Tag } from '../../../server/kmip/generated/tags.js';
 import { issueCertificate } from '../../../server/pki/certificates.js';
 import { executorHarness, type ExecutorHarness } from '../../support/executor.js';
+import { forgeCsr } from '../../support/forge-csr.js';
 import type { DecodedItem } from '../../support/kmip-client.js';
 import { attr, b, dt, e, s, t } from '../../support/ttlv-builder.js';
 import { registerPrivate, registerPublic } from './crypto/helpers.js';
@@ -55,18 +55,10 @@ async function ok(operation: number, children: TtlvItem[] | Record<string, unkno
 type KeyPair = { publicKey: KeyObject; privateKey: KeyObject };
 const rsa = (): KeyPair => generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-/** A PKCS#10 request made by node-forge (not the server's reader), with a DNS name. */
-function forgeCsr(key: KeyPair, commonName: string): { der: Uint8Array; pem: Uint8Array } {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(key.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  csr.setSubject([
-    { name: 'organizationName', value: 'Tenant' },
-    { name: 'commonName', value: commonName },
-  ]);
-  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: commonName }] }] }]);
-  csr.sign(forge.pki.privateKeyFromPem(key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), forge.md.sha256.create());
-  const der = forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes();
-  return { der: new Uint8Array(Buffer.from(der, 'binary')), pem: new Uint8Array(Buffer.from(forge.pki.certificationRequestToPem(csr))) };
+/** A request made by node-forge, its PEM as the bytes a client registers. */
+function forgeCsrBytes(key: KeyPair, commonName: string): { der: Uint8Array; pem: Uint8Array } {
+  const { der, pem } = forgeCsr(key, commonName);
+  return { der, pem: new Uint8Array(Buffer.from(pem)) };
 }
 
 const requestObject = (type: number, value: Uint8Array) => s(Tag.CertificateRequest, [e(Tag.CertificateRequestType, type), b(Tag.CertificateRequestValue, value)]);
@@ -160,7 +152,7 @@ let csr: { der: Uint8Array; pem: Uint8Array };
 let ca: Ca;
 beforeAll(async () => {
   key = rsa();
-  csr = forgeCsr(key, 'stored.example');
+  csr = forgeCsrBytes(key, 'stored.example');
   ca = await registerCa();
 });
 
@@ -311,8 +303,8 @@ describe('Certify and Re-certify naming a stored Certificate Request (2.1)', () 
 
   it('Re-certify takes a stored request by Certificate Request Unique Identifier, for the same key only', async () => {
     const oldUid = (await ok(Operation.Certify, [e(Tag.CertificateRequestType, CertificateRequestType.PKCS_10), b(Tag.CertificateRequestValue, csr.der), issuer()]))['uniqueIdentifier'] as string;
-    const renamed = await registered(CertificateRequestType.PEM, forgeCsr(key, 'renamed.example').pem);
-    const anotherKey = await registered(CertificateRequestType.PKCS_10, forgeCsr(rsa(), 'stranger.example').der);
+    const renamed = await registered(CertificateRequestType.PEM, forgeCsrBytes(key, 'renamed.example').pem);
+    const anotherKey = await registered(CertificateRequestType.PKCS_10, forgeCsrBytes(rsa(), 'stranger.example').der);
     expect((await run(Operation.ReCertify, [t(Tag.UniqueIdentifier, oldUid), t(Tag.CertificateRequestUniqueIdentifier, anotherKey)])).resultReason).toBe(ResultReason.InvalidCSR);
     // The identifier must name a Certificate Request, not a Certificate.
     expect((await run(Operation.ReCertify, [t(Tag.UniqueIdentifier, oldUid), t(Tag.CertificateRequestUniqueIdentifier, ca.certUid)])).resultReason).toBe(ResultReason.InvalidObjectType);

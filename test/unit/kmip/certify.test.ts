@@ -8,7 +8,6 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, X509Certi
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TtlvItem } from '../../../server/ttlv/index.js';
 import type { Principal } from '../../../server/kmip/context.js';
@@ -30,6 +29,7 @@ import { Tag } from '../../../server/kmip/generated/tags.js';
 import { bitString, derNull, oid, sequence, smallInteger, tlv } from '../../../server/kmip/crypto/der-writer.js';
 import { issueCertificate } from '../../../server/pki/certificates.js';
 import { attributeMap, enumAttr, intAttr, nameAttr } from '../../support/attributes.js';
+import { forgeCsr } from '../../support/forge-csr.js';
 import { executorHarness, type ExecutorHarness } from '../../support/executor.js';
 import type { DecodedItem } from '../../support/kmip-client.js';
 import { attr, b, dt, e, iv, name14, nameItem, s, t } from '../../support/ttlv-builder.js';
@@ -183,19 +183,6 @@ async function registerSubject(principal?: Principal): Promise<Subject> {
   return { pubUid, publicKey, privateKey };
 }
 
-/** A PKCS#10 request made by node-forge (another implementation than the server's reader) with a DNS name. */
-function forgeCsr(key: { publicKey: KeyObject; privateKey: KeyObject }, commonName = 'client.example'): { der: Uint8Array; pem: string } {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(key.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  csr.setSubject([
-    { name: 'organizationName', value: 'Tenant' },
-    { name: 'commonName', value: commonName },
-  ]);
-  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: commonName }] }] }]);
-  csr.sign(forge.pki.privateKeyFromPem(key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), forge.md.sha256.create());
-  const der = forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes();
-  return { der: new Uint8Array(Buffer.from(der, 'binary')), pem: forge.pki.certificationRequestToPem(csr) };
-}
 
 let ca: Ca;
 beforeAll(async () => {
